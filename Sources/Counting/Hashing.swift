@@ -1,0 +1,34 @@
+/// Final mixer of MurmurHash3 (fmix64): every input bit affects every output bit.
+@inline(__always) @usableFromInline func mix64(_ x: UInt64) -> UInt64 {
+    var h = x
+    h ^= h >> 33
+    h &*= 0xFF51_AFD7_ED55_8CCD
+    h ^= h >> 33
+    h &*= 0xC4CE_B9FE_1A85_EC53
+    h ^= h >> 33
+    return h
+}
+
+/// Hash of a byte string, eight bytes at a time. Tables that use it compare the stored bytes on
+/// every hit, so a collision costs a probe, never a wrong count.
+@inline(__always) func hashBytes(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
+    var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
+    var i = 0
+    while i + 8 <= n {
+        let v = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        h = (h ^ v) &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 29
+        i += 8
+    }
+    if i < n {
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n {
+            v |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ v) &* 0xC4CE_B9FE_1A85_EC53
+    }
+    return mix64(h)
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A FIFO with a capacity: `push` blocks while it is full, `pop` while it is empty.
+final class BoundedQueue<T>: @unchecked Sendable {
+    private var items: [T?] = []
+    private var head = 0
+    private let capacity: Int
+    private var closed = false
+    private var mutex = pthread_mutex_t()
+    private var notEmpty = pthread_cond_t()
+    private var notFull = pthread_cond_t()
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&notEmpty, nil)
+        pthread_cond_init(&notFull, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(&notEmpty)
+        pthread_cond_destroy(&notFull)
+    }
+
+    func push(_ x: T) {
+        pthread_mutex_lock(&mutex)
+        while items.count - head >= capacity { pthread_cond_wait(&notFull, &mutex) }
+        items.append(x)
+        pthread_cond_signal(&notEmpty)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Returns nil once the queue is closed and drained.
+    func pop() -> T? {
+        pthread_mutex_lock(&mutex)
+        while items.count == head && !closed { pthread_cond_wait(&notEmpty, &mutex) }
+        var x: T? = nil
+        if items.count > head {
+            x = items[head]
+            items[head] = nil
+            head += 1
+            if head > 64 && head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+        }
+        pthread_cond_signal(&notFull)
+        pthread_mutex_unlock(&mutex)
+        return x
+    }
+
+    func close() {
+        pthread_mutex_lock(&mutex)
+        closed = true
+        pthread_cond_broadcast(&notEmpty)
+        pthread_mutex_unlock(&mutex)
+    }
+}
+
+private final class ThreadBody: @unchecked Sendable {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
+
+/// A joinable POSIX thread (keeps Foundation out of the counting module).
+final class JoinableThread: @unchecked Sendable {
+    private var tid = pthread_t()
+
+    init(_ body: @escaping () -> Void) {
+        let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        let rc = pthread_create(&tid, nil, { raw in
+            let b = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
+            b.run()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+    }
+
+    func join() { pthread_join(tid, nil) }
+}

@@ -1,0 +1,190 @@
+import Counting
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One indexed input file and what happened while reading it.
+public struct SourceRecord: Sendable, Equatable {
+    public var path: String
+    public var size: Int64
+    public var checksum: String
+    public var container: String
+    public var format: String
+    /// `all`, or the slice `K/N` (by file or by document) this index holds.
+    public var shard: String
+    public var docs: Int64
+    public var tokens: Int64
+    public var bytesDecompressed: Int64
+    public var lines: Int64
+    public var blankLines: Int64
+    public var replacedInvalidUTF8: Int64
+    /// Skipped inputs by kind (`invalid_json`, `missing_field`, ...).
+    public var skipped: [String: Int64]
+    public var incomplete: Bool
+    public var indexedAt: String
+
+    public init(path: String, size: Int64, checksum: String, container: String, format: String, shard: String,
+                docs: Int64, tokens: Int64, bytesDecompressed: Int64, lines: Int64, blankLines: Int64,
+                replacedInvalidUTF8: Int64, skipped: [String: Int64], incomplete: Bool, indexedAt: String) {
+        self.path = path; self.size = size; self.checksum = checksum; self.container = container
+        self.format = format; self.shard = shard; self.docs = docs; self.tokens = tokens
+        self.bytesDecompressed = bytesDecompressed; self.lines = lines; self.blankLines = blankLines
+        self.replacedInvalidUTF8 = replacedInvalidUTF8; self.skipped = skipped; self.incomplete = incomplete
+        self.indexedAt = indexedAt
+    }
+
+    /// Kinds of skipped input, in column order.
+    public static let skipKinds = ["unreadable", "truncated", "corrupt", "empty_file", "invalid_json",
+                                   "missing_field", "field_not_string", "line_too_long"]
+}
+
+/// How many of the most frequent n-grams per order are kept in `top_ngrams`.
+public let storedTopK = 10_000
+
+/// Builds an index in a temporary file next to the destination and renames it into place in
+/// `commit()`: an interrupted run leaves `NAME.tmp-PID`, never a file at `NAME`.
+///
+/// All rows go into one transaction with the journal off; n-gram rows must arrive in primary-key
+/// order (the merge produces them so), which keeps SQLite's B-tree appends sequential.
+public final class IndexWriter {
+    public let finalPath: String
+    public let tempPath: String
+    public let maxOrder: Int
+    private var db: Database?
+
+    public init(path: String, maxOrder: Int) throws(StoreError) {
+        finalPath = path
+        tempPath = "\(path).tmp-\(getpid())"
+        self.maxOrder = maxOrder
+        unlink(tempPath)
+        let db = try Database(path: tempPath, readOnly: false)
+        self.db = db
+        try db.exec("""
+            PRAGMA page_size = 16384; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+            PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;
+            """)
+        for m in Schema.migrations { try db.exec(m.sql) }
+        for n in 2...max(2, maxOrder) where n <= maxOrder { try db.exec(Schema.ngramTableSQL(order: n)) }
+        try db.exec("PRAGMA user_version = \(Schema.version); BEGIN;")
+    }
+
+    deinit { if db != nil { abandon() } }
+
+    private var conn: Database { db! }
+
+    public func setMeta(_ pairs: [(String, String)]) throws(StoreError) {
+        let st = try conn.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
+        for (k, v) in pairs {
+            st.bind(1, k)
+            st.bind(2, v)
+            try st.run()
+        }
+    }
+
+    public func addSources(_ sources: [SourceRecord]) throws(StoreError) {
+        let cols = ["path", "size", "checksum", "container", "format", "shard", "docs", "tokens",
+                    "bytes_decompressed", "lines", "blank_lines", "replaced_invalid_utf8"]
+            + SourceRecord.skipKinds.map { "skipped_\($0)" } + ["incomplete", "indexed_at"]
+        let st = try conn.prepare("INSERT INTO sources(\(cols.joined(separator: ","))) VALUES (\(cols.map { _ in "?" }.joined(separator: ",")))")
+        for s in sources {
+            st.bind(1, s.path); st.bind(2, s.size); st.bind(3, s.checksum); st.bind(4, s.container)
+            st.bind(5, s.format); st.bind(6, s.shard); st.bind(7, s.docs); st.bind(8, s.tokens)
+            st.bind(9, s.bytesDecompressed); st.bind(10, s.lines); st.bind(11, s.blankLines)
+            st.bind(12, s.replacedInvalidUTF8)
+            var i: Int32 = 13
+            for k in SourceRecord.skipKinds { st.bind(i, s.skipped[k] ?? 0); i += 1 }
+            st.bind(i, s.incomplete ? Int64(1) : 0)
+            st.bind(i + 1, s.indexedAt)
+            try st.run()
+        }
+    }
+
+    /// Writes every token with its id, count and document frequency, plus the unigram totals.
+    public func writeVocabulary(_ v: Vocabulary) throws(StoreError) {
+        let st = try conn.prepare("INSERT INTO vocab(id, token, count, df) VALUES (?, ?, ?, ?)")
+        var summary = OrderSummary(order: 1)
+        var top: [(UInt32, UInt64)] = []
+        for id in 0..<UInt32(v.count) {
+            let c = v.counts[Int(id)]
+            if c == 0 { continue }  // interned but never counted (cannot happen for indexed text)
+            st.bind(1, Int64(id))
+            st.bindText(2, v.token(id))
+            st.bind(3, c)
+            st.bind(4, v.dfs[Int(id)])
+            try st.run()
+            summary.total &+= c
+            summary.types += 1
+            summary.countOfCounts[c, default: 0] += 1
+            top.append((id, c))
+        }
+        summary.stored = summary.types
+        top.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        summary.top = top.prefix(storedTopK).map { ([$0.0], $0.1, v.dfs[Int($0.0)]) }
+        try writeSummary(summary) { v.string($0) }
+    }
+
+    /// A sink that inserts order-`n` rows; rows must come in ascending id-tuple order.
+    public func ngramSink(order n: Int) throws(StoreError) -> NGramRowSink {
+        let cols = (1...n).map { "w\($0)" }.joined(separator: ", ")
+        let qs = Array(repeating: "?", count: n + 2).joined(separator: ", ")
+        return NGramInserter(try conn.prepare("INSERT INTO ngram\(n)(\(cols), count, df) VALUES (\(qs))"), order: n)
+    }
+
+    /// Stores an order's totals, count-of-counts and top n-grams (spelled out with `text`).
+    public func writeSummary(_ s: OrderSummary, text: (UInt32) -> String) throws(StoreError) {
+        let st = try conn.prepare("INSERT OR REPLACE INTO order_stats(n, occurrences, types, stored, hapax) VALUES (?, ?, ?, ?, ?)")
+        st.bind(1, Int64(s.order)); st.bind(2, s.total); st.bind(3, s.types); st.bind(4, s.stored); st.bind(5, s.hapax)
+        try st.run()
+        let cc = try conn.prepare("INSERT INTO count_of_counts(n, count, types) VALUES (?, ?, ?)")
+        for (c, t) in s.countOfCounts.sorted(by: { $0.key < $1.key }) {
+            cc.bind(1, Int64(s.order)); cc.bind(2, c); cc.bind(3, t)
+            try cc.run()
+        }
+        let tp = try conn.prepare("INSERT INTO top_ngrams(n, rank, ngram, count, df) VALUES (?, ?, ?, ?, ?)")
+        for (rank, row) in s.top.enumerated() {
+            tp.bind(1, Int64(s.order)); tp.bind(2, Int64(rank + 1))
+            tp.bind(3, row.ids.map(text).joined(separator: " "))
+            tp.bind(4, row.count); tp.bind(5, row.df)
+            try tp.run()
+        }
+    }
+
+    /// Builds the token lookup index and the text views, marks the index complete, and renames it
+    /// into place atomically.
+    public func commit() throws(StoreError) {
+        try conn.exec("CREATE UNIQUE INDEX vocab_token ON vocab(token);")
+        try conn.exec(Schema.viewsSQL(maxOrder: maxOrder))
+        try setMeta([("complete", "1")])
+        try conn.exec("COMMIT;")
+        db = nil  // closes
+        if rename(tempPath, finalPath) != 0 {
+            let msg = String(cString: strerror(errno))
+            unlink(tempPath)
+            throw StoreError("cannot move the finished index to \(finalPath): \(msg)")
+        }
+    }
+
+    /// Deletes the unfinished temporary file.
+    public func abandon() {
+        db = nil
+        unlink(tempPath)
+    }
+}
+
+final class NGramInserter: NGramRowSink {
+    let st: Statement
+    let order: Int
+
+    init(_ st: Statement, order: Int) {
+        self.st = st
+        self.order = order
+    }
+
+    func row(_ ids: UnsafePointer<UInt32>, count: UInt64, df: UInt64) throws {
+        for k in 0..<order { st.bind(Int32(k + 1), Int64(ids[k])) }
+        st.bind(Int32(order + 1), count)
+        st.bind(Int32(order + 2), df)
+        try st.run()
+    }
+}

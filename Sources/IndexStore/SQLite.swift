@@ -1,0 +1,109 @@
+import CSQLite
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An error from SQLite, or an index that is not what the reader needs.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A connection. Only this module calls `sqlite3_*`.
+final class Database {
+    let handle: OpaquePointer
+    let path: String
+
+    init(path: String, readOnly: Bool) throws(StoreError) {
+        var h: OpaquePointer?
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let rc = sqlite3_open_v2(path, &h, flags, nil)
+        guard rc == SQLITE_OK, let h else {
+            let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "code \(rc)"
+            if let h { sqlite3_close(h) }
+            throw StoreError("cannot open \(path): \(msg)")
+        }
+        handle = h
+        self.path = path
+    }
+
+    deinit { sqlite3_close(handle) }
+
+    func exec(_ sql: String) throws(StoreError) {
+        var err: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(handle, sql, nil, nil, &err) != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(err)
+            throw StoreError("\(path): \(msg)")
+        }
+    }
+
+    func prepare(_ sql: String) throws(StoreError) -> Statement {
+        var s: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &s, nil) == SQLITE_OK, let s else {
+            throw StoreError("\(path): \(String(cString: sqlite3_errmsg(handle))) in: \(sql)")
+        }
+        return Statement(s, db: self)
+    }
+
+    var lastError: String { String(cString: sqlite3_errmsg(handle)) }
+}
+
+/// A prepared statement, reused with `reset()`.
+final class Statement {
+    let s: OpaquePointer
+    unowned let db: Database
+
+    init(_ s: OpaquePointer, db: Database) {
+        self.s = s
+        self.db = db
+    }
+
+    deinit { sqlite3_finalize(s) }
+
+    @inline(__always) func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(s, i, v) }
+    @inline(__always) func bind(_ i: Int32, _ v: UInt64) { sqlite3_bind_int64(s, i, Int64(bitPattern: v)) }
+    func bind(_ i: Int32, _ v: String) { sqlite3_bind_text(s, i, v, -1, transient) }
+    func bindNull(_ i: Int32) { sqlite3_bind_null(s, i) }
+    @inline(__always) func bindText(_ i: Int32, _ b: UnsafeRawBufferPointer) {
+        if let base = b.baseAddress, b.count > 0 {
+            sqlite3_bind_text(s, i, base.assumingMemoryBound(to: CChar.self), Int32(b.count), transient)
+        } else {
+            sqlite3_bind_text(s, i, "", 0, transient)
+        }
+    }
+
+    /// Steps once; true when a row is available.
+    @inline(__always) func step() throws(StoreError) -> Bool {
+        let rc = sqlite3_step(s)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw StoreError("\(db.path): \(db.lastError)")
+    }
+
+    @inline(__always) func reset() {
+        sqlite3_reset(s)
+    }
+
+    /// Runs to completion and resets (for INSERT/UPDATE).
+    @inline(__always) func run() throws(StoreError) {
+        _ = try step()
+        sqlite3_reset(s)
+    }
+
+    @inline(__always) func int(_ c: Int32) -> Int64 { sqlite3_column_int64(s, c) }
+    func text(_ c: Int32) -> String {
+        guard let p = sqlite3_column_text(s, c) else { return "" }
+        return String(cString: p)
+    }
+    func isNull(_ c: Int32) -> Bool { sqlite3_column_type(s, c) == SQLITE_NULL }
+    /// The column's bytes, valid until the next step.
+    func bytes(_ c: Int32) -> UnsafeRawBufferPointer {
+        let p = sqlite3_column_text(s, c)
+        let n = Int(sqlite3_column_bytes(s, c))
+        return UnsafeRawBufferPointer(start: p, count: n)
+    }
+}

@@ -1,0 +1,278 @@
+import CorpusIO
+import Counting
+import IndexStore
+import Tokenization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which slice of the inputs one shard indexes.
+public struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
+    public enum By: String, Sendable, CaseIterable { case file, doc }
+    /// 1-based.
+    public var index: Int
+    public var count: Int
+    public var by: By
+
+    public init(index: Int, count: Int, by: By) {
+        self.index = index
+        self.count = count
+        self.by = by
+    }
+
+    public var description: String { count == 1 ? "all" : "\(index)/\(count) by \(by.rawValue)" }
+}
+
+/// Everything `tailscope index` needs.
+public struct IndexOptions: Sendable {
+    public var inputs: [String]
+    public var output: String
+    public var textField = "text"
+    /// nil: decide per file from its name (`.jsonl`, `.json`, `.ndjson` are JSONL).
+    public var jsonl: Bool? = nil
+    public var docPer: TextSplit = .line
+    public var settings = IndexSettings(tokenizer: TokenizerConfig(), maxOrder: 3, minCount: 1)
+    public var memoryBytes: Int = 1 << 30
+    public var tempDir: String = "/tmp"
+    public var jobs: Int = 2
+    public var onError: ErrorPolicy = .stop
+    public var shard = ShardSpec(index: 1, count: 1, by: .file)
+    public var maxLineBytes = 64 << 20
+    public var progress = false
+
+    public init(inputs: [String], output: String) {
+        self.inputs = inputs
+        self.output = output
+    }
+}
+
+/// What an index run did.
+public struct IndexReport: Sendable {
+    public var sourcesIndexed: [SourceRecord] = []
+    public var sourcesAlreadyIndexed: [String] = []
+    public var docs: Int64 = 0
+    public var tokens: Int64 = 0
+    public var bytes: Int64 = 0
+    public var seconds = 0.0
+    public var countSeconds = 0.0
+    public var writeSeconds = 0.0
+    public var spills = 0
+    public var output = ""
+    public var wroteIndex = false
+}
+
+/// Builds (or extends) an index: stream every input, tokenize, count, and write SQLite atomically.
+public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> IndexReport {
+    let t0 = now()
+    var report = IndexReport()
+    report.output = o.output
+    var files = try expandInputs(o.inputs)
+    if files.isEmpty { throw IndexingError("no input files") }
+    if o.shard.count > 1 && o.shard.by == .file {
+        files = files.enumerated().filter { $0.offset % o.shard.count == o.shard.index - 1 }.map(\.element)
+    }
+    let shardName = o.shard.description
+
+    // An existing index is extended: its settings must match, and sources it has are skipped.
+    var existing: IndexReader? = nil
+    if fileExists(o.output) {
+        let r = try IndexReader(path: o.output)
+        let s = try IndexSettings(meta: r.meta)
+        if let why = o.settings.mismatch(s) {
+            throw IndexingError("\(o.output) was built with other settings (\(why)); use a new output file")
+        }
+        existing = r
+    }
+    let known = Set(try existing?.sources().map { "\($0.checksum)|\($0.shard)" } ?? [])
+    var todo: [(path: String, checksum: FileChecksum)] = []
+    for f in files {
+        let c = try FileChecksum.of(path: f)
+        if known.contains("\(c)|\(shardName)") {
+            report.sourcesAlreadyIndexed.append(f)
+            log("\(f): already in \(o.output) (same checksum), skipped")
+        } else {
+            todo.append((f, c))
+        }
+    }
+    if todo.isEmpty {
+        report.seconds = now() - t0
+        return report
+    }
+
+    let vocab = Vocabulary()
+    let maxOrder = o.settings.maxOrder
+    // Tables get three quarters of the budget; the vocabulary, I/O buffers and SQLite's page
+    // cache live in the rest.
+    let counter: NGramCounter? = maxOrder >= 2
+        ? try NGramCounter(config: CounterConfig(maxOrder: maxOrder, workers: o.jobs,
+                                                 tableBudget: o.memoryBytes / 4 * 3, tempDir: o.tempDir))
+        : nil
+    defer { counter?.removeSpillDir() }
+
+    // Seed with the existing index (ids are remapped through token text).
+    var priorDocs: Int64 = 0, priorTokens: Int64 = 0
+    if let r = existing {
+        try seed(from: r, vocab: vocab, counter: counter, maxOrder: maxOrder)
+        priorDocs = Int64(r.meta["docs"] ?? "0") ?? 0
+        priorTokens = Int64(r.meta["tokens"] ?? "0") ?? 0
+    }
+
+    let tokenizer = Tokenizer(config: o.settings.tokenizer)
+    let tokens = TokenBuffer()
+    var batch: [UInt32] = []
+    let batchTarget = 1 << 20
+    batch.reserveCapacity(batchTarget + 4096)
+    var docNumber: UInt64 = 0
+    let totalBytes = todo.reduce(Int64(0)) { $0 + $1.checksum.size }
+    var doneBytes: Int64 = 0
+    var lastReport = now()
+    let tCount = now()
+
+    for (path, checksum) in todo {
+        let jsonl = o.jsonl ?? isJSONLName(path)
+        let format: DocumentFormat = jsonl ? .jsonl(field: o.textField) : .text(o.docPer)
+        let reader: DocumentReader
+        do {
+            reader = try DocumentReader(path: path, format: format, policy: o.onError, maxLineBytes: o.maxLineBytes)
+        }
+        var fileTokens: Int64 = 0
+        var fileDoc = 0
+        let invalidBefore = tokenizer.invalidSequences
+        var interrupted = false
+        try reader.forEachDocument { text in
+            if interrupted { return }
+            if o.shard.count > 1 && o.shard.by == .doc {
+                defer { fileDoc += 1 }
+                if fileDoc % o.shard.count != o.shard.index - 1 { return }
+            }
+            tokenizer.tokenize(text, into: tokens)
+            let n = tokens.count
+            for i in 0..<n {
+                let id = vocab.intern(tokens.token(i))
+                vocab.countOccurrence(id, doc: docNumber)
+                batch.append(id)
+            }
+            batch.append(documentEnd)
+            docNumber += 1
+            fileTokens += Int64(n)
+            if batch.count >= batchTarget {
+                if let c = counter { c.add(batch) }
+                batch.removeAll(keepingCapacity: true)
+            }
+            if docNumber & 255 == 0 {
+                if interruptFlag != 0 { interrupted = true; return }
+                if o.progress {
+                    let t = now()
+                    if t - lastReport >= 0.5 {
+                        lastReport = t
+                        let done = doneBytes + reader.fileOffset
+                        let el = t - tCount
+                        let rate = Double(report.bytes + reader.counters.bytesDecompressed) / el
+                        let frac = Double(done) / Double(max(1, totalBytes))
+                        let eta = frac > 0 ? el * (1 - frac) / frac : 0
+                        printError("\r\u{1B}[K\(progressFile(path)) \(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(report.docs + Int64(docNumber)) docs, \(report.tokens + fileTokens) tokens, \(format1(rate / 1e6)) MB/s, ETA \(Int(eta))s, spills \(counter?.spills ?? 0)")
+                    }
+                }
+            }
+        }
+        if interrupted { throw Interrupted() }
+        doneBytes += checksum.size
+        let c = reader.counters
+        var skipped: [String: Int64] = [:]
+        for (k, v) in c.skipped { skipped[k.rawValue] = v }
+        let rec = SourceRecord(
+            path: path, size: checksum.size, checksum: checksum.description, container: reader.container.rawValue,
+            format: jsonl ? "jsonl:\(o.textField)" : "text:\(o.docPer.rawValue)", shard: shardName,
+            docs: o.shard.by == .doc && o.shard.count > 1 ? Int64((fileDoc + o.shard.count - o.shard.index) / o.shard.count) : c.docs,
+            tokens: fileTokens, bytesDecompressed: c.bytesDecompressed, lines: c.lines, blankLines: c.blankLines,
+            replacedInvalidUTF8: c.replacedInvalidUTF8 + Int64(tokenizer.invalidSequences - invalidBefore),
+            skipped: skipped, incomplete: c.incomplete, indexedAt: isoNow())
+        report.sourcesIndexed.append(rec)
+        report.bytes += c.bytesDecompressed
+        report.tokens += fileTokens
+        let skippedTotal = c.skipped.values.reduce(0, +)
+        if skippedTotal > 0 {
+            let parts = c.skipped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
+            log("\(path): skipped \(parts.joined(separator: ", "))\(c.incomplete ? " (rest of file unreadable)" : "")")
+        }
+    }
+    report.docs = Int64(docNumber)
+    if let c = counter {
+        if !batch.isEmpty { c.add(batch) }
+        try c.finishInput()
+    }
+    if o.progress { printError("\r\u{1B}[K") }
+    report.countSeconds = now() - tCount
+
+    // Write.
+    let tWrite = now()
+    let writer = try IndexWriter(path: o.output, maxOrder: maxOrder)
+    do {
+        let exact = existing?.meta["counts_exact"] ?? "1"
+        try writer.setMeta(o.settings.metaPairs + [
+            ("tool", "tailscope"), ("tool_version", tailscopeVersion), ("schema_version", "1"),
+            ("docs", "\(priorDocs + report.docs)"), ("tokens", "\(priorTokens + report.tokens)"),
+            ("created_at", existing?.meta["created_at"] ?? isoNow()), ("updated_at", isoNow()),
+            ("counts_exact", exact),
+        ])
+        try writer.addSources((try existing?.sources() ?? []) + report.sourcesIndexed)
+        try writer.writeVocabulary(vocab)
+        if let c = counter {
+            for n in 2...maxOrder {
+                try checkInterrupt()
+                let sink = try writer.ngramSink(order: n)
+                let summary = try c.merge(order: n, minCount: o.settings.minCount, topK: storedTopK,
+                                          sink: InterruptibleSink(sink))
+                try writer.writeSummary(summary) { vocab.string($0) }
+            }
+            report.spills = c.spills
+        }
+        try checkInterrupt()
+        try writer.commit()
+    } catch {
+        writer.abandon()
+        throw error
+    }
+    report.wroteIndex = true
+    report.writeSeconds = now() - tWrite
+    report.seconds = now() - t0
+    return report
+}
+
+private func progressFile(_ p: String) -> String {
+    let name = p.split(separator: "/").last.map(String.init) ?? p
+    return name.count > 40 ? "…" + String(name.suffix(39)) : name
+}
+
+/// Checks for Ctrl-C every 64k rows while writing.
+final class InterruptibleSink: NGramRowSink {
+    let inner: NGramRowSink
+    var n = 0
+    init(_ inner: NGramRowSink) { self.inner = inner }
+    func row(_ ids: UnsafePointer<UInt32>, count: UInt64, df: UInt64) throws {
+        n &+= 1
+        if n & 0xFFFF == 0 { try checkInterrupt() }
+        try inner.row(ids, count: count, df: df)
+    }
+}
+
+/// Loads an index's vocabulary and n-grams into a vocabulary and counter (ids remapped by text).
+func seed(from r: IndexReader, vocab: Vocabulary, counter: NGramCounter?, maxOrder: Int) throws {
+    var map: [UInt32] = []
+    try r.forEachToken { id, bytes, count, df in
+        let newId = vocab.intern(bytes)
+        vocab.addCounted(newId, count: count, df: df)
+        if Int(id) >= map.count { map.append(contentsOf: repeatElement(UInt32.max, count: Int(id) + 1 - map.count)) }
+        map[Int(id)] = newId
+    }
+    guard let c = counter, maxOrder >= 2 else { return }
+    let ids = UnsafeMutablePointer<UInt32>.allocate(capacity: maxOrder)
+    defer { ids.deallocate() }
+    for n in 2...min(maxOrder, r.maxOrder) {
+        try r.forEachNGram(order: n) { old, count, df in
+            for k in 0..<n { ids[k] = map[Int(old[k])] }
+            try c.addCounted(order: n, ids: ids, count: count, df: df)
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import CorpusIO
+import Counting
+import IndexStore
+import Tokenization
+
+/// `tailscope stats`: what an index holds.
+public struct IndexStatistics: Sendable {
+    public struct Order: Sendable {
+        public let order: Int
+        public let occurrences: UInt64
+        public let types: UInt64
+        public let stored: UInt64
+        public let hapax: UInt64
+        /// Share of distinct n-grams seen exactly once.
+        public var hapaxShare: Double { types == 0 ? 0 : Double(hapax) / Double(types) }
+    }
+
+    /// Least-squares fit of log10(count) on log10(rank) for unigrams.
+    public struct ZipfFit: Sendable {
+        public let slope: Double
+        public let intercept: Double
+        public let r2: Double
+        /// The fit uses ranks 1...maxRank: every token type seen at least `minCount` times.
+        public let maxRank: Int
+        public let minCount: UInt64
+    }
+
+    public let path: String
+    public let meta: [String: String]
+    public let docs: Int64
+    public let tokens: Int64
+    public let orders: [Order]
+    public let zipf: ZipfFit?
+    public let sources: [SourceRecord]
+    /// Skipped inputs summed over sources, by kind.
+    public let skipped: [String: Int64]
+    public let replacedInvalidUTF8: Int64
+}
+
+public func indexStatistics(path: String) throws -> IndexStatistics {
+    let r = try IndexReader(path: path)
+    let orders = try r.orderStats().map {
+        IndexStatistics.Order(order: $0.order, occurrences: $0.occurrences, types: $0.types, stored: $0.stored, hapax: $0.hapax)
+    }
+    let sources = try r.sources()
+    var skipped: [String: Int64] = [:]
+    var replaced: Int64 = 0
+    for s in sources {
+        for (k, v) in s.skipped { skipped[k, default: 0] += v }
+        replaced += s.replacedInvalidUTF8
+    }
+    return IndexStatistics(path: path, meta: r.meta, docs: Int64(r.meta["docs"] ?? "0") ?? 0,
+                           tokens: Int64(r.meta["tokens"] ?? "0") ?? 0, orders: orders,
+                           zipf: zipfFit(try r.unigramCountsDescending()), sources: sources,
+                           skipped: skipped, replacedInvalidUTF8: replaced)
+}
+
+/// OLS of log10(count) on log10(rank) over the types seen at least 5 times (the hapax plateau
+/// would flatten the slope). Nil when fewer than 10 types qualify.
+func zipfFit(_ desc: [UInt64], minCount: UInt64 = 5) -> IndexStatistics.ZipfFit? {
+    var n = 0.0, sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0, syy = 0.0
+    var maxRank = 0
+    for (i, c) in desc.enumerated() where c >= minCount {
+        let x = log10(Double(i + 1)), y = log10(Double(c))
+        n += 1; sx += x; sy += y; sxx += x * x; sxy += x * y; syy += y * y
+        maxRank = i + 1
+    }
+    guard n >= 10 else { return nil }
+    let vx = sxx - sx * sx / n, vy = syy - sy * sy / n, cxy = sxy - sx * sy / n
+    guard vx > 0 else { return nil }
+    let slope = cxy / vx
+    let r2 = vy > 0 ? cxy * cxy / (vx * vy) : 1
+    return .init(slope: slope, intercept: (sy - slope * sx) / n, r2: r2, maxRank: maxRank, minCount: minCount)
+}
+
+/// One answer of `tailscope count`.
+public struct TermCount: Sendable {
+    public let query: String
+    /// The query's tokens under the index's tokenizer settings.
+    public let tokens: [String]
+    public let count: UInt64?
+    public let df: UInt64?
+    /// Why there is no count (nil when there is one).
+    public let note: String?
+}
+
+/// Counts of phrases, tokenized with the index's own settings.
+public func countTerms(path: String, queries: [String]) throws -> [TermCount] {
+    let r = try IndexReader(path: path)
+    let settings = try IndexSettings(meta: r.meta)
+    let tok = Tokenizer(config: settings.tokenizer)
+    var out: [TermCount] = []
+    for q in queries {
+        let ts = tok.tokens(of: q)
+        if ts.isEmpty {
+            out.append(TermCount(query: q, tokens: [], count: nil, df: nil, note: "no tokens in the query"))
+            continue
+        }
+        if ts.count > r.maxOrder {
+            out.append(TermCount(query: q, tokens: ts, count: nil, df: nil,
+                                 note: "\(ts.count) tokens; the index holds n-grams up to \(r.maxOrder)"))
+            continue
+        }
+        var ids: [UInt32] = []
+        for t in ts {
+            guard let id = try r.tokenId(t) else { break }
+            ids.append(id)
+        }
+        if ids.count < ts.count {
+            out.append(TermCount(query: q, tokens: ts, count: 0, df: 0, note: nil))
+            continue
+        }
+        let (c, d) = try r.counts(ids: ids)
+        let note = c == 0 && ts.count >= 2 && r.minCount > 1 ? "not stored: below --min-count \(r.minCount) or absent" : nil
+        out.append(TermCount(query: q, tokens: ts, count: c, df: d, note: note))
+    }
+    return out
+}
+
+/// `tailscope top`.
+public func topNGrams(path: String, order: Int, limit: Int, bottom: Bool) throws -> [NGramRow] {
+    let r = try IndexReader(path: path)
+    guard order >= 1 && order <= r.maxOrder else {
+        throw IndexingError("the index holds orders 1-\(r.maxOrder), not \(order)")
+    }
+    return try r.top(order: order, limit: limit, bottom: bottom)
+}
+
+/// What `merge` did.
+public struct MergeReport: Sendable {
+    public var inputs: [String] = []
+    public var docs: Int64 = 0
+    public var tokens: Int64 = 0
+    public var spills = 0
+    public var seconds = 0.0
+}
+
+/// Sums indexes built with the same settings into a new one, exactly, in the memory budget.
+/// Refuses inputs with different settings, and inputs that share a source (same checksum and
+/// slice), which would be counted twice.
+public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, tempDir: String,
+                         log: (String) -> Void) throws -> MergeReport {
+    let t0 = now()
+    guard !inputs.isEmpty else { throw IndexingError("nothing to merge") }
+    if fileExists(output) { throw IndexingError("\(output) exists; merge writes a new index") }
+    let readers = try inputs.map { try IndexReader(path: $0) }
+    let settings = try IndexSettings(meta: readers[0].meta)
+    var seen: [String: String] = [:]
+    var sources: [SourceRecord] = []
+    var docs: Int64 = 0, tokens: Int64 = 0
+    var exact = true
+    for (i, r) in readers.enumerated() {
+        let s = try IndexSettings(meta: r.meta)
+        if let why = settings.mismatch(s) {
+            throw IndexingError("\(inputs[i]) was built with other settings than \(inputs[0]) (\(why))")
+        }
+        for src in try r.sources() {
+            let key = "\(src.checksum)|\(src.shard)"
+            if let other = seen[key] {
+                throw IndexingError("\(src.path) (\(src.shard)) is in both \(other) and \(inputs[i]); merging would count it twice")
+            }
+            seen[key] = inputs[i]
+            sources.append(src)
+        }
+        docs += Int64(r.meta["docs"] ?? "0") ?? 0
+        tokens += Int64(r.meta["tokens"] ?? "0") ?? 0
+        if r.meta["counts_exact"] != "1" { exact = false }
+    }
+    if settings.minCount > 1 && readers.count > 1 {
+        exact = false
+        log("warning: inputs were built with --min-count \(settings.minCount); n-grams below it in one input are missing there, so merged counts of orders >= 2 are lower bounds (recorded as counts_exact = 0)")
+    }
+    let vocab = Vocabulary()
+    let maxOrder = settings.maxOrder
+    let counter: NGramCounter? = maxOrder >= 2
+        ? try NGramCounter(config: CounterConfig(maxOrder: maxOrder, workers: 1, tableBudget: memoryBytes / 4 * 3, tempDir: tempDir))
+        : nil
+    defer { counter?.removeSpillDir() }
+    for (i, r) in readers.enumerated() {
+        log("reading \(inputs[i])")
+        try seed(from: r, vocab: vocab, counter: counter, maxOrder: maxOrder)
+    }
+    try counter?.finishInput()
+    let writer = try IndexWriter(path: output, maxOrder: maxOrder)
+    do {
+        try writer.setMeta(settings.metaPairs + [
+            ("tool", "tailscope"), ("tool_version", tailscopeVersion), ("schema_version", "1"),
+            ("docs", "\(docs)"), ("tokens", "\(tokens)"), ("created_at", isoNow()), ("updated_at", isoNow()),
+            ("counts_exact", exact ? "1" : "0"), ("merged_from", inputs.joined(separator: "\n")),
+        ])
+        try writer.addSources(sources)
+        try writer.writeVocabulary(vocab)
+        if let c = counter {
+            for n in 2...maxOrder {
+                let summary = try c.merge(order: n, minCount: settings.minCount, topK: storedTopK,
+                                          sink: InterruptibleSink(try writer.ngramSink(order: n)))
+                try writer.writeSummary(summary) { vocab.string($0) }
+            }
+        }
+        try writer.commit()
+    } catch {
+        writer.abandon()
+        throw error
+    }
+    var rep = MergeReport()
+    rep.inputs = inputs
+    rep.docs = docs
+    rep.tokens = tokens
+    rep.spills = counter?.spills ?? 0
+    rep.seconds = now() - t0
+    return rep
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

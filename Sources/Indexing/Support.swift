@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The version written into every index.
+public let tailscopeVersion = "0.1.0"
+
+/// Set by SIGINT/SIGTERM; long loops check it and stop cleanly (temp files removed).
+nonisolated(unsafe) var interruptFlag: sig_atomic_t = 0
+
+/// Installs handlers so that Ctrl-C stops a build between documents and removes its temp files.
+public func installInterruptHandlers() {
+    signal(SIGINT) { _ in interruptFlag = 1 }
+    signal(SIGTERM) { _ in interruptFlag = 1 }
+}
+
+public struct Interrupted: Error, CustomStringConvertible {
+    public var description: String { "interrupted; no index was written" }
+}
+
+@inline(__always) func checkInterrupt() throws(Interrupted) {
+    if interruptFlag != 0 { throw Interrupted() }
+}
+
+/// Monotonic seconds.
+public func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// UTC time as ISO 8601.
+func isoNow() -> String {
+    var t = time(nil)
+    var tmv = tm()
+    gmtime_r(&t, &tmv)
+    var buf = [CChar](repeating: 0, count: 32)
+    strftime(&buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+    return String(cString: buf)
+}
+
+/// Writes to standard error, unbuffered.
+public func printError(_ s: String) {
+    var line = s
+    line.withUTF8 { b in _ = write(2, b.baseAddress, b.count) }
+}
+
+public func stderrIsTerminal() -> Bool { isatty(2) != 0 }
+
+/// Parses sizes such as `512MiB`, `1GiB`, `2G`, `300000000`.
+public func parseByteSize(_ s: String) -> Int? {
+    let t = s.trimmingCharacters(in: " ")
+    var digits = ""
+    var rest = Substring(t)
+    while let c = rest.first, c.isNumber || c == "." { digits.append(c); rest = rest.dropFirst() }
+    guard let v = Double(digits) else { return nil }
+    let unit = rest.lowercased()
+    let mult: Double
+    switch unit {
+    case "", "b": mult = 1
+    case "k", "kb", "kib": mult = 1024
+    case "m", "mb", "mib": mult = 1024 * 1024
+    case "g", "gb", "gib": mult = 1024 * 1024 * 1024
+    case "t", "tb", "tib": mult = 1024 * 1024 * 1024 * 1024
+    default: return nil
+    }
+    return Int(v * mult)
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// Physical memory in bytes.
+public func physicalMemory() -> Int {
+    Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+public func onlineCores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+/// Peak resident set size of this process, in bytes.
+public func peakRSS() -> Int {
+    var ru = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
+    return Int(ru.ru_maxrss) * 1024
+}
+
+func formatBytes(_ b: Double) -> String {
+    let k = 1024.0
+    if b >= k * k * k { return format1(b / (k * k * k)) + " GiB" }
+    if b >= k * k { return format1(b / (k * k)) + " MiB" }
+    if b >= k { return format1(b / k) + " KiB" }
+    return "\(Int(b)) B"
+}
+
+func format1(_ x: Double) -> String {
+    let r = (x * 10).rounded() / 10
+    return r == r.rounded() ? "\(Int(r)).0" : "\(r)"
+}

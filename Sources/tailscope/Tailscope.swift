@@ -1,0 +1,24 @@
+import ArgumentParser
+import Indexing
+
+@main
+struct Tailscope: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tailscope",
+        abstract: "Long-tail frequency analysis of language-model training data.",
+        discussion: """
+        Build an exact n-gram index of a compressed corpus once, then query it:
+
+          tailscope index corpus/*.jsonl.zst --orders 1-3 --memory 1GiB -o indexes/wiki.sqlite
+          tailscope stats indexes/wiki.sqlite
+          tailscope count indexes/wiki.sqlite "24" "the united states"
+          tailscope top indexes/wiki.sqlite --order 2 --limit 20
+
+        The index is a documented SQLite file (see indexes/README.md).
+        Exit codes: 0 ok, 64 bad usage, 65 bad input data, 66 input not found or unreadable,
+        74 index/disk error, 130 interrupted.
+        """,
+        version: tailscopeVersion,
+        subcommands: [IndexCommand.self, StatsCommand.self, CountCommand.self, TopCommand.self, MergeCommand.self]
+    )
+}
