@@ -224,6 +224,7 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
                 let sink = try writer.ngramSink(order: n)
                 let summary = try c.merge(order: n, minCount: o.settings.minCount, topK: storedTopK,
                                           sink: InterruptibleSink(sink))
+                try sink.finish()
                 try writer.writeSummary(summary) { vocab.string($0) }
             }
             report.spills = c.spills

@@ -192,8 +192,10 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
         try writer.writeVocabulary(vocab)
         if let c = counter {
             for n in 2...maxOrder {
+                let sink = try writer.ngramSink(order: n)
                 let summary = try c.merge(order: n, minCount: settings.minCount, topK: storedTopK,
-                                          sink: InterruptibleSink(try writer.ngramSink(order: n)))
+                                          sink: InterruptibleSink(sink))
+                try sink.finish()
                 try writer.writeSummary(summary) { vocab.string($0) }
             }
         }
