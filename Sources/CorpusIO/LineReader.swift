@@ -76,7 +76,7 @@ public final class LineReader {
                 lineOffset = consumed
                 consumed += Int64(nlPos + 1 - start)
                 start = nlPos + 1
-                return .line(line)
+                return line.count > maxLineBytes ? .tooLong(length: Int64(line.count)) : .line(line)
             }
             scanFrom = end
             if end - start > maxLineBytes {
@@ -90,7 +90,7 @@ public final class LineReader {
                     lineOffset = consumed
                     consumed += Int64(end - start)
                     start = end
-                    return .line(line)
+                    return line.count > maxLineBytes ? .tooLong(length: Int64(line.count)) : .line(line)
                 }
                 return .end
             }

@@ -1,0 +1,39 @@
+# The two commands of the README:
+#   make demo   install what is needed, build a release binary, index a small real corpus, show it
+#   make test   run every test (what CI runs)
+SHELL := /bin/bash
+APT_PACKAGES := libzstd-dev zlib1g-dev libsqlite3-dev libopenblas-dev pkg-config zstd sqlite3 python3
+BIN := .build/release/tailscope
+DEMO_INDEX := indexes/fortunes.sqlite
+
+.PHONY: demo test deps build data bench clean
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	swift build -c release
+
+data: deps
+	bash datasets/fetch_fortunes.sh
+
+demo: build data
+	rm -f $(DEMO_INDEX)
+	$(BIN) index datasets/data/fortunes.jsonl.zst --orders 1-3 -o $(DEMO_INDEX)
+	$(BIN) stats $(DEMO_INDEX)
+	$(BIN) top $(DEMO_INDEX) --order 2 --limit 10
+	$(BIN) count $(DEMO_INDEX) "the" "life" "the meaning of" "42"
+
+test: deps data
+	swift build --build-tests
+	swift test --skip-build
+
+bench: build
+	bash Benchmarks/run.sh
+
+clean:
+	rm -rf .build indexes/*.sqlite datasets/data

@@ -1,0 +1,95 @@
+import Testing
+import TestSupport
+@testable import CorpusIO
+
+private func extract(_ line: String, _ field: String = "text") throws -> String? {
+    var x = JSONFieldExtractor(fieldPath: field)
+    var s = line
+    return try s.withUTF8 { b -> String? in
+        switch try x.extract(UnsafeRawBufferPointer(b)) {
+        case .text(let t): return String(decoding: t, as: UTF8.self)
+        case .missing: return nil
+        case .notString(let w): return "<\(w)>"
+        }
+    }
+}
+
+@Suite struct JSONLTests {
+    @Test func escapesAreDecodedLikeJsonLoads() throws {
+        #expect(try extract(#"{"text": "a\"b\\c\/d\ne\tf\u00e9\ud83d\ude00"}"#) == "a\"b\\c/d\ne\tfé😀")
+        #expect(try extract(#"{"id": 1, "text": "plain"}"#) == "plain")
+    }
+
+    @Test func loneSurrogateEscapesBecomeReplacementCharacters() throws {
+        var x = JSONFieldExtractor(fieldPath: "text")
+        var s = #"{"text": "a\ud800b"}"#
+        let out = try s.withUTF8 { b -> String in
+            guard case .text(let t) = try x.extract(UnsafeRawBufferPointer(b)) else { return "" }
+            return String(decoding: t, as: UTF8.self)
+        }
+        #expect(out == "a\u{FFFD}b")
+        #expect(x.loneSurrogates == 1)
+    }
+
+    @Test func dottedPathsReachNestedFieldsAndLastDuplicateWins() throws {
+        #expect(try extract(#"{"meta": {"body": "deep", "x": [1, {"body": "no"}]}, "body": "top"}"#, "meta.body") == "deep")
+        #expect(try extract(#"{"text": "first", "text": "second"}"#) == "second")
+        #expect(try extract(#"{"te\u0078t": "escaped key"}"#) == "escaped key")
+    }
+
+    @Test func missingNullAndNonStringFieldsAreDistinguished() throws {
+        #expect(try extract(#"{"title": "x"}"#) == nil)
+        #expect(try extract(#"{"text": null}"#) == nil)
+        #expect(try extract(#"{"text": 12}"#) == "<a number>")
+        #expect(try extract(#"{"text": ["a"]}"#) == "<an array>")
+        #expect(try extract(#"{"meta": 3}"#, "meta.body") == "<a number>")
+    }
+
+    @Test(arguments: [
+        #"{"text": "unterminated}"#, #"{"text": "x""#, #"not json"#, #"{"text": "x"} trailing"#,
+        #"{"text" "x"}"#, #"{"text": "bad \q escape"}"#, #"{"text": tru}"#, #"[1, 2]"#, #"{"a": 01}"#,
+    ])
+    func malformedLinesThrow(_ line: String) {
+        #expect(throws: JSONFieldExtractor.Failure.self) { _ = try extract(line) }
+    }
+
+    @Test func badLinesStopWithLineNumberOrAreSkippedAndCountedByKind() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        TestSupport.write("\(d)/a.jsonl", """
+        {"text": "good one"}
+        {"text": broken
+        {"title": "no text"}
+
+        {"text": 5}
+        {"text": "good two"}
+        """)
+        do {
+            let r = try DocumentReader(path: "\(d)/a.jsonl", format: .jsonl(field: "text"), policy: .stop)
+            try r.forEachDocument { _ in }
+            Issue.record("no error")
+        } catch {
+            #expect(error.kind == .invalidJSON)
+            #expect(error.line == 2)
+            #expect(error.description.contains("a.jsonl:2"))
+        }
+        let r = try DocumentReader(path: "\(d)/a.jsonl", format: .jsonl(field: "text"), policy: .skip)
+        var docs: [String] = []
+        try r.forEachDocument { docs.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(docs == ["good one", "good two"])
+        #expect(r.counters.skipped == [.invalidJSON: 1, .missingField: 1, .fieldNotString: 1])
+        #expect(r.counters.blankLines == 1)
+    }
+
+    @Test func realJSONLAgreesAcrossContainers() throws {
+        guard let zst = TestSupport.fortunes("jsonl.zst"), let gz = TestSupport.fortunes("jsonl.gz") else { return }
+        func docs(_ p: String) throws -> [String] {
+            let r = try DocumentReader(path: p, format: .jsonl(field: "text"), policy: .stop)
+            var out: [String] = []
+            try r.forEachDocument { out.append(String(decoding: $0, as: UTF8.self)) }
+            return out
+        }
+        let a = try docs(zst)
+        #expect(a.count > 10_000)
+        #expect(try docs(gz) == a)
+    }
+}
