@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Indexing
+import IndexStore
+import CorpusIO
+
+/// Every stored row of an index as "n\tngram" -> (count, df).
+func dump(_ path: String) throws -> [String: (UInt64, UInt64)] {
+    let r = try IndexReader(path: path)
+    var tokens: [UInt32: String] = [:]
+    var out: [String: (UInt64, UInt64)] = [:]
+    try r.forEachToken { id, bytes, c, df in
+        let t = String(decoding: bytes, as: UTF8.self)
+        tokens[id] = t
+        out["1\t" + t] = (c, df)
+    }
+    for n in stride(from: 2, through: r.maxOrder, by: 1) {
+        try r.forEachNGram(order: n) { ids, c, df in
+            out["\(n)\t" + (0..<n).map { tokens[ids[$0]]! }.joined(separator: " ")] = (c, df)
+        }
+    }
+    return out
+}
+
+func same(_ a: [String: (UInt64, UInt64)], _ b: [String: (UInt64, UInt64)]) -> Bool {
+    a.count == b.count && a.allSatisfy { k, v in b[k].map { $0 == v } ?? false }
+}
+
+/// A generated JSONL corpus with many scripts, escapes and numbers.
+func writeCorpus(_ path: String, docs: Int, seed: UInt64) -> [String] {
+    var rng = SplitMix(seed: seed)
+    let words = ["the", "The", "of", "24", "1982", "naïve", "Ωmega", "日本", "x_y", "don't", "e-mail", "İz",
+                 "café", "\u{1F642}", "a\tb", "q\"uote", "back\\slash", "line\nbreak", "ЖЖ", "١٢٣"]
+    var texts: [String] = []
+    var lines: [String] = []
+    for i in 0..<docs {
+        let n = Int(rng.next() % 40)
+        let t = (0..<n).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: rng.next() % 3 == 0 ? ", " : " ")
+        texts.append(t)
+        let obj: [String: Any] = ["id": i, "meta": ["lang": "x"], "text": t]
+        lines.append(String(decoding: try! JSONSerialization.data(withJSONObject: obj), as: UTF8.self))
+    }
+    TestSupport.write(path, lines.joined(separator: "\n") + "\n")
+    return texts
+}
+
+func referenceIndex(_ texts: [String], maxOrder: Int, fold: Bool = true) -> [String: (UInt64, UInt64)] {
+    TestSupport.referenceCounts(texts.map { TestSupport.referenceTokens($0, fold: fold) }, maxOrder: maxOrder)
+}
+
+func options(_ inputs: [String], _ out: String, orders: Int = 3, memory: Int = 64 << 20, jobs: Int = 2) -> IndexOptions {
+    var o = IndexOptions(inputs: inputs, output: out)
+    o.settings.maxOrder = orders
+    o.memoryBytes = memory
+    o.jobs = jobs
+    return o
+}
+
+@Suite struct IndexingTests {
+    @Test func indexEqualsAnIndependentCounterOnGeneratedText() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        let texts = writeCorpus("\(d)/c.jsonl", docs: 2000, seed: 3)
+        TestSupport.zstd("\(d)/c.jsonl", "\(d)/c.jsonl.zst")
+        let rep = try buildIndex(options(["\(d)/c.jsonl.zst"], "\(d)/i.sqlite", orders: 4)) { _ in }
+        #expect(rep.docs == 2000)
+        #expect(same(try dump("\(d)/i.sqlite"), referenceIndex(texts, maxOrder: 4)))
+    }
+
+    @Test func indexEqualsAnIndependentCounterOnRealText() throws {
+        guard let path = TestSupport.fortunes("jsonl.gz") else { return }
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        // Independent path: gunzip with the gzip tool, parse with JSONSerialization.
+        let (_, raw, _) = TestSupport.run("/bin/sh", ["-c", "gzip -dc '\(path)'"])
+        let texts = raw.split(separator: "\n").map {
+            (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["text"] as! String
+        }
+        _ = try buildIndex(options([path], "\(d)/i.sqlite", orders: 3)) { _ in }
+        #expect(same(try dump("\(d)/i.sqlite"), referenceIndex(texts, maxOrder: 3)))
+    }
+
+    @Test func forcedSpillingGivesTheSameIndex() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        // Numbers from a skewed distribution: many distinct n-grams, with repeats.
+        var rng = SplitMix(seed: 5)
+        let lines = (0..<3000).map { _ in (0..<30).map { _ in "\(rng.next() % 50 * (rng.next() % 40))" }.joined(separator: " ") }
+        TestSupport.write("\(d)/c.txt", lines.joined(separator: "\n"))
+        let a = try buildIndex(options(["\(d)/c.txt"], "\(d)/a.sqlite", memory: 256 << 20)) { _ in }
+        let b = try buildIndex(options(["\(d)/c.txt"], "\(d)/b.sqlite", memory: 1 << 20)) { _ in }
+        #expect(a.spills == 0)
+        #expect(b.spills > 0)
+        #expect(same(try dump("\(d)/a.sqlite"), try dump("\(d)/b.sqlite")))
+        let sa = try indexStatistics(path: "\(d)/a.sqlite"), sb = try indexStatistics(path: "\(d)/b.sqlite")
+        #expect(sa.orders.map(\.types) == sb.orders.map(\.types))
+        #expect(sa.orders.map(\.hapax) == sb.orders.map(\.hapax))
+    }
+
+    @Test func addingSourcesEqualsIndexingThemTogetherAndKnownSourcesAreSkipped() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        _ = writeCorpus("\(d)/a.jsonl", docs: 500, seed: 1)
+        _ = writeCorpus("\(d)/b.jsonl", docs: 500, seed: 2)
+        _ = try buildIndex(options(["\(d)/a.jsonl", "\(d)/b.jsonl"], "\(d)/both.sqlite")) { _ in }
+        _ = try buildIndex(options(["\(d)/a.jsonl"], "\(d)/inc.sqlite")) { _ in }
+        let second = try buildIndex(options(["\(d)/a.jsonl", "\(d)/b.jsonl"], "\(d)/inc.sqlite")) { _ in }
+        #expect(second.sourcesAlreadyIndexed == ["\(d)/a.jsonl"])
+        #expect(same(try dump("\(d)/both.sqlite"), try dump("\(d)/inc.sqlite")))
+        #expect(try IndexReader(path: "\(d)/inc.sqlite").meta["docs"] == "1000")
+        let third = try buildIndex(options(["\(d)/b.jsonl"], "\(d)/inc.sqlite")) { _ in }
+        #expect(!third.wroteIndex)
+    }
+
+    @Test(arguments: [ShardSpec.By.file, .doc])
+    func shardsMergeIntoTheFullIndex(by: ShardSpec.By) throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        let files = (0..<3).map { "\(d)/p\($0).jsonl" }
+        for (i, f) in files.enumerated() { _ = writeCorpus(f, docs: 300, seed: UInt64(10 + i)) }
+        _ = try buildIndex(options(files, "\(d)/full.sqlite")) { _ in }
+        var shards: [String] = []
+        for k in 1...2 {
+            var o = options(files, "\(d)/s\(k).sqlite")
+            o.shard = ShardSpec(index: k, count: 2, by: by)
+            _ = try buildIndex(o) { _ in }
+            shards.append("\(d)/s\(k).sqlite")
+        }
+        _ = try mergeIndexes(shards, output: "\(d)/merged.sqlite", memoryBytes: 1 << 20, tempDir: "/tmp") { _ in }
+        #expect(same(try dump("\(d)/full.sqlite"), try dump("\(d)/merged.sqlite")))
+        let full = try indexStatistics(path: "\(d)/full.sqlite"), merged = try indexStatistics(path: "\(d)/merged.sqlite")
+        #expect(full.docs == merged.docs && full.tokens == merged.tokens)
+        #expect(full.orders.map(\.hapax) == merged.orders.map(\.hapax))
+    }
+
+    @Test func mergeRefusesDifferentSettingsAndDoubleCountedSources() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        _ = writeCorpus("\(d)/a.jsonl", docs: 50, seed: 1)
+        _ = try buildIndex(options(["\(d)/a.jsonl"], "\(d)/x.sqlite")) { _ in }
+        _ = try buildIndex(options(["\(d)/a.jsonl"], "\(d)/y.sqlite")) { _ in }
+        _ = try buildIndex(options(["\(d)/a.jsonl"], "\(d)/o2.sqlite", orders: 2)) { _ in }
+        #expect(throws: IndexingError.self) {
+            _ = try mergeIndexes(["\(d)/x.sqlite", "\(d)/o2.sqlite"], output: "\(d)/m1.sqlite", memoryBytes: 1 << 24, tempDir: "/tmp") { _ in }
+        }
+        #expect(throws: IndexingError.self) {
+            _ = try mergeIndexes(["\(d)/x.sqlite", "\(d)/y.sqlite"], output: "\(d)/m2.sqlite", memoryBytes: 1 << 24, tempDir: "/tmp") { _ in }
+        }
+        #expect(!fileExists("\(d)/m1.sqlite") && !fileExists("\(d)/m2.sqlite"))
+        // Extending an index with other settings is refused too.
+        var o = options(["\(d)/a.jsonl"], "\(d)/x.sqlite")
+        o.settings.tokenizer.caseFold = false
+        #expect(throws: IndexingError.self) { _ = try buildIndex(o) { _ in } }
+    }
+
+    @Test func badInputStopsWithoutWritingAnIndexOrIsSkippedAndCounted() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        TestSupport.write("\(d)/bad.jsonl", "{\"text\": \"fine words\"}\n{\"text\": nope}\n{\"other\": 1}\n")
+        TestSupport.write("\(d)/empty.jsonl", "")
+        TestSupport.write("\(d)/bin.txt", bytes: [0x61, 0xFF, 0x62, 0x0A])
+        #expect(throws: InputError.self) { _ = try buildIndex(options(["\(d)/bad.jsonl"], "\(d)/i.sqlite")) { _ in } }
+        #expect(!fileExists("\(d)/i.sqlite"))
+        var o = options(["\(d)/bad.jsonl", "\(d)/empty.jsonl", "\(d)/bin.txt"], "\(d)/i.sqlite")
+        o.onError = .skip
+        _ = try buildIndex(o) { _ in }
+        let s = try indexStatistics(path: "\(d)/i.sqlite")
+        #expect(s.skipped == ["invalid_json": 1, "missing_field": 1, "empty_file": 1])
+        #expect(s.replacedInvalidUTF8 == 1)
+        #expect(s.docs == 2)
+        #expect(try countTerms(path: "\(d)/i.sqlite", queries: ["fine words", "a", "b"]).map(\.count) == [1, 1, 1])
+    }
+
+    @Test func queriesUseTheIndexTokenizerAndReportLongPhrases() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        TestSupport.write("\(d)/t.txt", "The United States of America\nthe united-states\nIn 1982 24 people\n")
+        _ = try buildIndex(options(["\(d)/t.txt"], "\(d)/i.sqlite", orders: 2)) { _ in }
+        let r = try countTerms(path: "\(d)/i.sqlite", queries: ["THE UNITED", "united  states", "24", "25", "of america x", "!!"])
+        #expect(r.map(\.count) == [2, 2, 1, 0, nil, nil])
+        #expect(r[1].df == 2)
+        #expect(r[4].note?.contains("up to 2") == true)
+        let top = try topNGrams(path: "\(d)/i.sqlite", order: 2, limit: 2, bottom: false)
+        #expect(top.map(\.ngram) == ["the united", "united states"])
+        let bottom = try topNGrams(path: "\(d)/i.sqlite", order: 1, limit: 3, bottom: true)
+        #expect(bottom.allSatisfy { $0.count == 1 })
+    }
+}
