@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "CorpusIOTests", dependencies: ["CorpusIO", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "CountingTests", dependencies: ["Counting", "TestSupport"]),
-        .testTarget(name: "IndexStoreTests", dependencies: ["IndexStore", "TestSupport"]),
+        .testTarget(name: "IndexStoreTests", dependencies: ["IndexStore", "CorpusIO", "TestSupport"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],

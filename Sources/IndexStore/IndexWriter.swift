@@ -161,7 +161,8 @@ public final class IndexWriter {
         try conn.exec(Schema.viewsSQL(maxOrder: maxOrder))
         try setMeta([("complete", "1")])
         try conn.exec("COMMIT;")
-        db = nil  // closes
+        conn.close()
+        db = nil
         if rename(tempPath, finalPath) != 0 {
             let msg = String(cString: strerror(errno))
             unlink(tempPath)
@@ -171,6 +172,7 @@ public final class IndexWriter {
 
     /// Deletes the unfinished temporary file.
     public func abandon() {
+        db?.close()
         db = nil
         unlink(tempPath)
     }

@@ -30,7 +30,20 @@ final class Database {
         self.path = path
     }
 
-    deinit { sqlite3_close(handle) }
+    /// Statements prepared on this connection; finalized when it closes, so that closing never
+    /// fails (and never keeps the file locked) because a statement is still alive somewhere.
+    private var statements: [OpaquePointer] = []
+    private var closed = false
+
+    deinit { close() }
+
+    func close() {
+        if closed { return }
+        closed = true
+        for s in statements { sqlite3_finalize(s) }
+        statements = []
+        sqlite3_close(handle)
+    }
 
     func exec(_ sql: String) throws(StoreError) {
         var err: UnsafeMutablePointer<CChar>?
@@ -46,6 +59,7 @@ final class Database {
         guard sqlite3_prepare_v2(handle, sql, -1, &s, nil) == SQLITE_OK, let s else {
             throw StoreError("\(path): \(String(cString: sqlite3_errmsg(handle))) in: \(sql)")
         }
+        statements.append(s)
         return Statement(s, db: self)
     }
 
@@ -55,14 +69,12 @@ final class Database {
 /// A prepared statement, reused with `reset()`.
 final class Statement {
     let s: OpaquePointer
-    unowned let db: Database
+    let db: Database
 
     init(_ s: OpaquePointer, db: Database) {
         self.s = s
         self.db = db
     }
-
-    deinit { sqlite3_finalize(s) }
 
     @inline(__always) func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(s, i, v) }
     @inline(__always) func bind(_ i: Int32, _ v: UInt64) { sqlite3_bind_int64(s, i, Int64(bitPattern: v)) }
