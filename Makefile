@@ -2,7 +2,7 @@
 #   make demo   install what is needed, build a release binary, index a small real corpus, show it
 #   make test   run every test (what CI runs)
 SHELL := /bin/bash
-APT_PACKAGES := libzstd-dev zlib1g-dev libsqlite3-dev libopenblas-dev pkg-config zstd sqlite3 python3
+APT_PACKAGES := libzstd-dev zlib1g-dev libsqlite3-dev libopenblas-dev pkg-config zstd sqlite3 python3 bc time
 BIN := .build/release/tailscope
 DEMO_INDEX := indexes/fortunes.sqlite
 

@@ -13,32 +13,46 @@ import argparse
 import collections
 import gzip
 import json
+import re
 import sqlite3
 import subprocess
 import sys
 import unicodedata
 
 
-def is_token_char(ch, cache={}):
-    r = cache.get(ch)
-    if r is None:
-        cat = unicodedata.category(ch)
-        r = cache[ch] = cat[0] in "LM" or cat == "Nd"
-    return r
+def _build_tables():
+    """The tokenizer definition as a regex character class and a lowercase table, both derived
+    from unicodedata: token characters are L*, M*, Nd; folding is str.lower() per code point."""
+    ranges, start = [], None
+    for cp in range(0x110000):
+        ok = not (0xD800 <= cp <= 0xDFFF) and (
+            unicodedata.category(chr(cp))[0] in "LM" or unicodedata.category(chr(cp)) == "Nd")
+        if ok and start is None:
+            start = cp
+        elif not ok and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    if start is not None:
+        ranges.append((start, 0x10FFFF))
+    cls = "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
+    lower = {}
+    for a, b in ranges:
+        for cp in range(a, b + 1):
+            low = chr(cp).lower()
+            if low != chr(cp):
+                lower[cp] = low
+    return re.compile("[" + cls + "]+"), lower
+
+
+TOKEN_RE, LOWER = _build_tables()
 
 
 def tokens(text, fold):
     """A token is a maximal run of L*, M*, Nd code points; each code point lowercased alone."""
-    out, cur = [], []
-    for ch in text:
-        if is_token_char(ch):
-            cur.append(ch.lower() if fold else ch)
-        elif cur:
-            out.append("".join(cur))
-            cur = []
-    if cur:
-        out.append("".join(cur))
-    return out
+    toks = TOKEN_RE.findall(text)
+    if fold:
+        toks = [t.translate(LOWER) for t in toks]
+    return toks
 
 
 def open_bytes(path):

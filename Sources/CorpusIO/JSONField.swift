@@ -262,10 +262,12 @@ public struct JSONFieldExtractor {
         out.reserveCapacity(e - s)
         var k = s
         while k < e {
-            let c = p[k]
-            if c != 0x5C {
-                out.append(c)
-                k += 1
+            if p[k] != 0x5C {
+                // Copy the run up to the next backslash in one go.
+                var r = k + 1
+                while r < e && p[r] != 0x5C { r += 1 }
+                out.append(contentsOf: UnsafeBufferPointer(start: p + k, count: r - k))
+                k = r
                 continue
             }
             let esc = p[k + 1]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Release-build benchmark of `tailscope index`, side by side in one run with its floor and its
+# baseline:
+#   zstd -dc > /dev/null              decompression alone (the floor)
+#   tailscope index --orders 1        unigrams
+#   tailscope index --orders 1-3      with --memory 1GiB
+#   Python reference, orders 1-3      collections.Counter, same tokenizer, rows written to SQLite
+# Prints wall seconds, MB/s of raw text and peak RSS for each, and the ratios.
+#
+# Usage: Benchmarks/run.sh [CORPUS]   (default: ../shared/datasets/corpora/enwiki-2015-wikiextractor-30k.jsonl.zst)
+#   BENCH_SKIP_PYTHON=1  skip the Python baseline (it needs ~10 GB of RAM and minutes on the full file)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus=${1:-../shared/datasets/corpora/enwiki-2015-wikiextractor-30k.jsonl.zst}
+[ -f "$corpus" ] || { echo "no corpus at $corpus" >&2; exit 66; }
+swift build -c release >/dev/null
+bin=.build/release/tailscope
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+raw=$(zstd -dc --long=31 "$corpus" 2>/dev/null | wc -c || gzip -dc "$corpus" | wc -c)
+printf "corpus %s: %s bytes of raw text, %s cores\n\n" "$corpus" "$raw" "$(nproc)"
+
+measure() {  # name, command...
+  local name=$1; shift
+  /usr/bin/time -f "%e %M" -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
+  read -r secs kb < "$out/time"
+  printf "%-28s %8.1f s %9.1f MB/s %9.0f MiB peak RSS\n" "$name" "$secs" "$(echo "$raw / $secs / 1000000" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+  echo "$name $secs $kb" >> "$out/results"
+}
+
+measure "zstd -dc (floor)" sh -c "zstd -dc --long=31 '$corpus' > /dev/null"
+measure "tailscope index --orders 1" "$bin" index "$corpus" --orders 1 -o "$out/o1.sqlite" --no-progress
+measure "tailscope index --orders 1-3" "$bin" index "$corpus" --orders 1-3 --memory 1GiB -o "$out/o3.sqlite" --no-progress
+if [ -z "${BENCH_SKIP_PYTHON:-}" ]; then
+  measure "python Counter, orders 1-3" python3 scripts/reference_count.py "$corpus" --orders 3 --sqlite "$out/py.sqlite"
+fi
+echo
+o1=$(grep "orders 1 " "$out/results" | awk '{print $(NF-1)}')
+o3=$(grep "orders 1-3" "$out/results" | awk '{print $(NF-1)}')
+floor=$(grep "floor" "$out/results" | awk '{print $(NF-1)}')
+printf "orders 1 vs zstd floor:      %.1fx the time\n" "$(echo "$o1 / $floor" | bc -l)"
+printf "orders 1-3 vs orders 1:      %.1fx the time\n" "$(echo "$o3 / $o1" | bc -l)"
+if grep -q python "$out/results"; then
+  py=$(grep python "$out/results" | awk '{print $(NF-1)}')
+  printf "python vs tailscope 1-3:     tailscope is %.1fx faster\n" "$(echo "$py / $o3" | bc -l)"
+fi
+"$bin" stats "$out/o3.sqlite" | sed -n '5,13p'
