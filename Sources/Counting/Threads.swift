@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// A FIFO with a capacity: `push` blocks while it is full, `pop` while it is empty.
-final class BoundedQueue<T>: @unchecked Sendable {
+public final class BoundedQueue<T>: @unchecked Sendable {
     private var items: [T?] = []
     private var head = 0
     private let capacity: Int
@@ -12,7 +12,7 @@ final class BoundedQueue<T>: @unchecked Sendable {
     private var notEmpty = pthread_cond_t()
     private var notFull = pthread_cond_t()
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         self.capacity = capacity
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&notEmpty, nil)
@@ -25,7 +25,7 @@ final class BoundedQueue<T>: @unchecked Sendable {
         pthread_cond_destroy(&notFull)
     }
 
-    func push(_ x: T) {
+    public func push(_ x: T) {
         pthread_mutex_lock(&mutex)
         while items.count - head >= capacity { pthread_cond_wait(&notFull, &mutex) }
         items.append(x)
@@ -34,7 +34,7 @@ final class BoundedQueue<T>: @unchecked Sendable {
     }
 
     /// Returns nil once the queue is closed and drained.
-    func pop() -> T? {
+    public func pop() -> T? {
         pthread_mutex_lock(&mutex)
         while items.count == head && !closed { pthread_cond_wait(&notEmpty, &mutex) }
         var x: T? = nil
@@ -52,7 +52,7 @@ final class BoundedQueue<T>: @unchecked Sendable {
         return x
     }
 
-    func close() {
+    public func close() {
         pthread_mutex_lock(&mutex)
         closed = true
         pthread_cond_broadcast(&notEmpty)
@@ -66,10 +66,10 @@ private final class ThreadBody: @unchecked Sendable {
 }
 
 /// A joinable POSIX thread (keeps Foundation out of the counting module).
-final class JoinableThread: @unchecked Sendable {
+public final class JoinableThread: @unchecked Sendable {
     private var tid = pthread_t()
 
-    init(_ body: @escaping () -> Void) {
+    public init(_ body: @escaping () -> Void) {
         let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         let rc = pthread_create(&tid, nil, { raw in
             let b = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
@@ -79,5 +79,5 @@ final class JoinableThread: @unchecked Sendable {
         precondition(rc == 0, "pthread_create failed: \(rc)")
     }
 
-    func join() { pthread_join(tid, nil) }
+    public func join() { pthread_join(tid, nil) }
 }

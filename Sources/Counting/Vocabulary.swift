@@ -10,14 +10,25 @@ public final class Vocabulary: @unchecked Sendable {
     private var arenaCap: Int
     private var arenaUsed = 0
     private var starts: UnsafeMutablePointer<Int>   // starts[id] ... starts[id+1]
-    private var hashes: UnsafeMutablePointer<UInt32>
-    public private(set) var counts: UnsafeMutablePointer<UInt64>
-    public private(set) var dfs: UnsafeMutablePointer<UInt64>
-    private var lastDoc: UnsafeMutablePointer<UInt64>
+    /// count, document frequency and last document of each id, side by side (one cache line).
+    private var stats: UnsafeMutablePointer<TokenStats>
     private var cap: Int
     public private(set) var count = 0
-    private var slots: UnsafeMutablePointer<UInt32>
+    /// High 32 bits: the token's hash; low 32 bits: id + 1 (0 = empty). A probe compares hashes
+    /// without touching the token's bytes.
+    private var slots: UnsafeMutablePointer<UInt64>
     private var slotMask: Int
+
+    struct TokenStats {
+        var count: UInt64
+        var df: UInt64
+        var lastDoc: UInt64
+    }
+
+    /// Occurrences of token `id`.
+    @inline(__always) public func count(of id: UInt32) -> UInt64 { stats[Int(id)].count }
+    /// Documents containing token `id`.
+    @inline(__always) public func df(of id: UInt32) -> UInt64 { stats[Int(id)].df }
 
     public init() {
         cap = 1 << 14
@@ -25,22 +36,18 @@ public final class Vocabulary: @unchecked Sendable {
         arena = .allocate(capacity: arenaCap)
         starts = .allocate(capacity: cap + 1)
         starts[0] = 0
-        hashes = .allocate(capacity: cap)
-        counts = .allocate(capacity: cap)
-        dfs = .allocate(capacity: cap)
-        lastDoc = .allocate(capacity: cap)
+        stats = .allocate(capacity: cap)
         slots = .allocate(capacity: cap * 2)
         slots.initialize(repeating: 0, count: cap * 2)
         slotMask = cap * 2 - 1
     }
 
     deinit {
-        arena.deallocate(); starts.deallocate(); hashes.deallocate()
-        counts.deallocate(); dfs.deallocate(); lastDoc.deallocate(); slots.deallocate()
+        arena.deallocate(); starts.deallocate(); stats.deallocate(); slots.deallocate()
     }
 
     /// Bytes held, for the memory budget.
-    public var allocatedBytes: Int { arenaCap + cap * (8 + 4 + 8 + 8 + 8) + (slotMask + 1) * 4 }
+    public var allocatedBytes: Int { arenaCap + cap * (8 + MemoryLayout<TokenStats>.stride) + (slotMask + 1) * 8 }
 
     /// The bytes of token `id`.
     @inline(__always) public func token(_ id: UInt32) -> UnsafeRawBufferPointer {
@@ -53,12 +60,15 @@ public final class Vocabulary: @unchecked Sendable {
     /// The id of `bytes`, or nil when the token was never seen.
     public func lookup(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
         let h = hashBytes(bytes.baseAddress ?? UnsafeRawPointer(arena), bytes.count)
+        let tag = h & 0xFFFF_FFFF_0000_0000
         var i = Int(truncatingIfNeeded: h) & slotMask
         while true {
             let s = slots[i]
             if s == 0 { return nil }
-            let id = Int(s - 1)
-            if hashes[id] == UInt32(truncatingIfNeeded: h >> 32), equal(id, bytes) { return UInt32(id) }
+            if s & 0xFFFF_FFFF_0000_0000 == tag {
+                let id = Int(truncatingIfNeeded: s & 0xFFFF_FFFF) - 1
+                if equal(id, bytes) { return UInt32(id) }
+            }
             i = (i + 1) & slotMask
         }
     }
@@ -71,19 +81,33 @@ public final class Vocabulary: @unchecked Sendable {
     /// The id of `bytes`, adding the token if it is new.
     @inline(__always) public func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let h = hashBytes(bytes.baseAddress ?? UnsafeRawPointer(arena), bytes.count)
-        let h32 = UInt32(truncatingIfNeeded: h >> 32)
+        let tag = h & 0xFFFF_FFFF_0000_0000
         var i = Int(truncatingIfNeeded: h) & slotMask
         while true {
             let s = slots[i]
             if s == 0 { break }
-            let id = Int(s - 1)
-            if hashes[id] == h32, equal(id, bytes) { return UInt32(id) }
+            if s & 0xFFFF_FFFF_0000_0000 == tag {
+                let id = Int(truncatingIfNeeded: s & 0xFFFF_FFFF) - 1
+                if equal(id, bytes) { return UInt32(id) }
+            }
             i = (i + 1) & slotMask
         }
-        return insert(bytes, h32, slot: i)
+        return insert(bytes, tag, slot: i)
     }
 
-    private func insert(_ bytes: UnsafeRawBufferPointer, _ h32: UInt32, slot: Int) -> UInt32 {
+    /// `intern` and `countOccurrence` in one probe: the hot path of indexing.
+    @inline(__always) public func count(_ bytes: UnsafeRawBufferPointer, doc: UInt64) -> UInt32 {
+        let id = intern(bytes)
+        let st = stats + Int(id)
+        st.pointee.count &+= 1
+        if st.pointee.lastDoc != doc {
+            st.pointee.lastDoc = doc
+            st.pointee.df &+= 1
+        }
+        return id
+    }
+
+    private func insert(_ bytes: UnsafeRawBufferPointer, _ tag: UInt64, slot: Int) -> UInt32 {
         precondition(count < Int(UInt32.max - 1), "more than 4 billion distinct tokens")
         if arenaUsed + bytes.count > arenaCap {
             let nc = max(arenaCap * 2, arenaUsed + bytes.count)
@@ -97,25 +121,23 @@ public final class Vocabulary: @unchecked Sendable {
         arenaUsed += bytes.count
         let id = count
         starts[id + 1] = arenaUsed
-        hashes[id] = h32
-        counts[id] = 0
-        dfs[id] = 0
-        lastDoc[id] = UInt64.max
+        stats[id] = TokenStats(count: 0, df: 0, lastDoc: UInt64.max)
         count += 1
         var slot = slot
         if count * 4 > (slotMask + 1) * 3 {
             growSlots()
             slot = -1
         }
-        if slot >= 0 { slots[slot] = UInt32(id + 1) } else { placeSlot(id) }
+        if slot >= 0 { slots[slot] = tag | UInt64(id + 1) } else { placeSlot(id) }
         if count == cap { growArrays() }
         return UInt32(id)
     }
 
     private func placeSlot(_ id: Int) {
-        var i = Int(truncatingIfNeeded: hashBytesOf(id)) & slotMask
+        let h = hashBytesOf(id)
+        var i = Int(truncatingIfNeeded: h) & slotMask
         while slots[i] != 0 { i = (i + 1) & slotMask }
-        slots[i] = UInt32(id + 1)
+        slots[i] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(id + 1)
     }
 
     private func hashBytesOf(_ id: Int) -> UInt64 {
@@ -141,27 +163,14 @@ public final class Vocabulary: @unchecked Sendable {
             p = np
         }
         re(&starts, count + 1, nc + 1)
-        re(&hashes, count, nc)
-        re(&counts, count, nc)
-        re(&dfs, count, nc)
-        re(&lastDoc, count, nc)
+        re(&stats, count, nc)
         cap = nc
-    }
-
-    /// Counts one occurrence of token `id` in document `doc` (a number that grows per document).
-    @inline(__always) public func countOccurrence(_ id: UInt32, doc: UInt64) {
-        let i = Int(id)
-        counts[i] &+= 1
-        if lastDoc[i] != doc {
-            lastDoc[i] = doc
-            dfs[i] &+= 1
-        }
     }
 
     /// Adds counts summed elsewhere (merging indexes).
     public func addCounted(_ id: UInt32, count c: UInt64, df: UInt64) {
-        counts[Int(id)] &+= c
-        dfs[Int(id)] &+= df
+        stats[Int(id)].count &+= c
+        stats[Int(id)].df &+= df
     }
 }
 

@@ -106,12 +106,12 @@ public final class IndexWriter {
         var summary = OrderSummary(order: 1)
         var top: [(UInt32, UInt64)] = []
         for id in 0..<UInt32(v.count) {
-            let c = v.counts[Int(id)]
+            let c = v.count(of: id)
             if c == 0 { continue }  // interned but never counted (cannot happen for indexed text)
             st.bind(1, Int64(id))
             st.bindText(2, v.token(id))
             st.bind(3, c)
-            st.bind(4, v.dfs[Int(id)])
+            st.bind(4, v.df(of: id))
             try st.run()
             summary.total &+= c
             summary.types += 1
@@ -120,7 +120,7 @@ public final class IndexWriter {
         }
         summary.stored = summary.types
         top.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        summary.top = top.prefix(storedTopK).map { ([$0.0], $0.1, v.dfs[Int($0.0)]) }
+        summary.top = top.prefix(storedTopK).map { ([$0.0], $0.1, v.df(of: $0.0)) }
         try writeSummary(summary) { v.string($0) }
     }
 

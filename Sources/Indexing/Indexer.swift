@@ -129,30 +129,18 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     var lastReport = now()
     let tCount = now()
 
-    for (path, checksum) in todo {
-        let jsonl = o.jsonl ?? isJSONLName(path)
-        let format: DocumentFormat = jsonl ? .jsonl(field: o.textField) : .text(o.docPer)
-        let reader: DocumentReader
-        do {
-            reader = try DocumentReader(path: path, format: format, policy: o.onError, maxLineBytes: o.maxLineBytes)
-        }
-        var fileTokens: Int64 = 0
-        var fileDoc = 0
-        let invalidBefore = tokenizer.invalidSequences
-        var interrupted = false
-        try reader.forEachDocument { text in
-            if interrupted { return }
-            if o.shard.count > 1 && o.shard.by == .doc {
-                defer { fileDoc += 1 }
-                if fileDoc % o.shard.count != o.shard.index - 1 { return }
-            }
+    // A reader thread decompresses and extracts documents while this thread tokenizes and
+    // counts (and the counting workers, if any, count n-grams).
+    let reader = DocumentProducer(files: todo.map(\.path), options: o)
+    defer { reader.stop() }
+    var fileTokens: Int64 = 0
+    var invalidBefore = tokenizer.invalidSequences
+    while let b = reader.queue.pop() {
+        if let e = b.error { throw e }
+        b.forEachDocument { text in
             tokenizer.tokenize(text, into: tokens)
             let n = tokens.count
-            for i in 0..<n {
-                let id = vocab.intern(tokens.token(i))
-                vocab.countOccurrence(id, doc: docNumber)
-                batch.append(id)
-            }
+            for i in 0..<n { batch.append(vocab.count(tokens.token(i), doc: docNumber)) }
             batch.append(documentEnd)
             docNumber += 1
             fileTokens += Int64(n)
@@ -160,37 +148,40 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
                 if let c = counter { c.add(batch) }
                 batch.removeAll(keepingCapacity: true)
             }
-            if docNumber & 255 == 0 {
-                if interruptFlag != 0 { interrupted = true; return }
-                if o.progress {
-                    let t = now()
-                    if t - lastReport >= 0.5 {
-                        lastReport = t
-                        let done = doneBytes + reader.fileOffset
-                        let el = t - tCount
-                        let rate = Double(report.bytes + reader.counters.bytesDecompressed) / el
-                        let frac = Double(done) / Double(max(1, totalBytes))
-                        let eta = frac > 0 ? el * (1 - frac) / frac : 0
-                        printError("\r\u{1B}[K\(progressFile(path)) \(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(report.docs + Int64(docNumber)) docs, \(report.tokens + fileTokens) tokens, \(format1(rate / 1e6)) MB/s, ETA \(Int(eta))s, spills \(counter?.spills ?? 0)")
-                    }
-                }
+        }
+        try checkInterrupt()
+        let path = todo[b.fileIndex].path
+        if o.progress {
+            let t = now()
+            if t - lastReport >= 0.5 {
+                lastReport = t
+                let done = doneBytes + b.fileOffset
+                let el = t - tCount
+                let rate = Double(report.bytes + b.bytesDecompressed) / el
+                let frac = Double(done) / Double(max(1, totalBytes))
+                let eta = frac > 0 ? el * (1 - frac) / frac : 0
+                printError("\r\u{1B}[K\(progressFile(path)) \(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(docNumber) docs, \(report.tokens + fileTokens) tokens, \(format1(rate / 1e6)) MB/s, ETA \(Int(eta))s, spills \(counter?.spills ?? 0)")
             }
         }
-        if interrupted { throw Interrupted() }
+        guard let end = b.endOfFile else { continue }
+        // The file is done: record it.
+        let checksum = todo[b.fileIndex].checksum
         doneBytes += checksum.size
-        let c = reader.counters
+        let c = end.counters
         var skipped: [String: Int64] = [:]
         for (k, v) in c.skipped { skipped[k.rawValue] = v }
         let rec = SourceRecord(
-            path: path, size: checksum.size, checksum: checksum.description, container: reader.container.rawValue,
-            format: jsonl ? "jsonl:\(o.textField)" : "text:\(o.docPer.rawValue)", shard: shardName,
-            docs: o.shard.by == .doc && o.shard.count > 1 ? Int64((fileDoc + o.shard.count - o.shard.index) / o.shard.count) : c.docs,
-            tokens: fileTokens, bytesDecompressed: c.bytesDecompressed, lines: c.lines, blankLines: c.blankLines,
+            path: path, size: checksum.size, checksum: checksum.description, container: end.container.rawValue,
+            format: end.jsonl ? "jsonl:\(o.textField)" : "text:\(o.docPer.rawValue)", shard: shardName,
+            docs: end.docs, tokens: fileTokens, bytesDecompressed: c.bytesDecompressed, lines: c.lines,
+            blankLines: c.blankLines,
             replacedInvalidUTF8: c.replacedInvalidUTF8 + Int64(tokenizer.invalidSequences - invalidBefore),
             skipped: skipped, incomplete: c.incomplete, indexedAt: isoNow())
         report.sourcesIndexed.append(rec)
         report.bytes += c.bytesDecompressed
         report.tokens += fileTokens
+        fileTokens = 0
+        invalidBefore = tokenizer.invalidSequences
         let skippedTotal = c.skipped.values.reduce(0, +)
         if skippedTotal > 0 {
             let parts = c.skipped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
@@ -244,6 +235,92 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
 private func progressFile(_ p: String) -> String {
     let name = p.split(separator: "/").last.map(String.init) ?? p
     return name.count > 40 ? "…" + String(name.suffix(39)) : name
+}
+
+/// Documents of one or more files, packed into one buffer, handed from the reader thread.
+final class DocBatch: @unchecked Sendable {
+    let fileIndex: Int
+    var bytes: [UInt8] = []
+    var ends: [Int] = []
+    var fileOffset: Int64 = 0
+    var bytesDecompressed: Int64 = 0
+    var error: Error?
+    /// Set on the last batch of a file.
+    var endOfFile: (counters: SourceCounters, container: Container, jsonl: Bool, docs: Int64)?
+
+    init(fileIndex: Int) {
+        self.fileIndex = fileIndex
+        bytes.reserveCapacity(DocumentProducer.batchBytes + 4096)
+    }
+
+    func forEachDocument(_ body: (UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeBytes { all in
+            var s = 0
+            for e in ends {
+                body(UnsafeRawBufferPointer(rebasing: all[s..<e]))
+                s = e
+            }
+        }
+    }
+}
+
+/// Reads the inputs on its own thread: decompression, line splitting and JSON extraction overlap
+/// with tokenizing and counting. Applies `--shard ... by doc`.
+final class DocumentProducer: @unchecked Sendable {
+    static let batchBytes = 4 << 20
+    let queue = BoundedQueue<DocBatch>(capacity: 4)
+    private var thread: JoinableThread?
+    private var stopFlag: sig_atomic_t = 0
+
+    init(files: [String], options o: IndexOptions) {
+        thread = JoinableThread { [unowned self] in self.run(files, o) }
+    }
+
+    private func run(_ files: [String], _ o: IndexOptions) {
+        defer { queue.close() }
+        for (fi, path) in files.enumerated() {
+            let jsonl = o.jsonl ?? isJSONLName(path)
+            let format: DocumentFormat = jsonl ? .jsonl(field: o.textField) : .text(o.docPer)
+            var b = DocBatch(fileIndex: fi)
+            do {
+                let reader = try DocumentReader(path: path, format: format, policy: o.onError, maxLineBytes: o.maxLineBytes)
+                var fileDoc = 0
+                var kept: Int64 = 0
+                try reader.forEachDocument { text in
+                    if stopFlag != 0 { return }
+                    if o.shard.count > 1 && o.shard.by == .doc {
+                        defer { fileDoc += 1 }
+                        if fileDoc % o.shard.count != o.shard.index - 1 { return }
+                    }
+                    b.bytes.append(contentsOf: text)
+                    b.ends.append(b.bytes.count)
+                    kept += 1
+                    if b.bytes.count >= Self.batchBytes {
+                        b.fileOffset = reader.fileOffset
+                        queue.push(b)
+                        b = DocBatch(fileIndex: fi)
+                    }
+                }
+                if stopFlag != 0 { return }
+                b.fileOffset = reader.fileOffset
+                b.bytesDecompressed = reader.counters.bytesDecompressed
+                b.endOfFile = (reader.counters, reader.container, jsonl, kept)
+                queue.push(b)
+            } catch {
+                b.error = error
+                queue.push(b)
+                return
+            }
+        }
+    }
+
+    /// Stops reading and waits for the thread (drains what it already queued).
+    func stop() {
+        stopFlag = 1
+        while queue.pop() != nil {}
+        thread?.join()
+        thread = nil
+    }
 }
 
 /// Checks for Ctrl-C every 64k rows while writing.
