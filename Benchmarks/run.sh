@@ -35,13 +35,13 @@ if [ -z "${BENCH_SKIP_PYTHON:-}" ]; then
   measure "python Counter, orders 1-3" python3 scripts/reference_count.py "$corpus" --orders 3 --sqlite "$out/py.sqlite"
 fi
 echo
-o1=$(grep "orders 1 " "$out/results" | awk '{print $(NF-1)}')
-o3=$(grep "orders 1-3" "$out/results" | awk '{print $(NF-1)}')
-floor=$(grep "floor" "$out/results" | awk '{print $(NF-1)}')
+o1=$(grep "^tailscope index --orders 1 " "$out/results" | awk '{print $(NF-1)}')
+o3=$(grep "^tailscope index --orders 1-3 " "$out/results" | awk '{print $(NF-1)}')
+floor=$(grep "^zstd" "$out/results" | awk '{print $(NF-1)}')
 printf "orders 1 vs zstd floor:      %.1fx the time\n" "$(echo "$o1 / $floor" | bc -l)"
 printf "orders 1-3 vs orders 1:      %.1fx the time\n" "$(echo "$o3 / $o1" | bc -l)"
 if grep -q python "$out/results"; then
-  py=$(grep python "$out/results" | awk '{print $(NF-1)}')
+  py=$(grep "^python" "$out/results" | awk '{print $(NF-1)}')
   printf "python vs tailscope 1-3:     tailscope is %.1fx faster\n" "$(echo "$py / $o3" | bc -l)"
 fi
 "$bin" stats "$out/o3.sqlite" | sed -n '5,13p'

@@ -48,9 +48,7 @@ public final class IndexReader {
     }
 
     public func sources() throws(StoreError) -> [SourceRecord] {
-        let cols = ["path", "size", "checksum", "container", "format", "shard", "docs", "tokens",
-                    "bytes_decompressed", "lines", "blank_lines", "replaced_invalid_utf8"]
-            + SourceRecord.skipKinds.map { "skipped_\($0)" } + ["incomplete", "indexed_at"]
+        let cols = SourceRecord.columns
         let st = try db.prepare("SELECT \(cols.joined(separator: ",")) FROM sources ORDER BY id")
         var out: [SourceRecord] = []
         while try st.step() {

@@ -37,6 +37,11 @@ public struct SourceRecord: Sendable, Equatable {
     /// Kinds of skipped input, in column order.
     public static let skipKinds = ["unreadable", "truncated", "corrupt", "empty_file", "invalid_json",
                                    "missing_field", "field_not_string", "line_too_long"]
+
+    /// The `sources` columns in the order the writer binds and the reader reads them.
+    static let columns = ["path", "size", "checksum", "container", "format", "shard", "docs", "tokens",
+                          "bytes_decompressed", "lines", "blank_lines", "replaced_invalid_utf8"]
+        + skipKinds.map { "skipped_\($0)" } + ["incomplete", "indexed_at"]
 }
 
 /// How many of the most frequent n-grams per order are kept in `top_ngrams`.
@@ -83,9 +88,7 @@ public final class IndexWriter {
     }
 
     public func addSources(_ sources: [SourceRecord]) throws(StoreError) {
-        let cols = ["path", "size", "checksum", "container", "format", "shard", "docs", "tokens",
-                    "bytes_decompressed", "lines", "blank_lines", "replaced_invalid_utf8"]
-            + SourceRecord.skipKinds.map { "skipped_\($0)" } + ["incomplete", "indexed_at"]
+        let cols = SourceRecord.columns
         let st = try conn.prepare("INSERT INTO sources(\(cols.joined(separator: ","))) VALUES (\(cols.map { _ in "?" }.joined(separator: ",")))")
         for s in sources {
             st.bind(1, s.path); st.bind(2, s.size); st.bind(3, s.checksum); st.bind(4, s.container)
