@@ -107,6 +107,9 @@ public final class DocumentReader {
     /// Bytes of the underlying (compressed) file consumed so far.
     public var fileOffset: Int64 { source.fileOffset }
 
+    /// Decompressed bytes handed out so far.
+    public var bytesRead: Int64 { lines.bytesRead }
+
     private func fail(_ e: InputError) throws(InputError) {
         if policy == .stop { throw e }
         counters.skipped[e.kind, default: 0] += 1
@@ -153,8 +156,12 @@ public final class DocumentReader {
                 sawNonBlank = true
                 try fail(InputError(.lineTooLong, path: path, line: lines.lineNumber, offset: lines.lineOffset,
                                     "line of \(length) bytes is over the limit of \(lines.maxLineBytes) bytes"))
-            case .line(let raw):
+            case .line(var raw):
                 counters.lines += 1
+                // A UTF-8 byte-order mark at the start of the file is not text.
+                if lines.lineNumber == 1, raw.count >= 3, raw[0] == 0xEF, raw[1] == 0xBB, raw[2] == 0xBF {
+                    raw = UnsafeRawBufferPointer(rebasing: raw[3...])
+                }
                 let blank = isBlank(raw)
                 if !blank { sawNonBlank = true }
                 switch format {

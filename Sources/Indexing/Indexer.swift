@@ -297,6 +297,7 @@ final class DocumentProducer: @unchecked Sendable {
                     kept += 1
                     if b.bytes.count >= Self.batchBytes {
                         b.fileOffset = reader.fileOffset
+                        b.bytesDecompressed = reader.bytesRead
                         queue.push(b)
                         b = DocBatch(fileIndex: fi)
                     }

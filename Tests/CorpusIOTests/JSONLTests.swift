@@ -80,6 +80,15 @@ private func extract(_ line: String, _ field: String = "text") throws -> String?
         #expect(r.counters.blankLines == 1)
     }
 
+    @Test func aByteOrderMarkBeforeTheFirstLineIsIgnored() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        TestSupport.write("\(d)/bom.jsonl", bytes: [0xEF, 0xBB, 0xBF] + Array("{\"text\": \"first\"}\n{\"text\": \"second\"}\n".utf8))
+        let r = try DocumentReader(path: "\(d)/bom.jsonl", format: .jsonl(field: "text"), policy: .stop)
+        var docs: [String] = []
+        try r.forEachDocument { docs.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(docs == ["first", "second"])
+    }
+
     @Test func realJSONLAgreesAcrossContainers() throws {
         guard let zst = TestSupport.fortunes("jsonl.zst"), let gz = TestSupport.fortunes("jsonl.gz") else { return }
         func docs(_ p: String) throws -> [String] {
