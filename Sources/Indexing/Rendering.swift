@@ -100,11 +100,8 @@ public enum Render {
     }
 
     public static func topText(_ rows: [NGramRow]) -> String {
-        table(["rank", "ngram", "count", "df"], rows.enumerated().map { ["\($0.offset + 1)", $0.element.ngram, "\($0.element.count)", "\($0.element.df)"] })
-            .split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-                // Left-align the n-gram column too.
-                String(line)
-            }.joined(separator: "\n")
+        table(["rank", "ngram", "count", "df"],
+              rows.enumerated().map { ["\($0.offset + 1)", $0.element.ngram, "\($0.element.count)", "\($0.element.df)"] })
     }
 
     public static func topJSON(_ rows: [NGramRow], order: Int, bottom: Bool) -> JSON {
