@@ -95,7 +95,8 @@ public final class Vocabulary: @unchecked Sendable {
         return insert(bytes, tag, slot: i)
     }
 
-    /// `intern` and `countOccurrence` in one probe: the hot path of indexing.
+    /// Interns `bytes` and counts one occurrence in document `doc` (a number that grows per
+    /// document), in one probe: the hot path of indexing.
     @inline(__always) public func count(_ bytes: UnsafeRawBufferPointer, doc: UInt64) -> UInt32 {
         let id = intern(bytes)
         let st = stats + Int(id)

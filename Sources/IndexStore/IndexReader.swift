@@ -122,10 +122,8 @@ public final class IndexReader {
     /// The `limit` most (or, with `bottom`, least) frequent stored n-grams of an order.
     /// Ties are broken by the id tuple, so the answer is deterministic for a given index.
     public func top(order n: Int, limit: Int, bottom: Bool) throws(StoreError) -> [NGramRow] {
-        let table = n == 1 ? "vocab" : "ngram\(n)"
         let text = n == 1 ? "token" : "ngram"
         let source = n == 1 ? "vocab" : "ngram\(n)_text"
-        _ = table
         if !bottom {
             let st = try db.prepare("SELECT ngram, count, df FROM top_ngrams WHERE n = ? ORDER BY rank LIMIT ?")
             st.bind(1, Int64(n)); st.bind(2, Int64(limit))

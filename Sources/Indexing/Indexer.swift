@@ -140,14 +140,19 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
         b.forEachDocument { text in
             tokenizer.tokenize(text, into: tokens)
             let n = tokens.count
-            for i in 0..<n { batch.append(vocab.count(tokens.token(i), doc: docNumber)) }
-            batch.append(documentEnd)
+            if let c = counter {
+                for i in 0..<n { batch.append(vocab.count(tokens.token(i), doc: docNumber)) }
+                batch.append(documentEnd)
+                if batch.count >= batchTarget {
+                    c.add(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            } else {
+                // Unigrams only: the vocabulary is the whole count; no id batches needed.
+                for i in 0..<n { _ = vocab.count(tokens.token(i), doc: docNumber) }
+            }
             docNumber += 1
             fileTokens += Int64(n)
-            if batch.count >= batchTarget {
-                if let c = counter { c.add(batch) }
-                batch.removeAll(keepingCapacity: true)
-            }
         }
         try checkInterrupt()
         let path = todo[b.fileIndex].path
