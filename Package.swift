@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // Reading: open any input, detect the container by magic bytes, stream-decompress,
         // split lines, pull the JSON text field, yield documents.
@@ -33,6 +34,8 @@ let package = Package(
         .target(name: "Counting", swiftSettings: hotLoop),
         // The only module that speaks SQL.
         .target(name: "IndexStore", dependencies: ["CSQLite", "Counting"]),
+        // Statistics: rank correlations, logistic regression (BLAS/LAPACK), bins, bootstrap.
+        .target(name: "Statistics", dependencies: ["COpenBLAS"]),
         // The `index`/`merge` pipelines that wire the stages together.
         .target(name: "Indexing", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore"],
                 swiftSettings: hotLoop),
@@ -49,6 +52,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "CountingTests", dependencies: ["Counting", "TestSupport"]),
         .testTarget(name: "IndexStoreTests", dependencies: ["IndexStore", "CorpusIO", "TestSupport"]),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics"], exclude: ["reference.json", "make_reference.py"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
