@@ -39,10 +39,16 @@ let package = Package(
         // The `index`/`merge` pipelines that wire the stages together.
         .target(name: "Indexing", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore"],
                 swiftSettings: hotLoop),
+        // Plots and pages: SVG charts, HTML/Markdown writers (no dependencies).
+        .target(name: "Reporting"),
+        // Eval results in; per-question frequency features; `correlate` and `cooccur`.
+        .target(name: "Evaluation", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Indexing", "Statistics", "Reporting"],
+                swiftSettings: hotLoop),
         .executableTarget(
             name: "tailscope",
             dependencies: [
                 "Indexing",
+                "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -20,7 +20,7 @@ public struct NGramRow: Sendable, Equatable {
 /// version knows, or was never completed.
 public final class IndexReader {
     public let path: String
-    private let db: Database
+    let db: Database
     /// The `meta` table.
     public let meta: [String: String]
     public let maxOrder: Int
@@ -33,6 +33,7 @@ public final class IndexReader {
         let v = try db.prepare("PRAGMA user_version")
         _ = try v.step()
         let version = Int(v.int(0))
+        v.reset()
         guard version >= 1 else { throw StoreError("\(path) is not a tailscope index") }
         guard version <= Schema.version else {
             throw StoreError("\(path) has schema version \(version); this tailscope reads up to \(Schema.version)")

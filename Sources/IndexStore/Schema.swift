@@ -3,7 +3,7 @@
 ///
 /// The full description, with example queries, is in `indexes/README.md`.
 enum Schema {
-    static let version = 1
+    static var version: Int { migrations.count }
 
     /// Migration 1: the first schema. N-gram tables are created per order by `ngramTableSQL`.
     static let migrations: [(name: String, sql: String)] = [
@@ -40,6 +40,19 @@ enum Schema {
             PRIMARY KEY(n, count)) WITHOUT ROWID;
         CREATE TABLE top_ngrams(n INTEGER NOT NULL, rank INTEGER NOT NULL, ngram TEXT NOT NULL,
             count INTEGER NOT NULL, df INTEGER NOT NULL, PRIMARY KEY(n, rank)) WITHOUT ROWID;
+        """),
+        // Migration 2: counts from targeted passes over the corpus (`tailscope cooccur`): terms
+        // longer than the index's orders, and question-answer co-occurrence.
+        ("v2-targeted", """
+        CREATE TABLE targeted_runs(id INTEGER PRIMARY KEY, window INTEGER NOT NULL, question_terms TEXT NOT NULL,
+            eval TEXT NOT NULL, corpus TEXT NOT NULL, docs INTEGER NOT NULL, tokens INTEGER NOT NULL,
+            terms INTEGER NOT NULL, pairs INTEGER NOT NULL, questions INTEGER NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE targeted_terms(run INTEGER NOT NULL, term TEXT NOT NULL, n INTEGER NOT NULL,
+            count INTEGER NOT NULL, df INTEGER NOT NULL, PRIMARY KEY(run, term)) WITHOUT ROWID;
+        CREATE TABLE cooccur_pairs(run INTEGER NOT NULL, qterm TEXT NOT NULL, answer TEXT NOT NULL,
+            docs INTEGER NOT NULL, window_count INTEGER NOT NULL, PRIMARY KEY(run, qterm, answer)) WITHOUT ROWID;
+        CREATE TABLE cooccur_questions(run INTEGER NOT NULL, signature TEXT NOT NULL,
+            docs INTEGER NOT NULL, window_count INTEGER NOT NULL, PRIMARY KEY(run, signature)) WITHOUT ROWID;
         """),
     ]
 

@@ -19,7 +19,7 @@ public struct IndexSettings: Sendable, Equatable {
     }
 
     /// Settings read back from an index's meta table.
-    init(meta: [String: String]) throws(IndexingError) {
+    public init(meta: [String: String]) throws(IndexingError) {
         guard meta["tokenizer"] == TokenizerConfig.name else {
             throw IndexingError("the index uses tokenizer \(meta["tokenizer"] ?? "?"), this tailscope has \(TokenizerConfig.name)")
         }

@@ -243,22 +243,25 @@ private func progressFile(_ p: String) -> String {
 }
 
 /// Documents of one or more files, packed into one buffer, handed from the reader thread.
-final class DocBatch: @unchecked Sendable {
-    let fileIndex: Int
+public final class DocBatch: @unchecked Sendable {
+    public let fileIndex: Int
     var bytes: [UInt8] = []
     var ends: [Int] = []
-    var fileOffset: Int64 = 0
-    var bytesDecompressed: Int64 = 0
-    var error: Error?
+    /// Compressed bytes of the file consumed so far (for progress).
+    public internal(set) var fileOffset: Int64 = 0
+    public internal(set) var bytesDecompressed: Int64 = 0
+    public internal(set) var error: Error?
     /// Set on the last batch of a file.
-    var endOfFile: (counters: SourceCounters, container: Container, jsonl: Bool, docs: Int64)?
+    public internal(set) var endOfFile: (counters: SourceCounters, container: Container, jsonl: Bool, docs: Int64)?
 
     init(fileIndex: Int) {
         self.fileIndex = fileIndex
         bytes.reserveCapacity(DocumentProducer.batchBytes + 4096)
     }
 
-    func forEachDocument(_ body: (UnsafeRawBufferPointer) -> Void) {
+    public var documentCount: Int { ends.count }
+
+    public func forEachDocument(_ body: (UnsafeRawBufferPointer) -> Void) {
         bytes.withUnsafeBytes { all in
             var s = 0
             for e in ends {
@@ -271,13 +274,15 @@ final class DocBatch: @unchecked Sendable {
 
 /// Reads the inputs on its own thread: decompression, line splitting and JSON extraction overlap
 /// with tokenizing and counting. Applies `--shard ... by doc`.
-final class DocumentProducer: @unchecked Sendable {
+public final class DocumentProducer: @unchecked Sendable {
     static let batchBytes = 4 << 20
-    let queue = BoundedQueue<DocBatch>(capacity: 4)
+    public let queue = BoundedQueue<DocBatch>(capacity: 4)
     private var thread: JoinableThread?
     private var stopFlag: sig_atomic_t = 0
 
-    init(files: [String], options o: IndexOptions) {
+    /// Starts reading `files` with the reading options of `o` (text field, format, error policy,
+    /// shard by doc); batches arrive on `queue`, which closes after the last file.
+    public init(files: [String], options o: IndexOptions) {
         thread = JoinableThread { [unowned self] in self.run(files, o) }
     }
 
@@ -321,7 +326,7 @@ final class DocumentProducer: @unchecked Sendable {
     }
 
     /// Stops reading and waits for the thread (drains what it already queued).
-    func stop() {
+    public func stop() {
         stopFlag = 1
         while queue.pop() != nil {}
         thread?.join()

@@ -2,9 +2,9 @@ import IndexStore
 
 /// Human tables and JSON for the query commands, so the CLI stays a thin layer.
 public enum Render {
-    static func pct(_ x: Double) -> String { format1(x * 100) + "%" }
+    public static func pct(_ x: Double) -> String { format1(x * 100) + "%" }
 
-    static func fixed(_ x: Double, _ digits: Int) -> String {
+    public static func fixed(_ x: Double, _ digits: Int) -> String {
         var p = 1.0
         for _ in 0..<digits { p *= 10 }
         let v = (abs(x) * p).rounded() / p

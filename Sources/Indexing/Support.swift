@@ -18,7 +18,7 @@ public struct Interrupted: Error, CustomStringConvertible {
     public var description: String { "interrupted; no index was written" }
 }
 
-@inline(__always) func checkInterrupt() throws(Interrupted) {
+@inline(__always) public func checkInterrupt() throws(Interrupted) {
     if interruptFlag != 0 { throw Interrupted() }
 }
 
@@ -30,7 +30,7 @@ public func now() -> Double {
 }
 
 /// UTC time as ISO 8601.
-func isoNow() -> String {
+public func isoNow() -> String {
     var t = time(nil)
     var tmv = tm()
     gmtime_r(&t, &tmv)
@@ -90,7 +90,7 @@ public func peakRSS() -> Int {
     return Int(ru.ru_maxrss) * 1024
 }
 
-func formatBytes(_ b: Double) -> String {
+public func formatBytes(_ b: Double) -> String {
     let k = 1024.0
     if b >= k * k * k { return format1(b / (k * k * k)) + " GiB" }
     if b >= k * k { return format1(b / (k * k)) + " MiB" }
@@ -98,7 +98,24 @@ func formatBytes(_ b: Double) -> String {
     return "\(Int(b)) B"
 }
 
-func format1(_ x: Double) -> String {
+public func format1(_ x: Double) -> String {
     let r = (x * 10).rounded() / 10
     return r == r.rounded() ? "\(Int(r)).0" : "\(r)"
+}
+
+/// Writes a text file atomically: PATH.tmp-PID, then rename over PATH.
+public func writeTextFile(_ path: String, _ text: String) throws {
+    let tmp = "\(path).tmp-\(getpid())"
+    guard let f = fopen(tmp, "wb") else { throw IndexingError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    let bytes = Array(text.utf8)
+    let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+    let closed = fclose(f)
+    guard n == bytes.count, closed == 0 else {
+        unlink(tmp)
+        throw IndexingError("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+    guard rename(tmp, path) == 0 else {
+        unlink(tmp)
+        throw IndexingError("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
 }

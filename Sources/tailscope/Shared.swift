@@ -1,5 +1,6 @@
 import ArgumentParser
 import CorpusIO
+import Evaluation
 import Indexing
 import IndexStore
 
@@ -32,6 +33,8 @@ func fail(_ error: Error) -> ExitCode {
     printError("tailscope: error: \(error)\n")
     switch error {
     case let e as InputError:
+        return ExitCode(e.kind == .unreadable ? Exit.noInput : Exit.dataError)
+    case let e as EvalError:
         return ExitCode(e.kind == .unreadable ? Exit.noInput : Exit.dataError)
     case is Interrupted:
         return ExitCode(Exit.interrupted)

@@ -14,11 +14,17 @@ struct Tailscope: ParsableCommand {
           tailscope count indexes/wiki.sqlite "24" "the united states"
           tailscope top indexes/wiki.sqlite --order 2 --limit 20
 
+        Then relate model results to it:
+
+          tailscope correlate --index indexes/wiki.sqlite --eval results.jsonl --terms numbers --group-by model
+          tailscope cooccur --index indexes/wiki.sqlite --eval qa.jsonl --corpus corpus/*.jsonl.zst --window 5
+
         The index is a documented SQLite file (see indexes/README.md).
         Exit codes: 0 ok, 64 bad usage, 65 bad input data, 66 input not found or unreadable,
         74 index/disk error, 130 interrupted.
         """,
         version: tailscopeVersion,
-        subcommands: [IndexCommand.self, StatsCommand.self, CountCommand.self, TopCommand.self, MergeCommand.self]
+        subcommands: [IndexCommand.self, StatsCommand.self, CountCommand.self, TopCommand.self, MergeCommand.self,
+                      CorrelateCommand.self]
     )
 }

@@ -1,0 +1,343 @@
+import CorpusIO
+import Indexing
+import IndexStore
+import Statistics
+import Tokenization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a question's term counts become one number.
+public enum Aggregate: String, Sendable, CaseIterable {
+    case min, max, mean, sum, product
+}
+
+/// Which count of a term is used.
+public enum Measure: String, Sendable, CaseIterable {
+    /// Occurrences in the corpus.
+    case count
+    /// Documents containing the term.
+    case df
+}
+
+public struct CorrelateOptions: Sendable {
+    public var index: String
+    public var evals: [String]
+    public var fields = EvalFields()
+    /// Terms counted per question (`--terms`); empty with `qaCooccurrence`.
+    public var terms: [TermSpec] = [.content]
+    /// Use the targeted pass's per-question co-occurrence instead of term counts.
+    public var qaCooccurrence = false
+    /// Question-side terms of the co-occurrence (must match the `cooccur` run).
+    public var questionTerms: [TermSpec] = [.content]
+    public var window = 5
+    public var aggregate: Aggregate = .min
+    public var measure: Measure = .count
+    public var bins = 10
+    public var binScheme: BinScheme = .quantile
+    public var bootstrap = 1000
+    public var seed: UInt64 = 0
+    public var gapQuantile = 0.1
+    /// The group field that varies between compared groups (default: the last `--group-by` field).
+    public var compare: String?
+    public var onError: ErrorPolicy = .stop
+    public var stopwords: Set<String> = defaultStopwords
+
+    public init(index: String, evals: [String]) {
+        self.index = index
+        self.evals = evals
+    }
+}
+
+/// How one term was counted.
+public struct CountedTerm: Sendable {
+    public enum Source: String, Sendable {
+        /// From the index's n-gram tables.
+        case index
+        /// From a targeted pass (`tailscope cooccur`), for terms longer than the index's orders.
+        case targeted
+        /// Longer than the index's orders and not counted by a targeted pass.
+        case uncounted
+    }
+    public let text: String
+    /// The alias that was counted (the most frequent one), as normalized tokens.
+    public let tokens: [String]
+    public let count: UInt64?
+    public let df: UInt64?
+    public let source: Source
+}
+
+/// One question with its feature.
+public struct QuestionResult: Sendable {
+    public let row: EvalRow
+    public let group: Int
+    public let terms: [CountedTerm]
+    /// The aggregated measure (a count), nil when no term could be counted.
+    public let value: Double?
+    /// log10(value + 1).
+    public var x: Double? { value.map { log10($0 + 1) } }
+}
+
+public struct Interval: Sendable {
+    public let low: Double
+    public let high: Double
+    public func overlaps(_ o: Interval) -> Bool { low <= o.high && o.low <= high }
+}
+
+/// Statistics of one group.
+public struct GroupResult: Sendable {
+    public let label: [String]
+    public let n: Int
+    /// Questions of the group without a countable term (left out of the statistics).
+    public let withoutTerms: Int
+    public let accuracy: Double
+    public let accuracyCI: Interval
+    public let spearman: Double
+    public let spearmanP: Double
+    public let spearmanCI: Interval
+    public let kendall: Double
+    public let kendallP: Double
+    public let kendallCI: Interval
+    public let pearson: Double
+    public let pearsonP: Double
+    public let logistic: LogisticFit?
+    /// Why there is no logistic fit.
+    public let logisticNote: String?
+    /// Wald 95% interval of the slope.
+    public var slopeCI: Interval? {
+        logistic.map { Interval(low: $0.coef[1] - Distribution.z975 * $0.se[1], high: $0.coef[1] + Distribution.z975 * $0.se[1]) }
+    }
+    /// exp(slope): the odds of a correct answer multiply by this per 10x frequency.
+    public var oddsRatioPer10x: Double? { logistic.map { exp($0.coef[1]) } }
+    public let bins: [Bin]
+    public let gap: Double
+    public let gapCI: Interval
+    public let gapTop: (n: Int, accuracy: Double)
+    public let gapBottom: (n: Int, accuracy: Double)
+    public let bootstrapValid: Int
+}
+
+/// Two groups that differ in the compared field only.
+public struct Comparison: Sendable {
+    public let a: Int
+    public let b: Int
+    public let slopesOverlap: Bool?
+    public let gapsOverlap: Bool
+}
+
+public struct CorrelationReport: Sendable {
+    public let options: CorrelateOptions
+    public let indexMeta: [String: String]
+    public let read: EvalReadReport
+    public let groupFields: [String]
+    public let groups: [GroupResult]
+    public let questions: [QuestionResult]
+    public let comparisons: [Comparison]
+    public let compareField: String?
+    /// Distinct terms longer than the index's orders that no targeted pass counted.
+    public let uncountedTerms: [String]
+    /// True when the index dropped n-grams below --min-count, so absent n-grams may have count > 0.
+    public let countsAreLowerBounds: Bool
+    public let featureDescription: String
+    public let seconds: Double
+}
+
+public struct CorrelateError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// The key under which `cooccur` stores a question's co-occurrence and `correlate` finds it:
+/// the question terms' aliases and the answer's aliases, normalized and sorted.
+public func qaSignature(questionTerms: [Term], answer: Term) -> String {
+    let q = questionTerms.map { $0.aliases.map { $0.joined(separator: " ") }.sorted().joined(separator: "|") }.sorted()
+    let a = answer.aliases.map { $0.joined(separator: " ") }.sorted().joined(separator: "|")
+    return q.joined(separator: "\t") + "\u{1}" + a
+}
+
+/// Counts terms with the index (set-based lookups) and, for longer terms, the targeted tables.
+func countTerms(_ perRow: [[Term]], reader: IndexReader) throws -> [[CountedTerm]] {
+    var aliasList: [[String]] = []
+    var aliasIndex: [[String]: Int] = [:]
+    for terms in perRow { for t in terms { for a in t.aliases where aliasIndex[a] == nil {
+        aliasIndex[a] = aliasList.count; aliasList.append(a)
+    } } }
+    let fromIndex = try reader.counts(ngrams: aliasList)
+    let targeted = try reader.targetedTermCounts()
+    return perRow.map { terms in
+        terms.map { t in
+            var best: (tokens: [String], count: UInt64, df: UInt64, source: CountedTerm.Source)?
+            for a in t.aliases {
+                let c: (UInt64, UInt64, CountedTerm.Source)?
+                if let hit = fromIndex[aliasIndex[a]!] {
+                    c = (hit.count, hit.df, .index)
+                } else if let hit = targeted[a.joined(separator: " ")] {
+                    c = (hit.count, hit.df, .targeted)
+                } else {
+                    c = nil
+                }
+                if let c, best == nil || c.0 > best!.count { best = (a, c.0, c.1, c.2) }
+            }
+            guard let b = best else {
+                return CountedTerm(text: t.text, tokens: t.aliases[0], count: nil, df: nil, source: .uncounted)
+            }
+            return CountedTerm(text: t.text, tokens: b.tokens, count: b.count, df: b.df, source: b.source)
+        }
+    }
+}
+
+func aggregate(_ values: [Double], _ how: Aggregate) -> Double? {
+    guard !values.isEmpty else { return nil }
+    switch how {
+    case .min: return values.min()!
+    case .max: return values.max()!
+    case .sum: return values.reduce(0, +)
+    case .mean: return values.reduce(0, +) / Double(values.count)
+    case .product:
+        if values.contains(0) { return 0 }
+        // exp(sum of logs): the product of many large counts overflows gracefully to +inf.
+        return exp(values.reduce(0) { $0 + log($1) })
+    }
+}
+
+/// `tailscope correlate`.
+public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> CorrelationReport {
+    let t0 = now()
+    let reader = try IndexReader(path: o.index)
+    let settings = try IndexSettings(meta: reader.meta)
+    let tokenizer = Tokenizer(config: settings.tokenizer)
+    var fields = o.fields
+    let allSpecs = o.qaCooccurrence ? o.questionTerms + [.answer] : o.terms
+    for s in allSpecs { if case .field(let f) = s { fields.termFields.append(f) } }
+    fields.needAnswer = allSpecs.contains(.answer)
+    fields.needCorrect = true
+    let (rows, read) = try readEvalFiles(o.evals, fields: fields, onError: o.onError)
+    guard !rows.isEmpty else { throw CorrelateError("no eval rows were read from \(o.evals.joined(separator: ", "))") }
+
+    // Groups, in order of first appearance.
+    var groupIndex: [[String]: Int] = [:]
+    var labels: [[String]] = []
+    let rowGroup = rows.map { r -> Int in
+        if let g = groupIndex[r.group] { return g }
+        groupIndex[r.group] = labels.count
+        labels.append(r.group)
+        return labels.count - 1
+    }
+
+    var questions: [QuestionResult] = []
+    var uncounted = Set<String>()
+    let description: String
+    if o.qaCooccurrence {
+        let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords)
+        let ax = TermExtractor(specs: [.answer], tokenizer: tokenizer, stopwords: o.stopwords)
+        let stored = try reader.cooccurQuestions(window: o.window)
+        if stored.isEmpty {
+            throw CorrelateError("\(o.index) holds no co-occurrence counts for --window \(o.window); run `tailscope cooccur --index \(o.index) --eval ... --corpus ... --window \(o.window)` first")
+        }
+        var missing = 0
+        for (i, r) in rows.enumerated() {
+            let qt = qx.terms(of: r)
+            guard let a = ax.terms(of: r).first, !qt.isEmpty else {
+                questions.append(QuestionResult(row: r, group: rowGroup[i], terms: [], value: nil)); continue
+            }
+            let sig = qaSignature(questionTerms: qt, answer: a)
+            guard let c = stored[sig] else {
+                missing += 1
+                questions.append(QuestionResult(row: r, group: rowGroup[i], terms: [], value: nil)); continue
+            }
+            let v = o.measure == .df ? c.docs : c.window
+            let term = CountedTerm(text: "\(a.text) with \(qt.count) question term(s)", tokens: a.aliases[0],
+                                   count: c.window, df: c.docs, source: .targeted)
+            questions.append(QuestionResult(row: r, group: rowGroup[i], terms: [term], value: Double(v)))
+        }
+        if missing > 0 {
+            log("warning: \(missing) question(s) have no stored co-occurrence (the cooccur run used other eval rows or --question-terms); they are left out")
+        }
+        description = o.measure == .df
+            ? "documents containing a question term (\(o.questionTerms.map(\.description).joined(separator: ","))) and the answer"
+            : "co-occurrences of a question term and the answer within \(o.window) tokens"
+    } else {
+        let ex = TermExtractor(specs: o.terms, tokenizer: tokenizer, stopwords: o.stopwords)
+        let perRow = rows.map { ex.terms(of: $0) }
+        let counted = try countTerms(perRow, reader: reader)
+        for (i, r) in rows.enumerated() {
+            let ts = counted[i]
+            for t in ts where t.source == .uncounted { uncounted.insert(t.tokens.joined(separator: " ")) }
+            let vals = ts.compactMap { o.measure == .df ? $0.df : $0.count }.map { Double($0) }
+            questions.append(QuestionResult(row: r, group: rowGroup[i], terms: ts, value: aggregate(vals, o.aggregate)))
+        }
+        description = "\(o.aggregate.rawValue) \(o.measure == .df ? "document frequency" : "count") of the question's \(o.terms.map(\.description).joined(separator: ","))"
+    }
+    if !uncounted.isEmpty {
+        log("warning: \(uncounted.count) distinct term(s) are longer than the index's \(reader.maxOrder)-grams and were not counted by `tailscope cooccur`; questions use their other terms")
+    }
+
+    // Statistics per group.
+    var groups: [GroupResult] = []
+    for (g, label) in labels.enumerated() {
+        let qs = questions.filter { $0.group == g }
+        let usable = qs.filter { $0.value != nil }
+        let x = usable.map { $0.x! }, y = usable.map { $0.row.correct! }
+        groups.append(groupStatistics(label: label, x: x, y: y, withoutTerms: qs.count - usable.count, options: o, seed: o.seed &+ UInt64(g)))
+    }
+
+    // Comparisons: groups equal in every group field but the compared one.
+    let groupFields = o.fields.groupBy
+    var comparisons: [Comparison] = []
+    var compareField: String? = nil
+    if groupFields.count >= 1 && labels.count >= 2 {
+        let field = o.compare ?? groupFields.last!
+        guard let k = groupFields.firstIndex(of: field) else {
+            throw CorrelateError("--compare \(field) is not one of the --group-by fields (\(groupFields.joined(separator: ",")))")
+        }
+        compareField = field
+        for a in 0..<labels.count {
+            for b in (a + 1)..<labels.count {
+                let la = labels[a], lb = labels[b]
+                guard la[k] != lb[k], (0..<la.count).allSatisfy({ $0 == k || la[$0] == lb[$0] }) else { continue }
+                let ga = groups[a], gb = groups[b]
+                let slopes: Bool? = (ga.slopeCI != nil && gb.slopeCI != nil) ? ga.slopeCI!.overlaps(gb.slopeCI!) : nil
+                comparisons.append(Comparison(a: a, b: b, slopesOverlap: slopes, gapsOverlap: ga.gapCI.overlaps(gb.gapCI)))
+            }
+        }
+    }
+    let lowerBounds = reader.minCount > 1 && allSpecs.contains { spec in
+        questions.contains { $0.terms.contains { $0.tokens.count >= 2 && $0.source == .index } }
+    }
+    return CorrelationReport(options: o, indexMeta: reader.meta, read: read, groupFields: groupFields, groups: groups,
+                             questions: questions, comparisons: comparisons, compareField: compareField,
+                             uncountedTerms: uncounted.sorted(), countsAreLowerBounds: lowerBounds,
+                             featureDescription: description, seconds: now() - t0)
+}
+
+func groupStatistics(label: [String], x: [Double], y: [Double], withoutTerms: Int, options o: CorrelateOptions, seed: UInt64) -> GroupResult {
+    let n = x.count
+    let s = PairedSample(x: x, y: y)
+    let w = s.ones
+    let acc = n == 0 ? Double.nan : y.reduce(0, +) / Double(n)
+    let accCI = wilsonInterval(successes: y.reduce(0, +), n: n)
+    let rho = s.spearman(w), k = s.kendall(w), r = s.pearson(w)
+    var fit: LogisticFit? = nil
+    var note: String? = nil
+    if n == 0 {
+        note = "no question in this group has a countable term"
+    } else {
+        do { fit = try logisticRegression(columns: [x], y: y) } catch { note = error.description }
+    }
+    let q = o.gapQuantile
+    let gap = n == 0 ? (gap: Double.nan, top: 0, bottom: 0, topMean: Double.nan, bottomMean: Double.nan) : s.gap(q, w)
+    let boot = bootstrap(count: n, resamples: o.bootstrap, seed: seed, statistics: [
+        { s.spearman($0) }, { s.kendall($0).tau }, { s.gap(q, $0).gap },
+    ])
+    let bins = binnedMeans(x: x, y: y, bins: o.bins, scheme: o.binScheme)
+    return GroupResult(label: label, n: n, withoutTerms: withoutTerms, accuracy: acc,
+                       accuracyCI: Interval(low: accCI.lo, high: accCI.hi),
+                       spearman: rho, spearmanP: correlationPValue(rho, n: n),
+                       spearmanCI: Interval(low: boot[0].low, high: boot[0].high),
+                       kendall: k.tau, kendallP: k.p, kendallCI: Interval(low: boot[1].low, high: boot[1].high),
+                       pearson: r, pearsonP: correlationPValue(r, n: n),
+                       logistic: fit, logisticNote: note, bins: bins,
+                       gap: gap.gap, gapCI: Interval(low: boot[2].low, high: boot[2].high),
+                       gapTop: (gap.top, gap.topMean), gapBottom: (gap.bottom, gap.bottomMean),
+                       bootstrapValid: boot.map(\.valid).min() ?? 0)
+}

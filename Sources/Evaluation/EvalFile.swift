@@ -1,0 +1,320 @@
+import CorpusIO
+
+/// Which fields of an eval file hold what. Unset fields take defaults per format: JSONL and CSV
+/// use `question`, `answer`, `correct`; lm-evaluation-harness `samples_*.jsonl` files take the
+/// question from `doc`, the answer from `target` (mapped through `doc.choices` when it is an
+/// index), and correctness from the `acc`, `exact_match` or `acc_norm` metric.
+public struct EvalFields: Sendable {
+    public var question: String?
+    public var answer: String?
+    public var correct: String?
+    public var id: String?
+    public var groupBy: [String] = []
+    /// Fields named by `--terms field:NAME`.
+    public var termFields: [String] = []
+    public var needAnswer = false
+    public var needCorrect = true
+
+    public init() {}
+}
+
+public enum EvalFormat: String, Sendable {
+    case jsonl, csv, lmEvalSamples = "lm-eval-samples"
+}
+
+/// One question with its outcome.
+public struct EvalRow: Sendable {
+    public let file: String
+    public let line: Int
+    public let id: String
+    public let question: String
+    /// The gold answer and its aliases (empty when the file has none).
+    public let answers: [String]
+    /// 1/0 for correct/incorrect, or a score in [0, 1]; nil when the file has no correctness.
+    public let correct: Double?
+    /// Values of the `--group-by` fields, in order.
+    public let group: [String]
+    /// Values of the `field:NAME` term fields.
+    public let termFields: [String: JSONValue]
+}
+
+public struct EvalError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case unreadable, truncated, corrupt
+        case emptyFile = "empty_file"
+        case invalidJSON = "invalid_json"
+        case invalidCSV = "invalid_csv"
+        case missingField = "missing_field"
+        case badValue = "bad_value"
+    }
+    public let kind: Kind
+    public let path: String
+    public let line: Int?
+    public let detail: String
+
+    public init(_ kind: Kind, path: String, line: Int? = nil, _ detail: String) {
+        self.kind = kind; self.path = path; self.line = line; self.detail = detail
+    }
+
+    public var description: String {
+        let at = line.map { "\(path):\($0)" } ?? path
+        return "\(at): \(kind.rawValue): \(detail)"
+    }
+}
+
+/// What reading the eval files did.
+public struct EvalReadReport: Sendable {
+    public var files: [(path: String, format: EvalFormat, rows: Int)] = []
+    public var skipped: [EvalError.Kind: Int] = [:]
+    /// The first few skipped rows, for the message.
+    public var examples: [String] = []
+    public var rows: Int { files.reduce(0) { $0 + $1.rows } }
+
+    /// Throws the error under `--on-error stop`; counts it under `skip`.
+    mutating func skip(_ e: EvalError, _ policy: ErrorPolicy) throws {
+        guard policy == .skip else { throw e }
+        skipped[e.kind, default: 0] += 1
+        if examples.count < 5 { examples.append(e.description) }
+    }
+}
+
+/// The whole decompressed content of a (possibly .zst/.gz) file.
+public func readAllBytes(path: String) throws -> [UInt8] {
+    let src: ByteSource
+    do { (src, _) = try openDecompressed(path: path) } catch {
+        throw EvalError(mapKind(error.kind), path: path, error.detail)
+    }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n: Int
+        do {
+            n = try buf.withUnsafeMutableBytes { try src.read(into: $0) }
+        } catch let error as InputError {
+            throw EvalError(mapKind(error.kind), path: path, error.detail)
+        } catch {
+            throw EvalError(.unreadable, path: path, "\(error)")
+        }
+        if n == 0 { break }
+        out.append(contentsOf: buf[0..<n])
+    }
+    return out
+}
+
+func mapKind(_ k: InputError.Kind) -> EvalError.Kind {
+    switch k {
+    case .truncated: return .truncated
+    case .corrupt: return .corrupt
+    case .emptyFile: return .emptyFile
+    default: return .unreadable
+    }
+}
+
+func baseName(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+}
+
+/// lm-evaluation-harness writes `samples_<task>_<timestamp>.jsonl`; the task is the group.
+func lmEvalTask(fileName: String) -> String {
+    var name = fileName
+    for ext in [".zst", ".gz", ".jsonl"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
+    if name.hasPrefix("samples_") { name = String(name.dropFirst(8)) }
+    // Drop a trailing _YYYY-MM-DDT... timestamp.
+    var parts = name.split(separator: "_", omittingEmptySubsequences: false)
+    if parts.count > 1, let last = parts.last, last.count > 5,
+       last.prefix(4).allSatisfy({ $0.isASCII && $0.isNumber }), last.dropFirst(4).first == "-" {
+        parts.removeLast()
+        name = parts.joined(separator: "_")
+    }
+    return name
+}
+
+/// Reads eval rows from JSONL, CSV and lm-evaluation-harness sample files.
+public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorPolicy) throws -> ([EvalRow], EvalReadReport) {
+    var rows: [EvalRow] = []
+    var report = EvalReadReport()
+    for path in paths {
+        let bytes = try readAllBytes(path: path)
+        let name = baseName(path)
+        var stem = name.lowercased()
+        for ext in [".zst", ".gz"] where stem.hasSuffix(ext) { stem = String(stem.dropLast(ext.count)) }
+        var records: [(line: Int, value: JSONValue)] = []
+        var format: EvalFormat = stem.hasSuffix(".csv") ? .csv : .jsonl
+
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            try report.skip(EvalError(.emptyFile, path: path, "the file holds no rows"), onError)
+            report.files.append((path, format, 0))
+            continue
+        }
+        if format == .csv {
+            let table: CSVTable
+            do {
+                table = try bytes.withUnsafeBytes { try parseCSV($0) }
+            } catch let error as CSVError {
+                throw EvalError(.invalidCSV, path: path, line: error.line, error.message)
+            } catch {
+                throw EvalError(.invalidCSV, path: path, "\(error)")
+            }
+            for r in table.rows {
+                var o: [String: JSONValue] = [:]
+                for (k, v) in zip(table.header, r.fields) {
+                    // A cell holding a JSON list (aliases, entity lists) is read as one.
+                    if v.hasPrefix("["), let parsed = try? JSONValue.parse(v) { o[k] = parsed } else { o[k] = .string(v) }
+                }
+                records.append((r.line, .object(o)))
+            }
+        } else {
+            var lineNo = 0
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+                lineNo += 1
+                var e = end
+                if e > start && bytes[e - 1] == 0x0D { e -= 1 }
+                var s = start
+                if lineNo == 1 && e - s >= 3 && bytes[s] == 0xEF && bytes[s + 1] == 0xBB && bytes[s + 2] == 0xBF { s += 3 }
+                let blank = bytes[s..<e].allSatisfy { $0 == 0x20 || $0 == 0x09 }
+                if !blank {
+                    do {
+                        let v = try bytes.withUnsafeBytes { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
+                        guard case .object = v else {
+                            try report.skip(EvalError(.invalidJSON, path: path, line: lineNo, "the line is not a JSON object"), onError)
+                            start = end + 1
+                            continue
+                        }
+                        records.append((lineNo, v))
+                    } catch let error as JSONParseError {
+                        try report.skip(EvalError(.invalidJSON, path: path, line: lineNo, error.description), onError)
+                    } catch let error as EvalError {
+                        throw error
+                    } catch {
+                        throw EvalError(.invalidJSON, path: path, line: lineNo, "\(error)")
+                    }
+                }
+                start = end + 1
+            }
+            if let first = records.first, name.hasPrefix("samples_") || (first.value.at(path: "doc") != nil && first.value.at(path: "doc_id") != nil) {
+                format = .lmEvalSamples
+            }
+        }
+        var count = 0
+        let task = lmEvalTask(fileName: name)
+        for (line, v) in records {
+            do {
+                rows.append(try makeRow(v, file: path, line: line, format: format, task: task, fields: fields))
+                count += 1
+            } catch {
+                try report.skip(error, onError)
+            }
+        }
+        report.files.append((path, format, count))
+    }
+    return (rows, report)
+}
+
+let lmEvalQuestionKeys = ["question", "query", "problem", "input", "sentence", "text", "goal", "ctx", "prompt", "context"]
+
+func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: String,
+             fields f: EvalFields) throws(EvalError) -> EvalRow {
+    func missing(_ what: String) -> EvalError { EvalError(.missingField, path: file, line: line, what) }
+    func bad(_ what: String) -> EvalError { EvalError(.badValue, path: file, line: line, what) }
+    // Question.
+    var question: String?
+    if let q = f.question {
+        guard let qv = v.at(path: q) else { throw missing("no field '\(q)'") }
+        guard let s = qv.scalarText else { throw bad("field '\(q)' is not a string") }
+        question = s
+    } else if format == .lmEvalSamples {
+        for k in lmEvalQuestionKeys {
+            if case .string(let s)? = v.at(path: "doc." + k) { question = s; break }
+        }
+        if question == nil { throw missing("no question in 'doc' (tried \(lmEvalQuestionKeys.joined(separator: ", ")); name it with --question-field doc.FIELD)") }
+    } else {
+        guard let qv = v.at(path: "question") else { throw missing("no field 'question' (name it with --question-field)") }
+        guard let s = qv.scalarText else { throw bad("field 'question' is not a string") }
+        question = s
+    }
+    // Answer (aliases allowed).
+    var answers: [String] = []
+    let answerKey = f.answer ?? (format == .lmEvalSamples ? "target" : "answer")
+    if let av = v.at(path: answerKey) {
+        switch av {
+        case .array(let items): answers = items.compactMap(\.scalarText)
+        case .null: break
+        case .number(let d, let text):
+            // lm-eval multiple choice: the target indexes doc.choices.
+            if format == .lmEvalSamples, case .array(let choices)? = v.at(path: "doc.choices"),
+               d >= 0, d == d.rounded(), Int(d) < choices.count, let c = choices[Int(d)].scalarText {
+                answers = [c]
+            } else {
+                answers = [text]
+            }
+        default: if let s = av.scalarText { answers = [s] }
+        }
+    }
+    if f.needAnswer && answers.isEmpty { throw missing("no answer in field '\(answerKey)' (name it with --answer-field)") }
+    // Correctness.
+    var correct: Double?
+    if f.needCorrect {
+        let keys = f.correct.map { [$0] } ?? (format == .lmEvalSamples ? ["acc", "exact_match", "acc_norm"] : ["correct"])
+        guard let key = keys.first(where: { v.at(path: $0) != nil }), let cv = v.at(path: key) else {
+            throw missing("no field '\(keys.joined(separator: "' or '"))' (name it with --correct-field)")
+        }
+        guard let c = parseCorrect(cv) else { throw bad("field '\(key)' is \(cv.scalarText.map { "'\($0)'" } ?? "not a scalar"): expected true/false, 0/1 or a score in [0, 1]") }
+        correct = c
+    }
+    // Groups: real fields, or the virtual `task` (lm-eval file name) and `file`.
+    var group: [String] = []
+    for g in f.groupBy {
+        if let gv = v.at(path: g) {
+            guard let s = gv.scalarText else { throw bad("group field '\(g)' is not a scalar") }
+            group.append(s)
+        } else if g == "task" && format == .lmEvalSamples {
+            group.append(task)
+        } else if g == "file" {
+            group.append(baseName(file))
+        } else {
+            throw missing("no group field '\(g)'")
+        }
+    }
+    var termFields: [String: JSONValue] = [:]
+    for name in f.termFields {
+        guard let tv = v.at(path: name) else { throw missing("no field '\(name)' (named by --terms field:\(name))") }
+        termFields[name] = tv
+    }
+    var id = "\(baseName(file)):\(line)"
+    if let k = f.id {
+        guard let iv = v.at(path: k)?.scalarText else { throw missing("no id field '\(k)'") }
+        id = iv
+    } else if format == .lmEvalSamples, let d = v.at(path: "doc_id")?.scalarText {
+        id = "\(task):\(d)"
+    }
+    return EvalRow(file: file, line: line, id: id, question: question!, answers: answers, correct: correct,
+                   group: group, termFields: termFields)
+}
+
+func parseCorrect(_ v: JSONValue) -> Double? {
+    switch v {
+    case .bool(let b): return b ? 1 : 0
+    case .number(let d, _): return d >= 0 && d <= 1 ? d : nil
+    case .string(let s):
+        switch s.lowercased().trimmingSpaces {
+        case "true", "yes", "correct": return 1
+        case "false", "no", "incorrect": return 0
+        default:
+            guard let d = Double(s.trimmingSpaces), d >= 0, d <= 1 else { return nil }
+            return d
+        }
+    default: return nil
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}

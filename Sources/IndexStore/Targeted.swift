@@ -1,0 +1,194 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Set-based lookups (many terms per query) and the tables of targeted passes.
+extension IndexReader {
+    /// Count and document frequency of many n-grams given as normalized tokens, in a few
+    /// set-based queries: the distinct tokens go into a temporary table joined with `vocab`, then
+    /// the n-grams of each order into a temporary table joined with `ngramN`. (0, 0) for an
+    /// n-gram the index does not hold; nil for one longer than the index's highest order.
+    public func counts(ngrams: [[String]]) throws(StoreError) -> [(count: UInt64, df: UInt64)?] {
+        var out = [(count: UInt64, df: UInt64)?](repeating: (0, 0), count: ngrams.count)
+        var tokens = Set<String>()
+        for (i, g) in ngrams.enumerated() {
+            if g.isEmpty || g.count > maxOrder { out[i] = nil } else { tokens.formUnion(g) }
+        }
+        guard !tokens.isEmpty else { return out }
+        try db.exec("PRAGMA temp_store = MEMORY; DROP TABLE IF EXISTS temp.q_tokens; CREATE TEMP TABLE q_tokens(token TEXT PRIMARY KEY) WITHOUT ROWID;")
+        let ins = try db.prepare("INSERT OR IGNORE INTO temp.q_tokens(token) VALUES (?1)")
+        try db.exec("BEGIN")
+        for t in tokens { ins.bind(1, t); try ins.run() }
+        try db.exec("COMMIT")
+        var ids: [String: UInt32] = [:]
+        var unigram: [UInt32: (UInt64, UInt64)] = [:]
+        let sel = try db.prepare("SELECT v.token, v.id, v.count, v.df FROM temp.q_tokens q JOIN vocab v ON v.token = q.token")
+        while try sel.step() {
+            let id = UInt32(sel.int(1))
+            ids[sel.text(0)] = id
+            unigram[id] = (UInt64(sel.int(2)), UInt64(sel.int(3)))
+        }
+        sel.reset(); ins.reset()
+        try db.exec("DROP TABLE temp.q_tokens")
+        var byOrder: [Int: [(Int, [UInt32])]] = [:]
+        for (i, g) in ngrams.enumerated() where !g.isEmpty && g.count <= maxOrder {
+            var key: [UInt32] = []
+            for t in g {
+                guard let id = ids[t] else { break }
+                key.append(id)
+            }
+            guard key.count == g.count else { continue } // a token the corpus never has: 0
+            if g.count == 1 {
+                let c = unigram[key[0]]!
+                out[i] = (c.0, c.1)
+            } else {
+                byOrder[g.count, default: []].append((i, key))
+            }
+        }
+        for (n, items) in byOrder {
+            let cols = (1...n).map { "w\($0)" }
+            try db.exec("DROP TABLE IF EXISTS temp.q_ngrams; CREATE TEMP TABLE q_ngrams(\(cols.map { "\($0) INTEGER NOT NULL" }.joined(separator: ", ")), PRIMARY KEY(\(cols.joined(separator: ", ")))) WITHOUT ROWID;")
+            let insN = try db.prepare("INSERT OR IGNORE INTO temp.q_ngrams VALUES (\((1...n).map { "?\($0)" }.joined(separator: ", ")))")
+            try db.exec("BEGIN")
+            for (_, key) in items {
+                for (k, id) in key.enumerated() { insN.bind(Int32(k + 1), Int64(id)) }
+                try insN.run()
+            }
+            try db.exec("COMMIT")
+            var found: [[UInt32]: (UInt64, UInt64)] = [:]
+            let join = cols.map { "g.\($0) = q.\($0)" }.joined(separator: " AND ")
+            let selN = try db.prepare("SELECT \(cols.map { "q.\($0)" }.joined(separator: ", ")), g.count, g.df FROM temp.q_ngrams q JOIN ngram\(n) g ON \(join)")
+            while try selN.step() {
+                let key = (0..<n).map { UInt32(selN.int(Int32($0))) }
+                found[key] = (UInt64(selN.int(Int32(n))), UInt64(selN.int(Int32(n + 1))))
+            }
+            selN.reset(); insN.reset()
+            try db.exec("DROP TABLE temp.q_ngrams")
+            for (i, key) in items { if let c = found[key] { out[i] = (c.0, c.1) } }
+        }
+        return out
+    }
+
+    /// Schema version of the file (2 and up hold targeted-pass tables).
+    public func schemaVersion() throws(StoreError) -> Int {
+        let v = try db.prepare("PRAGMA user_version")
+        _ = try v.step()
+        defer { v.reset() }
+        return Int(v.int(0))
+    }
+
+    /// Targeted runs recorded in the index, newest first.
+    public func targetedRuns() throws(StoreError) -> [TargetedRun] {
+        guard try schemaVersion() >= 2 else { return [] }
+        let st = try db.prepare("SELECT id, window, question_terms, eval, corpus, docs, tokens, terms, pairs, questions, created_at FROM targeted_runs ORDER BY id DESC")
+        var out: [TargetedRun] = []
+        while try st.step() {
+            out.append(TargetedRun(id: st.int(0), window: Int(st.int(1)), questionTerms: st.text(2), eval: st.text(3),
+                                   corpus: st.text(4), docs: st.int(5), tokens: st.int(6), terms: Int(st.int(7)),
+                                   pairs: Int(st.int(8)), questions: Int(st.int(9)), createdAt: st.text(10)))
+        }
+        return out
+    }
+
+    /// Counts of terms (tokens joined by single spaces) from the newest targeted run that counted them.
+    public func targetedTermCounts() throws(StoreError) -> [String: (count: UInt64, df: UInt64)] {
+        guard try schemaVersion() >= 2 else { return [:] }
+        var out: [String: (count: UInt64, df: UInt64)] = [:]
+        let st = try db.prepare("SELECT term, count, df FROM targeted_terms ORDER BY run ASC")
+        while try st.step() { out[st.text(0)] = (UInt64(st.int(1)), UInt64(st.int(2))) }
+        return out
+    }
+
+    /// Per-question co-occurrence (docs with a question term and the answer; window hits) by
+    /// question signature, from the newest run with this window.
+    public func cooccurQuestions(window: Int) throws(StoreError) -> [String: (docs: UInt64, window: UInt64)] {
+        guard try schemaVersion() >= 2 else { return [:] }
+        var out: [String: (docs: UInt64, window: UInt64)] = [:]
+        let st = try db.prepare("""
+            SELECT q.signature, q.docs, q.window_count FROM cooccur_questions q JOIN targeted_runs r ON r.id = q.run
+            WHERE r.window = ?1 ORDER BY q.run ASC
+            """)
+        st.bind(1, Int64(window))
+        while try st.step() { out[st.text(0)] = (UInt64(st.int(1)), UInt64(st.int(2))) }
+        return out
+    }
+}
+
+public struct TargetedRun: Sendable {
+    public let id: Int64
+    public let window: Int
+    public let questionTerms: String
+    public let eval: String
+    public let corpus: String
+    public let docs: Int64
+    public let tokens: Int64
+    public let terms: Int
+    public let pairs: Int
+    public let questions: Int
+    public let createdAt: String
+}
+
+/// Adds one targeted run to an existing index in a single transaction (all or nothing),
+/// upgrading a version-1 index's schema first.
+public final class TargetedWriter {
+    let db: Database
+    let run: Int64
+    let termSt: Statement, pairSt: Statement, questionSt: Statement
+
+    public init(path: String, window: Int, questionTerms: String, eval: String, corpus: String,
+                createdAt: String) throws(StoreError) {
+        db = try Database(path: path, readOnly: false)
+        let v = try db.prepare("PRAGMA user_version")
+        _ = try v.step()
+        let version = Int(v.int(0))
+        v.reset()
+        guard version >= 1 else { throw StoreError("\(path) is not a tailscope index") }
+        guard version <= Schema.version else { throw StoreError("\(path) has schema version \(version); this tailscope reads up to \(Schema.version)") }
+        try db.exec("PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE;")
+        for m in Schema.migrations[version...] { try db.exec(m.sql) }
+        try db.exec("PRAGMA user_version = \(Schema.version)")
+        let ins = try db.prepare("""
+            INSERT INTO targeted_runs(window, question_terms, eval, corpus, docs, tokens, terms, pairs, questions, created_at)
+            VALUES (?1, ?2, ?3, ?4, 0, 0, 0, 0, 0, ?5)
+            """)
+        ins.bind(1, Int64(window)); ins.bind(2, questionTerms); ins.bind(3, eval); ins.bind(4, corpus); ins.bind(5, createdAt)
+        try ins.run()
+        let last = try db.prepare("SELECT last_insert_rowid()")
+        _ = try last.step()
+        run = last.int(0)
+        last.reset()
+        termSt = try db.prepare("INSERT OR REPLACE INTO targeted_terms(run, term, n, count, df) VALUES (?1, ?2, ?3, ?4, ?5)")
+        pairSt = try db.prepare("INSERT OR REPLACE INTO cooccur_pairs(run, qterm, answer, docs, window_count) VALUES (?1, ?2, ?3, ?4, ?5)")
+        questionSt = try db.prepare("INSERT OR REPLACE INTO cooccur_questions(run, signature, docs, window_count) VALUES (?1, ?2, ?3, ?4)")
+    }
+
+    public func addTerm(_ term: String, n: Int, count: UInt64, df: UInt64) throws(StoreError) {
+        termSt.bind(1, run); termSt.bind(2, term); termSt.bind(3, Int64(n)); termSt.bind(4, count); termSt.bind(5, df)
+        try termSt.run()
+    }
+
+    public func addPair(question: String, answer: String, docs: UInt64, window: UInt64) throws(StoreError) {
+        pairSt.bind(1, run); pairSt.bind(2, question); pairSt.bind(3, answer); pairSt.bind(4, docs); pairSt.bind(5, window)
+        try pairSt.run()
+    }
+
+    public func addQuestion(signature: String, docs: UInt64, window: UInt64) throws(StoreError) {
+        questionSt.bind(1, run); questionSt.bind(2, signature); questionSt.bind(3, docs); questionSt.bind(4, window)
+        try questionSt.run()
+    }
+
+    /// Records the run's totals and commits.
+    public func commit(docs: Int64, tokens: Int64, terms: Int, pairs: Int, questions: Int) throws(StoreError) {
+        let up = try db.prepare("UPDATE targeted_runs SET docs = ?1, tokens = ?2, terms = ?3, pairs = ?4, questions = ?5 WHERE id = ?6")
+        up.bind(1, docs); up.bind(2, tokens); up.bind(3, Int64(terms)); up.bind(4, Int64(pairs)); up.bind(5, Int64(questions)); up.bind(6, run)
+        try up.run()
+        try db.exec("COMMIT")
+        db.close()
+    }
+
+    /// Rolls everything back: the index is as it was.
+    public func abandon() {
+        try? db.exec("ROLLBACK")
+        db.close()
+    }
+}

@@ -1,0 +1,206 @@
+import ArgumentParser
+import CorpusIO
+import Evaluation
+import Indexing
+import Statistics
+
+/// Eval-file options shared by `correlate`, `cooccur` and `report`.
+struct EvalOptions: ParsableArguments {
+    @Option(name: .customLong("eval"), help: ArgumentHelp("Per-question results: JSONL, CSV (by extension) or lm-evaluation-harness samples_*.jsonl; .zst/.gz allowed. Repeatable.", valueName: "file"))
+    var evals: [String] = []
+
+    @Option(help: ArgumentHelp("Field with the question text (dotted path; default question, or the question inside doc for lm-eval samples).", valueName: "field"))
+    var questionField: String?
+
+    @Option(help: ArgumentHelp("Field with the gold answer: a string or a list of aliases (default answer; target for lm-eval).", valueName: "field"))
+    var answerField: String?
+
+    @Option(help: ArgumentHelp("Field with correctness: true/false, 0/1 or a score in [0,1] (default correct; acc or exact_match for lm-eval).", valueName: "field"))
+    var correctField: String?
+
+    @Option(help: ArgumentHelp("Field with a question id (default: file:line).", valueName: "field"))
+    var idField: String?
+
+    @Option(help: ArgumentHelp("Comma-separated fields to group by, e.g. model,method. `task` names an lm-eval file's task, `file` the eval file.", valueName: "fields"))
+    var groupBy: String?
+
+    @Option(help: ArgumentHelp("What to do with a malformed row: stop (exit 65, naming file and line) or skip (count it).", valueName: "stop|skip"))
+    var onError: String = "stop"
+
+    var groupFields: [String] { groupBy.map { $0.split(separator: ",").map { String($0).trimmingSpacesCLI } } ?? [] }
+
+    func fields() -> EvalFields {
+        var f = EvalFields()
+        f.question = questionField
+        f.answer = answerField
+        f.correct = correctField
+        f.id = idField
+        f.groupBy = groupFields
+        return f
+    }
+
+    func policy() throws -> ErrorPolicy {
+        guard let p = ErrorPolicy(rawValue: onError) else { throw ValidationError("--on-error must be stop or skip") }
+        return p
+    }
+}
+
+extension String {
+    var trimmingSpacesCLI: String {
+        var s = Substring(self)
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+func parseTermSpecs(_ s: String, option: String) throws -> [TermSpec] {
+    try s.split(separator: ",").map { part in
+        guard let t = TermSpec(String(part).trimmingSpacesCLI) else {
+            throw ValidationError("\(option): '\(part)' is not numbers, answer, content, field:NAME\(option == "--terms" ? " or qa-cooccurrence" : "")")
+        }
+        return t
+    }
+}
+
+func readStopwords(_ path: String?) throws -> Set<String> {
+    guard let path else { return defaultStopwords }
+    let bytes = try readAllBytes(path: path)
+    return Set(String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        .map { String($0).trimmingSpacesCLI.lowercased() }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+}
+
+struct CorrelateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "correlate",
+        abstract: "Relate per-question model accuracy to corpus frequency (tail brittleness).",
+        discussion: """
+        For every question, the terms chosen by --terms are tokenized with the index's settings and \
+        counted in the index (set-based lookups); --aggregate turns a question's term counts into one \
+        value v, and the feature is x = log10(v + 1). Per group (--group-by) it reports N and \
+        accuracy; Spearman rho and Kendall tau-b of correctness vs x with p-values and bootstrap 95% \
+        intervals; Pearson (point-biserial) r; a logistic regression of correctness on x (slope per \
+        10x frequency, standard error, p, odds ratio); binned accuracy with Wilson intervals; and the \
+        gap between the top and bottom --gap-quantile of questions by frequency. Groups that differ \
+        only in --compare (default: the last group-by field) are compared side by side.
+
+        --terms (comma-separated, combined):
+          numbers          every number in the question (Razeghi et al. 2022)
+          answer           the gold answer (aliases: the most frequent counts)
+          field:NAME       terms listed in a field (string, list, or list of alias lists)
+          content          question tokens that are not stopwords (--stopwords FILE to replace the list)
+          qa-cooccurrence  documents with a question term and the answer, from `tailscope cooccur`
+                           (--measure df), or co-occurrences within --window tokens (--measure count)
+        Terms longer than the index's orders are counted from a `tailscope cooccur` pass when one \
+        counted them, and otherwise reported as uncounted. Questions with no countable term are \
+        counted and left out of the statistics.
+
+        Examples:
+          tailscope correlate --index indexes/wiki.sqlite --eval results.jsonl \\
+              --group-by dataset,method --terms numbers --aggregate min --plot acc.svg
+          tailscope correlate --index indexes/wiki.sqlite --eval samples_gsm8k_2024-01-01T00-00-00.jsonl \\
+              --group-by task --terms content --json out.json --csv per_question.csv
+
+        Exit status: 0 done; 64 usage; 65 malformed input (file:line named); 66 unreadable input.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The index (from `tailscope index`).", valueName: "index"))
+    var index: String
+
+    @OptionGroup var eval: EvalOptions
+
+    @Option(help: ArgumentHelp("Which terms to count per question (see below).", valueName: "specs"))
+    var terms: String = "content"
+
+    @Option(help: ArgumentHelp("Question-side terms for qa-cooccurrence (as given to `cooccur`).", valueName: "specs"))
+    var questionTerms: String = "content"
+
+    @Option(help: ArgumentHelp("Window of qa-cooccurrence, in tokens.", valueName: "tokens"))
+    var window: Int = 5
+
+    @Option(help: ArgumentHelp("How a question's term counts become v: min, max, mean, sum or product.", valueName: "how"))
+    var aggregate: String = "min"
+
+    @Option(help: ArgumentHelp("count (occurrences) or df (documents).", valueName: "count|df"))
+    var measure: String = "count"
+
+    @Option(help: ArgumentHelp("Bins for binned accuracy: N quantile bins, `log` (10 log-spaced bins) or log:N.", valueName: "N|log|log:N"))
+    var bins: String = "10"
+
+    @Option(help: ArgumentHelp("Bootstrap resamples for the intervals.", valueName: "n"))
+    var bootstrap: Int = 1000
+
+    @Option(help: ArgumentHelp("Seed of the bootstrap.", valueName: "n"))
+    var seed: UInt64 = 0
+
+    @Option(help: ArgumentHelp("Share of questions at each end for the top-vs-bottom gap.", valueName: "q"))
+    var gapQuantile: Double = 0.1
+
+    @Option(help: ArgumentHelp("The group-by field that varies between compared groups.", valueName: "field"))
+    var compare: String?
+
+    @Option(help: ArgumentHelp("Stopword list for --terms content, one word per line.", valueName: "file"))
+    var stopwords: String?
+
+    @Option(help: ArgumentHelp("Write everything as JSON to this file (- for stdout, instead of the table).", valueName: "file"))
+    var json: String?
+
+    @Option(help: ArgumentHelp("Write one CSV row per question to this file.", valueName: "file"))
+    var csv: String?
+
+    @Option(help: ArgumentHelp("Write an SVG plot of binned accuracy vs frequency, one line per group.", valueName: "file"))
+    var plot: String?
+
+    func options() throws -> CorrelateOptions {
+        guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
+        var o = CorrelateOptions(index: index, evals: eval.evals)
+        o.fields = eval.fields()
+        o.onError = try eval.policy()
+        let specs = terms.split(separator: ",").map { String($0).trimmingSpacesCLI }
+        if specs.contains("qa-cooccurrence") {
+            guard specs.count == 1 else { throw ValidationError("--terms qa-cooccurrence cannot be combined with other terms") }
+            o.qaCooccurrence = true
+            o.terms = []
+        } else {
+            o.terms = try parseTermSpecs(terms, option: "--terms")
+        }
+        o.questionTerms = try parseTermSpecs(questionTerms, option: "--question-terms")
+        guard window >= 1 else { throw ValidationError("--window must be at least 1") }
+        o.window = window
+        guard let a = Aggregate(rawValue: aggregate) else { throw ValidationError("--aggregate must be one of \(Aggregate.allCases.map(\.rawValue).joined(separator: ", "))") }
+        o.aggregate = a
+        guard let m = Measure(rawValue: measure) else { throw ValidationError("--measure must be count or df") }
+        o.measure = m
+        if let n = Int(bins), n >= 1 {
+            o.bins = n; o.binScheme = .quantile
+        } else if bins == "log" {
+            o.bins = 10; o.binScheme = .log
+        } else if bins.hasPrefix("log:"), let n = Int(bins.dropFirst(4)), n >= 1 {
+            o.bins = n; o.binScheme = .log
+        } else {
+            throw ValidationError("--bins must be a positive number, log or log:N")
+        }
+        guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be >= 0") }
+        o.bootstrap = bootstrap
+        o.seed = seed
+        guard gapQuantile > 0 && gapQuantile <= 0.5 else { throw ValidationError("--gap-quantile must be in (0, 0.5]") }
+        o.gapQuantile = gapQuantile
+        o.compare = compare
+        o.stopwords = try readStopwords(stopwords)
+        return o
+    }
+
+    func run() throws {
+        let o = try options()
+        do {
+            let r = try correlate(o) { printError("tailscope: \($0)\n") }
+            if let path = csv { try writeTextFile(path, CorrelateRender.csv(r)) }
+            if let path = plot { try writeTextFile(path, CorrelateRender.svg(r)) }
+            if let path = json, path != "-" { try writeTextFile(path, CorrelateRender.json(r).render() + "\n") }
+            if json == "-" { printOut(CorrelateRender.json(r).render()) } else { printOut(CorrelateRender.text(r)) }
+        } catch {
+            throw fail(error)
+        }
+    }
+}
