@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "IndexStoreTests", dependencies: ["IndexStore", "CorpusIO", "TestSupport"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"], exclude: ["reference.json", "make_reference.py"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

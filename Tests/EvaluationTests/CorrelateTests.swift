@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+import CorpusIO
+@testable import Evaluation
+import Indexing
+import IndexStore
+import Statistics
+import Tokenization
+import TestSupport
+
+/// Builds an index of `docs` (one JSON line each) in `dir`.
+func buildTestIndex(_ dir: String, docs: [String], orders: Int = 3) throws -> String {
+    let corpus = dir + "/corpus.jsonl"
+    TestSupport.write(corpus, docs.map { "{\"text\": \"\($0)\"}" }.joined(separator: "\n") + "\n")
+    var o = IndexOptions(inputs: [corpus], output: dir + "/i.sqlite")
+    o.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: orders, minCount: 1)
+    o.memoryBytes = 64 << 20
+    o.tempDir = dir
+    _ = try buildIndex(o) { _ in }
+    return o.output
+}
+
+@Suite struct CorrelateTests {
+    @Test func countsTermsExactlyAndAggregates() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let docs = ["24 apples and 24 pears", "18 apples", "the united states of america", "24 of 18", "united states"]
+        let index = try buildTestIndex(dir, docs: docs, orders: 2)
+        let eval = dir + "/e.jsonl"
+        TestSupport.write(eval, """
+        {"question": "What is 24 x 18?", "answer": "united states", "correct": true, "m": "a"}
+        {"question": "What is 24 x 7?", "answer": "the united states of america", "correct": false, "m": "a"}
+        {"question": "No numbers here", "answer": "pears", "correct": true, "m": "b"}
+        """)
+        var o = CorrelateOptions(index: index, evals: [eval])
+        o.fields.groupBy = ["m"]
+        o.terms = [.numbers]
+        o.bootstrap = 50
+        for (agg, expected) in [(Aggregate.min, [2.0, 0]), (.max, [3, 3]), (.sum, [5, 3]), (.mean, [2.5, 1.5]), (.product, [6, 0])] {
+            o.aggregate = agg
+            let r = try correlate(o) { _ in }
+            #expect(r.questions.map(\.value) == [expected[0], expected[1], nil], "\(agg)")
+        }
+        o.aggregate = .min
+        o.measure = .df
+        var r = try correlate(o) { _ in }
+        #expect(r.questions[0].terms.map(\.df) == [2, 2])
+        #expect(r.groups.map(\.label) == [["a"], ["b"]])
+        #expect(r.groups[1].n == 0 && r.groups[1].withoutTerms == 1)
+        // The answer as an n-gram; a 5-token answer in an order-2 index is reported as uncounted.
+        o.terms = [.answer]
+        o.measure = .count
+        var logs: [String] = []
+        r = try correlate(o) { logs.append($0) }
+        #expect(r.questions[0].terms[0].count == 2)
+        #expect(r.questions[1].terms[0].source == .uncounted && r.questions[1].value == nil)
+        #expect(r.uncountedTerms == ["the united states of america"])
+        #expect(logs.contains { $0.contains("longer than the index") })
+        // Output formats carry the same numbers.
+        let csv = CorrelateRender.csv(r)
+        #expect(csv.split(separator: "\n").count == 4)
+        #expect(csv.contains("united states,2,2,index,2,"))
+        let svg = CorrelateRender.svg(r)
+        #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
+        #expect(CorrelateRender.json(r).render().contains("\"uncounted_terms\""))
+    }
+
+    /// The batched lookup agrees with one-by-one lookups (`count`) on real text.
+    @Test func batchedLookupsEqualSingleLookups() throws {
+        guard let fortunes = TestSupport.fortunes("jsonl.zst") else { return }
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var o = IndexOptions(inputs: [fortunes], output: dir + "/f.sqlite")
+        o.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: 3, minCount: 1)
+        o.tempDir = dir
+        _ = try buildIndex(o) { _ in }
+        let phrases = ["the", "of the", "a man", "in the end", "zzzz unknown", "the meaning of", "life", "42", "of", "is the"]
+        let single = try countTerms(path: o.output, queries: phrases)
+        let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
+        let batched = try IndexReader(path: o.output).counts(ngrams: phrases.map { tok.tokens(of: $0) })
+        for (s, b) in zip(single, batched) {
+            #expect(s.count == b?.count && s.df == b?.df, "\(s.query)")
+        }
+    }
+
+    /// Correctness simulated from a known logistic curve of log frequency over a real index:
+    /// the fitted slope's 95% interval holds the true slope, and the rank correlation is positive.
+    @Test func recoversKnownLogisticSlope() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let index: String
+        if let fortunes = TestSupport.fortunes("jsonl.zst") {
+            var o = IndexOptions(inputs: [fortunes], output: dir + "/f.sqlite")
+            o.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: 1, minCount: 1)
+            o.tempDir = dir
+            _ = try buildIndex(o) { _ in }
+            index = o.output
+        } else {
+            index = try buildTestIndex(dir, docs: TestSupport.randomDocs(count: 3000, vocab: 5000, maxLen: 30, seed: 3).map { $0.joined(separator: " ") }, orders: 1)
+        }
+        // Questions: single words drawn from the vocabulary, rare and frequent alike.
+        var words: [(String, UInt64)] = []
+        let r = try IndexReader(path: index)
+        try r.forEachToken { _, bytes, count, _ in
+            let w = String(decoding: bytes, as: UTF8.self)
+            if w.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic }) && !defaultStopwords.contains(w) { words.append((w, count)) }
+        }
+        var rng = Xoshiro256(seed: 42)
+        let a = -1.0, b = 0.9
+        var lines: [String] = []
+        for i in 0..<4000 {
+            let (w, c) = words[Int(rng.next(upperBound: UInt64(words.count)))]
+            let p = 1 / (1 + exp(-(a + b * log10(Double(c) + 1))))
+            let correct = Double(rng.next() >> 11) / Double(1 << 53) < p
+            lines.append("{\"id\": \(i), \"question\": \"\(w)\", \"correct\": \(correct)}")
+        }
+        let eval = dir + "/sim.jsonl"
+        TestSupport.write(eval, lines.joined(separator: "\n") + "\n")
+        var o = CorrelateOptions(index: index, evals: [eval])
+        o.terms = [.content]
+        o.bootstrap = 200
+        let rep = try correlate(o) { _ in }
+        let g = try #require(rep.groups.first)
+        let fit = try #require(g.logistic)
+        let ci = try #require(g.slopeCI)
+        #expect(ci.low <= b && b <= ci.high, "slope \(fit.coef[1]) CI \(ci)")
+        #expect(abs(fit.coef[0] - a) < 3 * fit.se[0])
+        #expect(g.spearman > 0 && g.spearmanP < 0.001)
+        #expect(g.gap > 0)
+        // Seeded: the same run gives the same intervals.
+        let again = try correlate(o) { _ in }
+        #expect(again.groups[0].gapCI.low == g.gapCI.low && again.groups[0].spearmanCI.high == g.spearmanCI.high)
+    }
+
+    @Test func comparesGroupsThatDifferInOneField() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var docs: [String] = []
+        for i in 0..<200 { docs.append(String(repeating: "w\(i % 20) ", count: 1 + i % 7) + "x\(i)") }
+        let index = try buildTestIndex(dir, docs: docs, orders: 1)
+        var lines: [String] = []
+        var rng = Xoshiro256(seed: 1)
+        for d in ["d1", "d2"] { for m in ["zero_shot", "cot"] { for i in 0..<60 {
+            let w = i % 2 == 0 ? "w\(i % 20)" : "x\(i)"
+            lines.append("{\"question\": \"\(w)\", \"correct\": \(rng.next() % 3 != 0), \"dataset\": \"\(d)\", \"method\": \"\(m)\"}")
+        } } }
+        let eval = dir + "/e.jsonl"
+        TestSupport.write(eval, lines.joined(separator: "\n"))
+        var o = CorrelateOptions(index: index, evals: [eval])
+        o.fields.groupBy = ["dataset", "method"]
+        o.bootstrap = 100
+        let r = try correlate(o) { _ in }
+        #expect(r.groups.count == 4)
+        #expect(r.compareField == "method")
+        let pairs = r.comparisons.map { [r.groups[$0.a].label, r.groups[$0.b].label] }
+        #expect(pairs == [[["d1", "zero_shot"], ["d1", "cot"]], [["d2", "zero_shot"], ["d2", "cot"]]])
+        o.compare = "dataset"
+        #expect(try correlate(o) { _ in }.comparisons.count == 2)
+        o.compare = "model"
+        #expect(throws: CorrelateError.self) { try correlate(o) { _ in } }
+    }
+}

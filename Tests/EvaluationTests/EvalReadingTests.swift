@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+import CorpusIO
+import Tokenization
+@testable import Evaluation
+import TestSupport
+
+@Suite struct JSONAndCSVTests {
+    @Test func parsesJSON() throws {
+        let v = try JSONValue.parse(#"{"a": {"b": [1, 2.5e1, "x\n\u00e9\ud83d\ude00"]}, "t": true, "n": null, "s": "q\"\\/"}"#)
+        guard case .array(let items)? = v.at(path: "a.b") else { Issue.record("no a.b"); return }
+        #expect(items.count == 3)
+        #expect(items[1] == .number(25, text: "2.5e1"))
+        #expect(items[2].scalarText == "x\né😀")
+        #expect(v.at(path: "t") == .bool(true))
+        #expect(v.at(path: "n") == .null)
+        #expect(v.at(path: "s")?.scalarText == "q\"\\/")
+        #expect(v.at(path: "a.c") == nil)
+        // A lone surrogate becomes U+FFFD rather than failing.
+        #expect(try JSONValue.parse(#""\ud800x""#).scalarText == "\u{FFFD}x")
+        for bad in [#"{"a": }"#, #"{"a" 1}"#, "[1, 2", #""abc"#, "{} x", "tru", "-"] {
+            #expect(throws: JSONParseError.self, "\(bad)") { try JSONValue.parse(bad) }
+        }
+    }
+
+    @Test func parsesCSV() throws {
+        let text = "id,question,correct\r\n1,\"What is 2,3?\",true\r\n2,\"He said \"\"hi\"\"\nthen left\",0\n\n3,plain,1"
+        let t = try Array(text.utf8).withUnsafeBytes { try parseCSV($0) }
+        #expect(t.header == ["id", "question", "correct"])
+        #expect(t.rows.map(\.fields) == [["1", "What is 2,3?", "true"], ["2", "He said \"hi\"\nthen left", "0"], ["3", "plain", "1"]])
+        #expect(t.rows.map(\.line) == [2, 3, 6])
+        #expect(throws: CSVError.self) { try Array("a,b\n1,2,3\n".utf8).withUnsafeBytes { try parseCSV($0) } }
+        #expect(throws: CSVError.self) { try Array("a,b\n\"1,2\n".utf8).withUnsafeBytes { try parseCSV($0) } }
+    }
+}
+
+@Suite struct EvalFileTests {
+    func fields(_ group: [String] = []) -> EvalFields {
+        var f = EvalFields()
+        f.groupBy = group
+        return f
+    }
+
+    @Test func readsJSONLWithAllCorrectnessForms() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let p = dir + "/r.jsonl"
+        TestSupport.write(p, """
+        {"question": "What is 24 times 18?", "answer": "432", "correct": true, "model": "a"}
+        {"question": "q2", "answer": ["x", "y"], "correct": 0, "model": "a"}
+
+        {"question": "q3", "answer": 7, "correct": 0.25, "model": "b"}
+        {"question": "q4", "answer": "z", "correct": "False", "model": "b"}
+        """)
+        let (rows, rep) = try readEvalFiles([p], fields: fields(["model"]), onError: .stop)
+        #expect(rows.map(\.correct) == [1, 0, 0.25, 0])
+        #expect(rows.map(\.answers) == [["432"], ["x", "y"], ["7"], ["z"]])
+        #expect(rows.map(\.group) == [["a"], ["a"], ["b"], ["b"]])
+        #expect(rows.map(\.line) == [1, 2, 4, 5])
+        #expect(rep.files.first?.format == .jsonl)
+    }
+
+    @Test func badRowsStopWithFileAndLineOrAreSkippedAndCounted() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let p = dir + "/bad.jsonl"
+        TestSupport.write(p, """
+        {"question": "ok", "correct": true}
+        {"question": "broken", "correct": tru
+        {"correct": true}
+        {"question": "q", "correct": 3}
+        {"question": "q", "correct": "maybe"}
+        [1, 2]
+        {"question": "ok2", "correct": false}
+        """)
+        do {
+            _ = try readEvalFiles([p], fields: fields(), onError: .stop)
+            Issue.record("no error")
+        } catch let e as EvalError {
+            #expect(e.kind == .invalidJSON && e.line == 2 && e.description.contains("bad.jsonl:2"))
+        }
+        let (rows, rep) = try readEvalFiles([p], fields: fields(), onError: .skip)
+        #expect(rows.map(\.question) == ["ok", "ok2"])
+        #expect(rep.skipped == [.invalidJSON: 2, .missingField: 1, .badValue: 2])
+        // Missing group field and empty file.
+        let q = dir + "/g.jsonl"
+        TestSupport.write(q, #"{"question": "x", "correct": 1}"# + "\n")
+        #expect(throws: EvalError.self) { try readEvalFiles([q], fields: fields(["model"]), onError: .stop) }
+        let e = dir + "/empty.jsonl"
+        TestSupport.write(e, "\n\n")
+        do { _ = try readEvalFiles([e], fields: fields(), onError: .stop); Issue.record("no error") } catch let err as EvalError {
+            #expect(err.kind == .emptyFile)
+        }
+        #expect(throws: EvalError.self) { try readEvalFiles([dir + "/absent.jsonl"], fields: fields(), onError: .stop) }
+    }
+
+    @Test func readsCSVAndCompressedFiles() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let p = dir + "/r.csv"
+        TestSupport.write(p, "question,answer,correct,entities\n\"How many, exactly?\",12,1,\"[\"\"paris\"\", [\"\"usa\"\", \"\"united states\"\"]]\"\nsecond,4,false,[]\n")
+        var f = fields()
+        f.termFields = ["entities"]
+        let (rows, _) = try readEvalFiles([p], fields: f, onError: .stop)
+        #expect(rows.map(\.question) == ["How many, exactly?", "second"])
+        #expect(rows.map(\.correct) == [1, 0])
+        guard case .array(let ents)? = rows[0].termFields["entities"] else { Issue.record("entities"); return }
+        #expect(ents.count == 2)
+        TestSupport.zstd(p, p + ".zst")
+        let (z, rep) = try readEvalFiles([p + ".zst"], fields: f, onError: .stop)
+        #expect(z.count == 2 && rep.files[0].format == .csv)
+    }
+
+    @Test func recognisesLMEvalSamples() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let p = dir + "/samples_arith_2digit_2024-05-01T10-11-12.123456.jsonl"
+        TestSupport.write(p, """
+        {"doc_id": 0, "doc": {"question": "What is 12 plus 30?", "answer": "42"}, "target": "42", "filter": "none", "exact_match": 1.0}
+        {"doc_id": 1, "doc": {"query": "Pick one", "choices": ["red", "blue"]}, "target": 1, "filter": "none", "acc": 0.0}
+        """)
+        var f = fields(["task", "filter"])
+        f.needAnswer = true
+        let (rows, rep) = try readEvalFiles([p], fields: f, onError: .stop)
+        #expect(rep.files[0].format == .lmEvalSamples)
+        #expect(rows.map(\.question) == ["What is 12 plus 30?", "Pick one"])
+        #expect(rows.map(\.answers) == [["42"], ["blue"]])
+        #expect(rows.map(\.correct) == [1, 0])
+        #expect(rows.map(\.group) == [["arith_2digit", "none"], ["arith_2digit", "none"]])
+        #expect(rows[1].id == "arith_2digit:1")
+    }
+}
+
+@Suite struct TermTests {
+    @Test func numbers() {
+        #expect(Evaluation.numbers(in: "He paid $1,000.50 for 3 items. In 1982, 0.25 of 24x18 were 7.") ==
+                ["1,000.50", "3", "1982", "0.25", "24", "18", "7"])
+        #expect(Evaluation.numbers(in: "no digits here").isEmpty)
+    }
+
+    @Test func extractsTermsWithIndexTokenizer() {
+        let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
+        let row = EvalRow(file: "f", line: 1, id: "1", question: "What is the capital of France, and of France?",
+                          answers: ["Paris", "Paris, France"], correct: 1, group: [],
+                          termFields: ["ents": .array([.string("France"), .array([.string("USA"), .string("United States")])])])
+        let content = TermExtractor(specs: [.content], tokenizer: tok).terms(of: row)
+        #expect(content.map(\.text) == ["capital", "france"])
+        let ans = TermExtractor(specs: [.answer], tokenizer: tok).terms(of: row)
+        #expect(ans.count == 1 && ans[0].aliases == [["paris"], ["paris", "france"]])
+        let ents = TermExtractor(specs: [.field("ents")], tokenizer: tok).terms(of: row)
+        #expect(ents.map(\.aliases) == [[["france"]], [["usa"], ["united", "states"]]])
+        // Combined specs keep the first occurrence of a term only.
+        let both = TermExtractor(specs: [.content, .field("ents")], tokenizer: tok).terms(of: row)
+        #expect(both.count == 3)
+    }
+}
