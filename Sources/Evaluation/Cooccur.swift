@@ -1,0 +1,338 @@
+import CorpusIO
+import Counting
+import Indexing
+import IndexStore
+import Tokenization
+
+/// `tailscope cooccur`: one targeted pass over the corpus for the terms an eval set asks about.
+public struct CooccurOptions: Sendable {
+    public var index: String
+    public var evals: [String]
+    public var corpus: [String]
+    public var fields = EvalFields()
+    /// Question-side terms paired with the answer.
+    public var questionTerms: [TermSpec] = [.content]
+    /// More terms to count (for terms longer than the index's orders).
+    public var extraTerms: [TermSpec] = []
+    public var window = 5
+    public var textField = "text"
+    public var jsonl: Bool? = nil
+    public var docPer: TextSplit = .line
+    public var onError: ErrorPolicy = .stop
+    public var progress = false
+    public var stopwords: Set<String> = defaultStopwords
+
+    public init(index: String, evals: [String], corpus: [String]) {
+        self.index = index; self.evals = evals; self.corpus = corpus
+    }
+}
+
+public struct CooccurReport: Sendable {
+    public var docs: Int64 = 0
+    public var tokens: Int64 = 0
+    public var bytes: Int64 = 0
+    public var seconds = 0.0
+    public var passSeconds = 0.0
+    public var patterns = 0
+    public var pairs = 0
+    public var questions = 0
+    /// Distinct questions (by signature) with at least one document holding a question term and the answer.
+    public var questionsWithDocs = 0
+    /// Distinct questions without a question term or answer.
+    public var questionsWithoutTerms = 0
+    public var corpusFilesNotInIndex: [String] = []
+    public var indexSourcesNotInCorpus = 0
+    public var skipped: [String: Int64] = [:]
+    /// (question term, answer, docs, window count), most documents first.
+    public var topPairs: [(String, String, UInt64, UInt64)] = []
+}
+
+/// Token-level Aho-Corasick automaton: patterns are sequences of token ids, so matches respect
+/// token boundaries by construction, and one pass finds every occurrence of every pattern.
+struct TokenAutomaton {
+    var next: [UInt64: Int32] = [:]     // (node << 32 | token) -> node
+    var fail: [Int32] = [0]
+    var outputs: [[Int32]] = [[]]       // patterns ending at a node (including via suffix links)
+    var depth: [Int32] = [0]
+
+    init(patterns: [[UInt32]]) {
+        var own: [[Int32]] = [[]]
+        for (p, toks) in patterns.enumerated() {
+            var node: Int32 = 0
+            for t in toks {
+                let key = UInt64(UInt32(node)) << 32 | UInt64(t)
+                if let n = next[key] { node = n; continue }
+                let n = Int32(fail.count)
+                fail.append(0); own.append([]); depth.append(depth[Int(node)] + 1)
+                next[key] = n
+                node = n
+            }
+            own[Int(node)].append(Int32(p))
+        }
+        // Breadth-first failure links.
+        var children = [[(UInt32, Int32)]](repeating: [], count: fail.count)
+        for (key, child) in next { children[Int(key >> 32)].append((UInt32(truncatingIfNeeded: key), child)) }
+        outputs = own
+        var queue: [Int32] = children[0].map(\.1)
+        var head = 0
+        while head < queue.count {
+            let u = queue[head]; head += 1
+            for (tok, v) in children[Int(u)] {
+                if u != 0 {
+                    var f = fail[Int(u)]
+                    while f != 0 && next[UInt64(UInt32(f)) << 32 | UInt64(tok)] == nil { f = fail[Int(f)] }
+                    fail[Int(v)] = next[UInt64(UInt32(f)) << 32 | UInt64(tok)] ?? 0
+                }
+                outputs[Int(v)] += outputs[Int(fail[Int(v)])]
+                queue.append(v)
+            }
+        }
+    }
+
+    @inline(__always) func step(_ node: Int32, _ token: UInt32?) -> Int32 {
+        guard let t = token else { return 0 }
+        var s = node
+        while true {
+            if let n = next[UInt64(UInt32(s)) << 32 | UInt64(t)] { return n }
+            if s == 0 { return 0 }
+            s = fail[Int(s)]
+        }
+    }
+}
+
+/// A question of the targeted pass: its question terms and answer, as pattern ids.
+struct PassQuestion {
+    let signature: String
+    /// Per question term: its alias patterns (terms equal to the answer are left out).
+    let termPatterns: [[Int32]]
+    let termKeys: [String]
+    let answerPatterns: [Int32]
+    let answerKey: String
+    var docs: UInt64 = 0
+    var window: UInt64 = 0
+}
+
+struct PairStats {
+    var docs: UInt64 = 0
+    var window: UInt64 = 0
+    var lastDoc: Int64 = -1
+}
+
+public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> CooccurReport {
+    let t0 = now()
+    var report = CooccurReport()
+    let reader = try IndexReader(path: o.index)
+    let settings = try IndexSettings(meta: reader.meta)
+    let tokenizer = Tokenizer(config: settings.tokenizer)
+
+    // The corpus must be (part of) what the index counted.
+    let files = try expandInputs(o.corpus)
+    guard !files.isEmpty else { throw CorrelateError("no corpus files") }
+    let sources = try reader.sources()
+    let known = Set(sources.map(\.checksum))
+    var seen = Set<String>()
+    for f in files {
+        let c = try FileChecksum.of(path: f).description
+        if !known.contains(c) { report.corpusFilesNotInIndex.append(f) }
+        seen.insert(c)
+    }
+    if !report.corpusFilesNotInIndex.isEmpty {
+        throw CorrelateError("\(report.corpusFilesNotInIndex.joined(separator: ", ")) is not a source of \(o.index) (no source has its checksum); co-occurrence counts must come from the indexed corpus")
+    }
+    report.indexSourcesNotInCorpus = known.subtracting(seen).count
+    if report.indexSourcesNotInCorpus > 0 {
+        log("warning: \(report.indexSourcesNotInCorpus) source(s) of the index are not in --corpus; counts cover the given files only")
+    }
+
+    // Questions, terms and patterns.
+    var fields = o.fields
+    fields.needAnswer = true
+    fields.needCorrect = false
+    for s in o.questionTerms + o.extraTerms { if case .field(let f) = s { fields.termFields.append(f) } }
+    let (rows, _) = try readEvalFiles(o.evals, fields: fields, onError: o.onError)
+    let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords)
+    let ax = TermExtractor(specs: [.answer], tokenizer: tokenizer, stopwords: o.stopwords)
+    let ex = TermExtractor(specs: o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords)
+    let vocab = Vocabulary()
+    var patterns: [[UInt32]] = []
+    var patternText: [String] = []
+    var patternIndex: [[String]: Int32] = [:]
+    func pattern(_ toks: [String]) -> Int32 {
+        if let p = patternIndex[toks] { return p }
+        let ids = toks.map { t -> UInt32 in
+            var b = Array(t.utf8)
+            return b.withUnsafeMutableBytes { vocab.intern(UnsafeRawBufferPointer($0)) }
+        }
+        let p = Int32(patterns.count)
+        patterns.append(ids); patternText.append(toks.joined(separator: " "))
+        patternIndex[toks] = p
+        return p
+    }
+    var questions: [PassQuestion] = []
+    var bySignature: [String: Int] = [:]
+    for r in rows {
+        for t in ex.terms(of: r) { for a in t.aliases { _ = pattern(a) } }
+        let qt = qx.terms(of: r)
+        guard let a = ax.terms(of: r).first else { report.questionsWithoutTerms += 1; continue }
+        let answerAliases = Set(a.aliases)
+        let sig = qaSignature(questionTerms: qt, answer: a)
+        if bySignature[sig] != nil { continue }
+        let ap = a.aliases.map(pattern)
+        var tps: [[Int32]] = [], keys: [String] = []
+        for t in qt where answerAliases.isDisjoint(with: t.aliases) {
+            tps.append(t.aliases.map(pattern))
+            keys.append(t.aliases[0].joined(separator: " "))
+        }
+        if tps.isEmpty { report.questionsWithoutTerms += 1 }
+        bySignature[sig] = questions.count
+        questions.append(PassQuestion(signature: sig, termPatterns: tps, termKeys: keys, answerPatterns: ap,
+                                      answerKey: a.aliases[0].joined(separator: " ")))
+    }
+    report.questions = questions.count
+    report.patterns = patterns.count
+    var answerToQuestions = [[Int32]](repeating: [], count: patterns.count)
+    for (qi, q) in questions.enumerated() { for p in Set(q.answerPatterns) { answerToQuestions[Int(p)].append(Int32(qi)) } }
+    let automaton = TokenAutomaton(patterns: patterns)
+    let patternLength = patterns.map { Int32($0.count) }
+
+    // The pass.
+    var count = [UInt64](repeating: 0, count: patterns.count)
+    var df = [UInt64](repeating: 0, count: patterns.count)
+    var lastDoc = [Int64](repeating: -1, count: patterns.count)
+    var occ = [[Int32]](repeating: [], count: patterns.count)   // starts in the current doc
+    var touched: [Int32] = []
+    var questionStamp = [Int64](repeating: -1, count: questions.count)
+    var pairs: [String: PairStats] = [:]
+    var io = IndexOptions(inputs: files, output: "")
+    io.textField = o.textField
+    io.jsonl = o.jsonl
+    io.docPer = o.docPer
+    io.onError = o.onError
+    let tokens = TokenBuffer()
+    var doc: Int64 = 0
+    let tPass = now()
+    let totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
+    var doneBytes: Int64 = 0
+    var lastReport = now()
+    let producer = DocumentProducer(files: files, options: io)
+    defer { producer.stop() }
+    while let b = producer.queue.pop() {
+        if let e = b.error { throw e }
+        b.forEachDocument { text in
+            tokenizer.tokenize(text, into: tokens)
+            let n = tokens.count
+            report.tokens += Int64(n)
+            var node: Int32 = 0
+            for i in 0..<n {
+                node = automaton.step(node, vocab.lookup(tokens.token(i)))
+                if node == 0 { continue }
+                for p in automaton.outputs[Int(node)] {
+                    let pi = Int(p)
+                    if occ[pi].isEmpty { touched.append(p) }
+                    occ[pi].append(Int32(i) - patternLength[pi] + 1)
+                }
+            }
+            if !touched.isEmpty {
+                for p in touched {
+                    count[Int(p)] += UInt64(occ[Int(p)].count)
+                    if lastDoc[Int(p)] != doc { lastDoc[Int(p)] = doc; df[Int(p)] += 1 }
+                }
+                for p in touched where !answerToQuestions[Int(p)].isEmpty {
+                    for qi in answerToQuestions[Int(p)] where questionStamp[Int(qi)] != doc {
+                        questionStamp[Int(qi)] = doc
+                        var q = questions[Int(qi)]
+                        var both = false
+                        var hits: UInt64 = 0
+                        for (k, tp) in q.termPatterns.enumerated() {
+                            guard tp.contains(where: { !occ[Int($0)].isEmpty }) else { continue }
+                            both = true
+                            var h: UInt64 = 0
+                            for qp in tp where !occ[Int(qp)].isEmpty {
+                                for ap in q.answerPatterns where !occ[Int(ap)].isEmpty {
+                                    h += windowHits(occ[Int(qp)], patternLength[Int(qp)], occ[Int(ap)], patternLength[Int(ap)], o.window)
+                                }
+                            }
+                            hits += h
+                            let key = q.termKeys[k] + "\t" + q.answerKey
+                            var ps = pairs[key] ?? PairStats()
+                            if ps.lastDoc != doc { ps.lastDoc = doc; ps.docs += 1; ps.window += h }
+                            pairs[key] = ps
+                        }
+                        if both { q.docs += 1; q.window += hits }
+                        questions[Int(qi)] = q
+                    }
+                }
+                for p in touched { occ[Int(p)].removeAll(keepingCapacity: true) }
+                touched.removeAll(keepingCapacity: true)
+            }
+            doc += 1
+        }
+        try checkInterrupt()
+        if o.progress {
+            let t = now()
+            if t - lastReport >= 0.5 {
+                lastReport = t
+                let done = doneBytes + b.fileOffset
+                let el = t - tPass
+                let frac = Double(done) / Double(max(1, totalBytes))
+                let eta = frac > 0 ? el * (1 - frac) / frac : 0
+                printError("\r\u{1B}[K\(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(doc) docs, \(report.tokens) tokens, \(format1(Double(report.bytes + b.bytesDecompressed) / el / 1e6)) MB/s, ETA \(Int(eta))s")
+            }
+        }
+        if let end = b.endOfFile {
+            report.bytes += end.counters.bytesDecompressed
+            doneBytes += fileSize(files[b.fileIndex]) ?? 0
+            for (k, v) in end.counters.skipped { report.skipped[k.rawValue, default: 0] += v }
+            if !end.counters.skipped.isEmpty {
+                log("\(files[b.fileIndex]): skipped " + end.counters.skipped.map { "\($0.value) \($0.key.rawValue)" }.sorted().joined(separator: ", "))
+            }
+        }
+    }
+    if o.progress { printError("\r\u{1B}[K") }
+    report.docs = doc
+    report.passSeconds = now() - tPass
+
+    // Store, all or nothing.
+    let writer = try TargetedWriter(path: o.index, window: o.window,
+                                    questionTerms: o.questionTerms.map(\.description).joined(separator: ","),
+                                    eval: o.evals.joined(separator: "\n"),
+                                    corpus: files.joined(separator: "\n"), createdAt: isoNow())
+    do {
+        for (p, t) in patternText.enumerated() { try writer.addTerm(t, n: patterns[p].count, count: count[p], df: df[p]) }
+        for (k, v) in pairs {
+            let parts = k.split(separator: "\t", maxSplits: 1).map(String.init)
+            try writer.addPair(question: parts[0], answer: parts[1], docs: v.docs, window: v.window)
+        }
+        for q in questions { try writer.addQuestion(signature: q.signature, docs: q.docs, window: q.window) }
+        try checkInterrupt()
+        try writer.commit(docs: doc, tokens: report.tokens, terms: patterns.count, pairs: pairs.count, questions: questions.count)
+    } catch {
+        writer.abandon()
+        throw error
+    }
+    report.pairs = pairs.count
+    report.questionsWithDocs = questions.filter { $0.docs > 0 }.count
+    var top: [(String, String, UInt64, UInt64)] = []
+    for (k, v) in pairs {
+        let parts = k.split(separator: "\t", maxSplits: 1).map(String.init)
+        top.append((parts[0], parts.count > 1 ? parts[1] : "", v.docs, v.window))
+    }
+    top.sort { a, b in a.2 != b.2 ? a.2 > b.2 : a.3 != b.3 ? a.3 > b.3 : (a.0, a.1) < (b.0, b.1) }
+    report.topPairs = Array(top.prefix(10))
+    report.seconds = now() - t0
+    return report
+}
+
+/// Pairs of occurrences of two terms, not overlapping, whose starts are at most `window` tokens apart.
+func windowHits(_ a: [Int32], _ la: Int32, _ b: [Int32], _ lb: Int32, _ window: Int) -> UInt64 {
+    var h: UInt64 = 0
+    let w = Int32(window)
+    for s in a {
+        for t in b where abs(s - t) <= w {
+            // Overlap: [s, s+la) and [t, t+lb) intersect.
+            if s < t + lb && t < s + la { continue }
+            h += 1
+        }
+    }
+    return h
+}

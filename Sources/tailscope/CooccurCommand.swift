@@ -1,0 +1,85 @@
+import ArgumentParser
+import CorpusIO
+import Evaluation
+import Indexing
+
+struct CooccurCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cooccur",
+        abstract: "Count question-answer co-occurrence (and long terms) in one pass over the corpus.",
+        discussion: """
+        Streams the corpus once with a token-level Aho-Corasick automaton over every term the eval \
+        set asks about (question terms, answers and their aliases, and --terms), and stores in the \
+        index, in one transaction:
+          - each term's occurrences and document frequency (so `correlate` can use terms longer \
+        than the index's orders);
+          - per question: the number of documents that contain a question term and the answer (the \
+        "relevant documents" of Kandpal et al. 2022), and the number of times a question term and \
+        the answer occur within --window tokens (non-overlapping occurrences whose starts are at \
+        most W tokens apart; Razeghi et al. 2022 used W = 5);
+          - the same two numbers per (question term, answer) pair.
+        The corpus files must be sources of the index (same checksum). Then:
+
+          tailscope correlate --index I --eval E --terms qa-cooccurrence --measure df
+
+        Example:
+          tailscope cooccur --index indexes/wiki.sqlite --eval nq.jsonl --answer-field answer \\
+              --corpus corpus/*.jsonl.zst --window 5
+
+        Exit status: 0 done; 64 usage; 65 malformed input; 66 unreadable input; 74 index error; 130 interrupted.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The index to add the counts to.", valueName: "index"))
+    var index: String
+
+    @OptionGroup var eval: EvalOptions
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Corpus files, directories or globs (the index's sources).", valueName: "files"))
+    var corpus: [String] = []
+
+    @Option(help: ArgumentHelp("Question-side terms paired with the answer: numbers, content, field:NAME.", valueName: "specs"))
+    var questionTerms: String = "content"
+
+    @Option(help: ArgumentHelp("More terms to count, e.g. numbers or field:entity (for terms longer than the index's orders).", valueName: "specs"))
+    var terms: String?
+
+    @Option(help: ArgumentHelp("Window in tokens for co-occurrence counts.", valueName: "tokens"))
+    var window: Int = 5
+
+    @Option(help: ArgumentHelp("JSON field holding a corpus document's text (dotted path).", valueName: "field"))
+    var textField: String = "text"
+
+    @Option(help: ArgumentHelp("Plain-text corpus: one document per line, paragraph or file.", valueName: "line|paragraph|file"))
+    var docPer: String = "line"
+
+    @Option(help: ArgumentHelp("Stopword list for content terms, one word per line.", valueName: "file"))
+    var stopwords: String?
+
+    @Flag(help: "Print JSON instead of a summary.")
+    var json = false
+
+    func run() throws {
+        guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
+        guard !corpus.isEmpty else { throw ValidationError("give the corpus with --corpus") }
+        guard window >= 1 else { throw ValidationError("--window must be at least 1") }
+        guard let split = TextSplit(rawValue: docPer) else { throw ValidationError("--doc-per must be line, paragraph or file") }
+        var o = CooccurOptions(index: index, evals: eval.evals, corpus: corpus)
+        o.fields = eval.fields()
+        o.onError = try eval.policy()
+        o.questionTerms = try parseTermSpecs(questionTerms, option: "--question-terms")
+        o.extraTerms = try terms.map { try parseTermSpecs($0, option: "--terms") } ?? []
+        o.window = window
+        o.textField = textField
+        o.docPer = split
+        o.stopwords = try readStopwords(stopwords)
+        o.progress = stderrIsTerminal()
+        installInterruptHandlers()
+        do {
+            let r = try cooccur(o) { printError("tailscope: \($0)\n") }
+            printOut(json ? CooccurRender.json(r, o).render() : CooccurRender.text(r, o))
+        } catch {
+            throw fail(error)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import CorpusIO
+@testable import Evaluation
+import Indexing
+import IndexStore
+import Statistics
+import Tokenization
+import TestSupport
+
+/// The definitions, by brute force over token lists: occurrences of a phrase at every position,
+/// documents holding a question term and the answer, and non-overlapping occurrence pairs whose
+/// starts are at most W apart.
+func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
+    guard phrase.count <= doc.count else { return [] }
+    return (0...(doc.count - phrase.count)).filter { Array(doc[$0..<($0 + phrase.count)]) == phrase }
+}
+
+@Suite struct CooccurTests {
+    @Test func matchesBruteForce() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var rng = Xoshiro256(seed: 5)
+        let words = ["a", "b", "c", "d", "new", "york", "city", "paris", "france", "x", "y", "z"]
+        var docs: [[String]] = []
+        for _ in 0..<400 {
+            let n = 1 + Int(rng.next(upperBound: UInt64(40)))
+            docs.append((0..<n).map { _ in words[Int(rng.next(upperBound: UInt64(words.count)))] })
+        }
+        let index = try buildTestIndex(dir, docs: docs.map { $0.joined(separator: " ") }, orders: 2)
+        // Questions with multi-token terms (aliases; one longer than the index's orders).
+        let eval = dir + "/qa.jsonl"
+        TestSupport.write(eval, """
+        {"question": "Where is New York City?", "answer": ["x y", "z"], "ents": ["new york city", "a"]}
+        {"question": "Paris France b?", "answer": "c", "ents": [["paris", "france paris"]]}
+        {"question": "Is c like c?", "answer": "c", "ents": ["c", "d"]}
+        {"question": "Nothing", "answer": "york city new", "ents": []}
+        """)
+        for window in [1, 3, 5] {
+            var o = CooccurOptions(index: index, evals: [eval], corpus: [dir + "/corpus.jsonl"])
+            o.questionTerms = [.field("ents")]
+            o.window = window
+            let rep = try cooccur(o) { _ in }
+            #expect(rep.docs == 400)
+            let r = try IndexReader(path: index)
+            let stored = try r.cooccurQuestions(window: window)
+            let termCounts = try r.targetedTermCounts()
+            let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
+            let ex = TermExtractor(specs: [.field("ents")], tokenizer: tok)
+            let ax = TermExtractor(specs: [.answer], tokenizer: tok)
+            var f = EvalFields(); f.termFields = ["ents"]; f.needCorrect = false
+            let (rows, _) = try readEvalFiles([eval], fields: f, onError: .stop)
+            for row in rows {
+                let qt = ex.terms(of: row), a = ax.terms(of: row)[0]
+                let terms = qt.filter { Set($0.aliases).isDisjoint(with: a.aliases) }
+                var docsBoth: UInt64 = 0, hits: UInt64 = 0
+                for d in docs {
+                    let aOcc = a.aliases.map { (starts(d, $0), $0.count) }
+                    guard aOcc.contains(where: { !$0.0.isEmpty }) else { continue }
+                    var any = false
+                    for t in terms {
+                        let tOcc = t.aliases.map { (starts(d, $0), $0.count) }
+                        if tOcc.contains(where: { !$0.0.isEmpty }) { any = true }
+                        for (ts, tl) in tOcc { for (as_, al) in aOcc { for s in ts { for u in as_ {
+                            if abs(s - u) <= window && !(s < u + al && u < s + tl) { hits += 1 }
+                        } } } }
+                    }
+                    if any { docsBoth += 1 }
+                }
+                let sig = qaSignature(questionTerms: qt, answer: a)
+                let got = try #require(stored[sig], "\(row.question)")
+                #expect(got.docs == docsBoth, "\(row.question) docs")
+                #expect(got.window == hits, "\(row.question) window \(window)")
+                // Every term's occurrences and document frequency.
+                for t in qt + [a] { for alias in t.aliases {
+                    let occ = docs.map { starts($0, alias).count }
+                    let c = try #require(termCounts[alias.joined(separator: " ")])
+                    #expect(c.count == UInt64(occ.reduce(0, +)) && c.df == UInt64(occ.filter { $0 > 0 }.count), "\(alias)")
+                } }
+            }
+        }
+        // correlate reads the stored co-occurrence, and the long term is now counted.
+        let results = dir + "/res.jsonl"
+        TestSupport.write(results, """
+        {"question": "Where is New York City?", "answer": ["x y", "z"], "ents": ["new york city", "a"], "correct": true}
+        {"question": "Paris France b?", "answer": "c", "ents": [["paris", "france paris"]], "correct": false}
+        """)
+        var c = CorrelateOptions(index: index, evals: [results])
+        c.qaCooccurrence = true
+        c.questionTerms = [.field("ents")]
+        c.measure = .df
+        c.bootstrap = 10
+        let rep = try correlate(c) { _ in }
+        #expect(rep.questions.allSatisfy { $0.value != nil })
+        c.qaCooccurrence = false
+        c.terms = [.field("ents")]
+        c.aggregate = .max
+        let long = try correlate(c) { _ in }
+        let nyc = try #require(long.questions[0].terms.first)
+        #expect(nyc.source == .targeted && nyc.tokens == ["new", "york", "city"])
+        #expect(nyc.count == UInt64(docs.map { starts($0, ["new", "york", "city"]).count }.reduce(0, +)))
+    }
+
+    @Test func refusesACorpusTheIndexDidNotCount() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let index = try buildTestIndex(dir, docs: ["a b c"], orders: 1)
+        let other = dir + "/other.jsonl"
+        TestSupport.write(other, "{\"text\": \"a b\"}\n")
+        let eval = dir + "/qa.jsonl"
+        TestSupport.write(eval, "{\"question\": \"a?\", \"answer\": \"b\"}\n")
+        let before = TestSupport.read(index)
+        #expect(throws: CorrelateError.self) { try cooccur(CooccurOptions(index: index, evals: [eval], corpus: [other])) { _ in } }
+        #expect(TestSupport.read(index) == before)
+    }
+
+    @Test func automatonFindsOverlappingPatterns() {
+        // Patterns: [1,2,3], [2,3], [3], [2,4], [1,2,4]; text 1 2 3 1 2 4.
+        let pats: [[UInt32]] = [[1, 2, 3], [2, 3], [3], [2, 4], [1, 2, 4]]
+        let a = TokenAutomaton(patterns: pats)
+        var node: Int32 = 0
+        var found: [(Int, Int32)] = []
+        for (i, t) in [1, 2, 3, 1, 2, 4].enumerated() {
+            node = a.step(node, UInt32(t))
+            for p in a.outputs[Int(node)] { found.append((i, p)) }
+        }
+        let got = Set(found.map { "\($0.0):\($0.1)" })
+        #expect(got == ["2:0", "2:1", "2:2", "5:3", "5:4"])
+        #expect(a.step(5, nil) == 0)
+    }
+}
