@@ -89,13 +89,117 @@ struct TokenAutomaton {
         }
     }
 
+    /// The transition table for the hot loop: a dense array for the root (most steps start
+    /// there) and open addressing with a multiplicative hash for deeper nodes.
+    var rootNext: [Int32] = []
+    var keys: [UInt64] = []
+    var values: [Int32] = []
+    var mask = 0
+
+    mutating func freeze(tokens: Int) {
+        rootNext = [Int32](repeating: 0, count: tokens)
+        var cap = 16
+        while cap < next.count * 2 { cap <<= 1 }
+        mask = cap - 1
+        keys = [UInt64](repeating: UInt64.max, count: cap)
+        values = [Int32](repeating: 0, count: cap)
+        for (k, v) in next {
+            if k >> 32 == 0 { rootNext[Int(k & 0xFFFF_FFFF)] = v; continue }
+            var i = Self.slot(k, mask)
+            while keys[i] != UInt64.max { i = (i + 1) & mask }
+            keys[i] = k; values[i] = v
+        }
+    }
+
+    @inline(__always) static func slot(_ k: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+    }
+
+    @inline(__always) func child(_ node: Int32, _ t: UInt32) -> Int32? {
+        if node == 0 { let n = rootNext[Int(t)]; return n == 0 ? nil : n }
+        let k = UInt64(UInt32(node)) << 32 | UInt64(t)
+        var i = Self.slot(k, mask)
+        while true {
+            let kk = keys[i]
+            if kk == k { return values[i] }
+            if kk == UInt64.max { return nil }
+            i = (i + 1) & mask
+        }
+    }
+
     @inline(__always) func step(_ node: Int32, _ token: UInt32?) -> Int32 {
         guard let t = token else { return 0 }
         var s = node
         while true {
-            if let n = next[UInt64(UInt32(s)) << 32 | UInt64(t)] { return n }
+            if let n = child(s, t) { return n }
             if s == 0 { return 0 }
             s = fail[Int(s)]
+        }
+    }
+}
+
+/// The frozen automaton in flat buffers for the hot loop (no reference counting per token).
+final class TokenMatcher {
+    let rootNext: UnsafeMutableBufferPointer<Int32>
+    let keys: UnsafeMutableBufferPointer<UInt64>
+    let values: UnsafeMutableBufferPointer<Int32>
+    let fail: UnsafeMutableBufferPointer<Int32>
+    let outStart: UnsafeMutableBufferPointer<Int32>   // outputs of node k: outList[outStart[k] ..< outStart[k+1]]
+    let outList: UnsafeMutableBufferPointer<Int32>
+    let mask: Int
+    /// Matches of the last document: (pattern, end position).
+    var matchPattern: [Int32] = []
+    var matchEnd: [Int32] = []
+
+    init(_ a: TokenAutomaton) {
+        func copy<T>(_ x: [T]) -> UnsafeMutableBufferPointer<T> {
+            let p = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, x.count))
+            _ = p.initialize(from: x)
+            return p
+        }
+        rootNext = copy(a.rootNext); keys = copy(a.keys); values = copy(a.values); fail = copy(a.fail)
+        var starts: [Int32] = [0], list: [Int32] = []
+        for o in a.outputs { list += o; starts.append(Int32(list.count)) }
+        outStart = copy(starts); outList = copy(list)
+        mask = a.mask
+    }
+
+    deinit {
+        for p in [UnsafeMutableRawPointer(rootNext.baseAddress!), UnsafeMutableRawPointer(keys.baseAddress!),
+                  UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(fail.baseAddress!),
+                  UnsafeMutableRawPointer(outStart.baseAddress!), UnsafeMutableRawPointer(outList.baseAddress!)] { p.deallocate() }
+    }
+
+    @inline(__always) func child(_ node: Int32, _ t: UInt32) -> Int32 {
+        if node == 0 { return rootNext[Int(t)] }
+        let k = UInt64(UInt32(node)) << 32 | UInt64(t)
+        var i = TokenAutomaton.slot(k, mask)
+        while true {
+            let kk = keys[i]
+            if kk == k { return values[i] }
+            if kk == UInt64.max { return 0 }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Runs the automaton over a tokenized document; fills matchPattern/matchEnd.
+    func match(_ tokens: TokenBuffer, _ vocab: Vocabulary) {
+        matchPattern.removeAll(keepingCapacity: true)
+        matchEnd.removeAll(keepingCapacity: true)
+        var node: Int32 = 0
+        for i in 0..<tokens.count {
+            guard let t = vocab.lookup(tokens.token(i)) else { node = 0; continue }
+            var s = node
+            while true {
+                let n = child(s, t)
+                if n != 0 { node = n; break }
+                if s == 0 { node = 0; break }
+                s = fail[Int(s)]
+            }
+            if node == 0 { continue }
+            let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
+            if lo == hi { continue }
+            for k in lo..<hi { matchPattern.append(outList[k]); matchEnd.append(Int32(i)) }
         }
     }
 }
@@ -192,7 +296,9 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     report.patterns = patterns.count
     var answerToQuestions = [[Int32]](repeating: [], count: patterns.count)
     for (qi, q) in questions.enumerated() { for p in Set(q.answerPatterns) { answerToQuestions[Int(p)].append(Int32(qi)) } }
-    let automaton = TokenAutomaton(patterns: patterns)
+    var automaton = TokenAutomaton(patterns: patterns)
+    automaton.freeze(tokens: vocab.count)
+    let matcher = TokenMatcher(automaton)
     let patternLength = patterns.map { Int32($0.count) }
 
     // The pass.
@@ -222,15 +328,12 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
             tokenizer.tokenize(text, into: tokens)
             let n = tokens.count
             report.tokens += Int64(n)
-            var node: Int32 = 0
-            for i in 0..<n {
-                node = automaton.step(node, vocab.lookup(tokens.token(i)))
-                if node == 0 { continue }
-                for p in automaton.outputs[Int(node)] {
-                    let pi = Int(p)
-                    if occ[pi].isEmpty { touched.append(p) }
-                    occ[pi].append(Int32(i) - patternLength[pi] + 1)
-                }
+            matcher.match(tokens, vocab)
+            for k in 0..<matcher.matchPattern.count {
+                let p = matcher.matchPattern[k]
+                let pi = Int(p)
+                if occ[pi].isEmpty { touched.append(p) }
+                occ[pi].append(matcher.matchEnd[k] - patternLength[pi] + 1)
             }
             if !touched.isEmpty {
                 for p in touched {

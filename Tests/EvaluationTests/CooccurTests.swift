@@ -115,7 +115,8 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
     @Test func automatonFindsOverlappingPatterns() {
         // Patterns: [1,2,3], [2,3], [3], [2,4], [1,2,4]; text 1 2 3 1 2 4.
         let pats: [[UInt32]] = [[1, 2, 3], [2, 3], [3], [2, 4], [1, 2, 4]]
-        let a = TokenAutomaton(patterns: pats)
+        var a = TokenAutomaton(patterns: pats)
+        a.freeze(tokens: 5)
         var node: Int32 = 0
         var found: [(Int, Int32)] = []
         for (i, t) in [1, 2, 3, 1, 2, 4].enumerated() {
