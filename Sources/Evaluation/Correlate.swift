@@ -82,6 +82,7 @@ public struct Interval: Sendable {
     public let low: Double
     public let high: Double
     public func overlaps(_ o: Interval) -> Bool { low <= o.high && o.low <= high }
+    public var isFinite: Bool { low.isFinite && high.isFinite }
 }
 
 /// Statistics of one group.
@@ -122,7 +123,8 @@ public struct Comparison: Sendable {
     public let a: Int
     public let b: Int
     public let slopesOverlap: Bool?
-    public let gapsOverlap: Bool
+    /// Nil when a group has no interval (no countable questions).
+    public let gapsOverlap: Bool?
 }
 
 public struct CorrelationReport: Sendable {
@@ -296,8 +298,9 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
                 let la = labels[a], lb = labels[b]
                 guard la[k] != lb[k], (0..<la.count).allSatisfy({ $0 == k || la[$0] == lb[$0] }) else { continue }
                 let ga = groups[a], gb = groups[b]
-                let slopes: Bool? = (ga.slopeCI != nil && gb.slopeCI != nil) ? ga.slopeCI!.overlaps(gb.slopeCI!) : nil
-                comparisons.append(Comparison(a: a, b: b, slopesOverlap: slopes, gapsOverlap: ga.gapCI.overlaps(gb.gapCI)))
+                var slopes: Bool? = nil
+                if let x = ga.slopeCI, let y = gb.slopeCI { slopes = x.overlaps(y) }
+                comparisons.append(Comparison(a: a, b: b, slopesOverlap: slopes, gapsOverlap: ga.gapCI.isFinite && gb.gapCI.isFinite ? ga.gapCI.overlaps(gb.gapCI) : nil))
             }
         }
     }

@@ -58,7 +58,7 @@ public enum CorrelateRender {
             out += Render.table(["group A", "group B", "slope A", "slope B", "overlap", "gap A", "gap B", "overlap"], r.comparisons.map { c in
                 let a = r.groups[c.a], b = r.groups[c.b]
                 return [label(r, a), label(r, b), a.logistic.map { num($0.coef[1]) } ?? "n/a", b.logistic.map { num($0.coef[1]) } ?? "n/a",
-                        c.slopesOverlap.map { $0 ? "yes" : "no" } ?? "n/a", num(a.gap), num(b.gap), c.gapsOverlap ? "yes" : "no"]
+                        c.slopesOverlap.map { $0 ? "yes" : "no" } ?? "n/a", num(a.gap), num(b.gap), c.gapsOverlap.map { $0 ? "yes" : "no" } ?? "n/a"]
             })
         }
         if !r.uncountedTerms.isEmpty {
@@ -134,7 +134,7 @@ public enum CorrelateRender {
                 ("slope_b", r.groups[c.b].logistic.map { .double($0.coef[1]) } ?? .null),
                 ("slopes_overlap", c.slopesOverlap.map { .bool($0) } ?? .null),
                 ("gap_a", .double(r.groups[c.a].gap)), ("gap_b", .double(r.groups[c.b].gap)),
-                ("gaps_overlap", .bool(c.gapsOverlap)),
+                ("gaps_overlap", c.gapsOverlap.map { .bool($0) } ?? .null),
             ]) })),
             ("seconds", .double(r.seconds)),
         ])
