@@ -212,15 +212,10 @@ struct PassQuestion {
     let termKeys: [String]
     let answerPatterns: [Int32]
     let answerKey: String
-    var docs: UInt64 = 0
-    var window: UInt64 = 0
+    /// Per question term: its (term, answer) pair.
+    let pairIds: [Int32]
 }
 
-struct PairStats {
-    var docs: UInt64 = 0
-    var window: UInt64 = 0
-    var lastDoc: Int64 = -1
-}
 
 public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> CooccurReport {
     let t0 = now()
@@ -274,6 +269,9 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     }
     var questions: [PassQuestion] = []
     var bySignature: [String: Int] = [:]
+    var pairIndex: [PairKey: Int32] = [:]
+    var pairNames: [(String, String)] = []
+    var pairTerm: [[Int32]] = [], pairAnswer: [[Int32]] = []
     for r in rows {
         for t in ex.terms(of: r) { for a in t.aliases { _ = pattern(a) } }
         let qt = qx.terms(of: r)
@@ -282,20 +280,29 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         let sig = qaSignature(questionTerms: qt, answer: a)
         if bySignature[sig] != nil { continue }
         let ap = a.aliases.map(pattern)
-        var tps: [[Int32]] = [], keys: [String] = []
+        var tps: [[Int32]] = [], keys: [String] = [], pids: [Int32] = []
+        let answerKey = a.aliases[0].joined(separator: " ")
         for t in qt where answerAliases.isDisjoint(with: t.aliases) {
-            tps.append(t.aliases.map(pattern))
-            keys.append(t.aliases[0].joined(separator: " "))
+            let tp = t.aliases.map(pattern)
+            tps.append(tp)
+            let key = t.aliases[0].joined(separator: " ")
+            keys.append(key)
+            let pk = PairKey(term: tp, answer: ap)
+            if let id = pairIndex[pk] { pids.append(id) } else {
+                let id = Int32(pairNames.count)
+                pairIndex[pk] = id
+                pairNames.append((key, answerKey))
+                pairTerm.append(tp); pairAnswer.append(ap)
+                pids.append(id)
+            }
         }
         if tps.isEmpty { report.questionsWithoutTerms += 1 }
         bySignature[sig] = questions.count
         questions.append(PassQuestion(signature: sig, termPatterns: tps, termKeys: keys, answerPatterns: ap,
-                                      answerKey: a.aliases[0].joined(separator: " ")))
+                                      answerKey: answerKey, pairIds: pids))
     }
     report.questions = questions.count
     report.patterns = patterns.count
-    var answerToQuestions = [[Int32]](repeating: [], count: patterns.count)
-    for (qi, q) in questions.enumerated() { for p in Set(q.answerPatterns) { answerToQuestions[Int(p)].append(Int32(qi)) } }
     var automaton = TokenAutomaton(patterns: patterns)
     automaton.freeze(tokens: vocab.count)
     let matcher = TokenMatcher(automaton)
@@ -308,7 +315,16 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     var occ = [[Int32]](repeating: [], count: patterns.count)   // starts in the current doc
     var touched: [Int32] = []
     var questionStamp = [Int64](repeating: -1, count: questions.count)
-    var pairs: [String: PairStats] = [:]
+    var questionDocs = [UInt64](repeating: 0, count: questions.count)
+    var questionWindow = [UInt64](repeating: 0, count: questions.count)
+    let pairCount = pairNames.count
+    var pairStamp = [Int64](repeating: -1, count: pairCount)
+    var termToPairs = [[Int32]](repeating: [], count: patterns.count)
+    for pid in 0..<pairCount { for qp in Set(pairTerm[pid]) { termToPairs[Int(qp)].append(Int32(pid)) } }
+    var pairToQuestions = [[Int32]](repeating: [], count: pairCount)
+    for (qi, q) in questions.enumerated() { for pid in Set(q.pairIds) { pairToQuestions[Int(pid)].append(Int32(qi)) } }
+    var pairDocs = [UInt64](repeating: 0, count: pairCount)
+    var pairWindow = [UInt64](repeating: 0, count: pairCount)
     var io = IndexOptions(inputs: files, output: "")
     io.textField = o.textField
     io.jsonl = o.jsonl
@@ -340,29 +356,26 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                     count[Int(p)] += UInt64(occ[Int(p)].count)
                     if lastDoc[Int(p)] != doc { lastDoc[Int(p)] = doc; df[Int(p)] += 1 }
                 }
-                for p in touched where !answerToQuestions[Int(p)].isEmpty {
-                    for qi in answerToQuestions[Int(p)] where questionStamp[Int(qi)] != doc {
-                        questionStamp[Int(qi)] = doc
-                        var q = questions[Int(qi)]
-                        var both = false
-                        var hits: UInt64 = 0
-                        for (k, tp) in q.termPatterns.enumerated() {
-                            guard tp.contains(where: { !occ[Int($0)].isEmpty }) else { continue }
-                            both = true
-                            var h: UInt64 = 0
-                            for qp in tp where !occ[Int(qp)].isEmpty {
-                                for ap in q.answerPatterns where !occ[Int(ap)].isEmpty {
-                                    h += windowHits(occ[Int(qp)], patternLength[Int(qp)], occ[Int(ap)], patternLength[Int(ap)], o.window)
-                                }
+                // Pairs present in this document: reached from their question terms' patterns,
+                // kept when an answer alias also occurs (lastDoc marks this document's patterns).
+                for p in touched {
+                    for pid32 in termToPairs[Int(p)] {
+                        let pid = Int(pid32)
+                        if pairStamp[pid] == doc { continue }
+                        guard pairAnswer[pid].contains(where: { lastDoc[Int($0)] == doc }) else { continue }
+                        pairStamp[pid] = doc
+                        var h: UInt64 = 0
+                        for qp in pairTerm[pid] where lastDoc[Int(qp)] == doc {
+                            for ap in pairAnswer[pid] where lastDoc[Int(ap)] == doc {
+                                h += windowHits(occ[Int(qp)], patternLength[Int(qp)], occ[Int(ap)], patternLength[Int(ap)], o.window)
                             }
-                            hits += h
-                            let key = q.termKeys[k] + "\t" + q.answerKey
-                            var ps = pairs[key] ?? PairStats()
-                            if ps.lastDoc != doc { ps.lastDoc = doc; ps.docs += 1; ps.window += h }
-                            pairs[key] = ps
                         }
-                        if both { q.docs += 1; q.window += hits }
-                        questions[Int(qi)] = q
+                        pairDocs[pid] += 1
+                        pairWindow[pid] += h
+                        for qi in pairToQuestions[pid] {
+                            if questionStamp[Int(qi)] != doc { questionStamp[Int(qi)] = doc; questionDocs[Int(qi)] += 1 }
+                            questionWindow[Int(qi)] += h
+                        }
                     }
                 }
                 for p in touched { occ[Int(p)].removeAll(keepingCapacity: true) }
@@ -402,40 +415,57 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                                     corpus: files.joined(separator: "\n"), createdAt: isoNow())
     do {
         for (p, t) in patternText.enumerated() { try writer.addTerm(t, n: patterns[p].count, count: count[p], df: df[p]) }
-        for (k, v) in pairs {
-            let parts = k.split(separator: "\t", maxSplits: 1).map(String.init)
-            try writer.addPair(question: parts[0], answer: parts[1], docs: v.docs, window: v.window)
+        // Pairs with the same spelled-out key (different alias sets) are summed.
+        var named: [String: (UInt64, UInt64)] = [:]
+        for i in 0..<pairCount {
+            let k = pairNames[i].0 + "\t" + pairNames[i].1
+            let v = named[k] ?? (0, 0)
+            named[k] = (v.0 + pairDocs[i], v.1 + pairWindow[i])
         }
-        for q in questions { try writer.addQuestion(signature: q.signature, docs: q.docs, window: q.window) }
+        for (k, v) in named {
+            let parts = k.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            try writer.addPair(question: parts[0], answer: parts[1], docs: v.0, window: v.1)
+        }
+        for (i, q) in questions.enumerated() { try writer.addQuestion(signature: q.signature, docs: questionDocs[i], window: questionWindow[i]) }
         try checkInterrupt()
-        try writer.commit(docs: doc, tokens: report.tokens, terms: patterns.count, pairs: pairs.count, questions: questions.count)
+        try writer.commit(docs: doc, tokens: report.tokens, terms: patterns.count, pairs: named.count, questions: questions.count)
+        report.pairs = named.count
     } catch {
         writer.abandon()
         throw error
     }
-    report.pairs = pairs.count
-    report.questionsWithDocs = questions.filter { $0.docs > 0 }.count
+    report.questionsWithDocs = questionDocs.filter { $0 > 0 }.count
     var top: [(String, String, UInt64, UInt64)] = []
-    for (k, v) in pairs {
-        let parts = k.split(separator: "\t", maxSplits: 1).map(String.init)
-        top.append((parts[0], parts.count > 1 ? parts[1] : "", v.docs, v.window))
-    }
+    for i in 0..<pairCount { top.append((pairNames[i].0, pairNames[i].1, pairDocs[i], pairWindow[i])) }
     top.sort { a, b in a.2 != b.2 ? a.2 > b.2 : a.3 != b.3 ? a.3 > b.3 : (a.0, a.1) < (b.0, b.1) }
     report.topPairs = Array(top.prefix(10))
     report.seconds = now() - t0
     return report
 }
 
-/// Pairs of occurrences of two terms, not overlapping, whose starts are at most `window` tokens apart.
+/// Pairs of occurrences of two terms, not overlapping, whose starts are at most `window` tokens
+/// apart. Both start lists are ascending, so each start of `a` needs two binary searches in `b`.
 func windowHits(_ a: [Int32], _ la: Int32, _ b: [Int32], _ lb: Int32, _ window: Int) -> UInt64 {
-    var h: UInt64 = 0
-    let w = Int32(window)
-    for s in a {
-        for t in b where abs(s - t) <= w {
-            // Overlap: [s, s+la) and [t, t+lb) intersect.
-            if s < t + lb && t < s + la { continue }
-            h += 1
-        }
+    @inline(__always) func lowerBound(_ x: Int32) -> Int {
+        var lo = 0, hi = b.count
+        while lo < hi { let m = (lo + hi) >> 1; if b[m] < x { lo = m + 1 } else { hi = m } }
+        return lo
     }
-    return h
+    let w = Int32(window)
+    var h = 0
+    for s in a {
+        // Starts t with |s - t| <= w ...
+        var n = lowerBound(s + w + 1) - lowerBound(s - w)
+        // ... minus those overlapping [s, s + la): s - lb < t < s + la, within the window.
+        let olo = max(s - lb + 1, s - w), ohi = min(s + la - 1, s + w)
+        if olo <= ohi { n -= lowerBound(ohi + 1) - lowerBound(olo) }
+        h += n
+    }
+    return UInt64(h)
+}
+
+/// A (question term, answer) pair by the patterns of their aliases.
+struct PairKey: Hashable {
+    let term: [Int32]
+    let answer: [Int32]
 }
