@@ -31,6 +31,20 @@ measure() {  # name, command...
 measure "zstd -dc (floor)" sh -c "zstd -dc --long=31 '$corpus' > /dev/null"
 measure "tailscope index --orders 1" "$bin" index "$corpus" --orders 1 -o "$out/o1.sqlite" --no-progress
 measure "tailscope index --orders 1-3" "$bin" index "$corpus" --orders 1-3 --memory 1GiB -o "$out/o3.sqlite" --no-progress
+# correlate and cooccur on the orders 1-3 index, when the shared eval files are present.
+evals=../shared/datasets/eval
+if [ -f "$evals/zero_shot_cot_text-davinci-002_per_question.jsonl" ]; then
+  measure "correlate --terms content" "$bin" correlate --index "$out/o3.sqlite" \
+    --eval "$evals/zero_shot_cot_text-davinci-002_per_question.jsonl" --group-by dataset,method --terms content
+fi
+if [ -f "$evals/nq_open/NQ-open.dev.jsonl" ]; then
+  measure "cooccur NQ-open dev" "$bin" cooccur --index "$out/o3.sqlite" --eval "$evals/nq_open/NQ-open.dev.jsonl" \
+    --corpus "$corpus" --window 5
+fi
+if [ -f "$evals/zero_shot_cot_text-davinci-002_per_question.jsonl" ]; then
+  measure "cooccur zero-shot (gold)" "$bin" cooccur --index "$out/o3.sqlite" \
+    --eval "$evals/zero_shot_cot_text-davinci-002_per_question.jsonl" --answer-field gold --corpus "$corpus" --window 5
+fi
 if [ -z "${BENCH_SKIP_PYTHON:-}" ]; then
   measure "python Counter, orders 1-3" python3 scripts/reference_count.py "$corpus" --orders 3 --sqlite "$out/py.sqlite"
 fi
@@ -40,6 +54,14 @@ o3=$(grep "^tailscope index --orders 1-3 " "$out/results" | awk '{print $(NF-1)}
 floor=$(grep "^zstd" "$out/results" | awk '{print $(NF-1)}')
 printf "orders 1 vs zstd floor:      %.1fx the time\n" "$(echo "$o1 / $floor" | bc -l)"
 printf "orders 1-3 vs orders 1:      %.1fx the time\n" "$(echo "$o3 / $o1" | bc -l)"
+if grep -q "^cooccur NQ" "$out/results"; then
+  co=$(grep "^cooccur NQ" "$out/results" | awk '{print $(NF-1)}')
+  printf "cooccur (NQ dev) vs orders 1: %.2fx the speed (target >= 0.5)\n" "$(echo "$o1 / $co" | bc -l)"
+fi
+if grep -q "^cooccur zero" "$out/results"; then
+  co=$(grep "^cooccur zero" "$out/results" | awk '{print $(NF-1)}')
+  printf "cooccur (62k pairs) vs orders 1: %.2fx the speed (target >= 0.5)\n" "$(echo "$o1 / $co" | bc -l)"
+fi
 if grep -q python "$out/results"; then
   py=$(grep "^python" "$out/results" | awk '{print $(NF-1)}')
   printf "python vs tailscope 1-3:     tailscope is %.1fx faster\n" "$(echo "$py / $o3" | bc -l)"
