@@ -320,7 +320,11 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let pairCount = pairNames.count
     var pairStamp = [Int64](repeating: -1, count: pairCount)
     var termToPairs = [[Int32]](repeating: [], count: patterns.count)
-    for pid in 0..<pairCount { for qp in Set(pairTerm[pid]) { termToPairs[Int(qp)].append(Int32(pid)) } }
+    var answerToPairs = [[Int32]](repeating: [], count: patterns.count)
+    for pid in 0..<pairCount {
+        for qp in Set(pairTerm[pid]) { termToPairs[Int(qp)].append(Int32(pid)) }
+        for ap in Set(pairAnswer[pid]) { answerToPairs[Int(ap)].append(Int32(pid)) }
+    }
     var pairToQuestions = [[Int32]](repeating: [], count: pairCount)
     for (qi, q) in questions.enumerated() { for pid in Set(q.pairIds) { pairToQuestions[Int(pid)].append(Int32(qi)) } }
     var pairDocs = [UInt64](repeating: 0, count: pairCount)
@@ -356,13 +360,18 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                     count[Int(p)] += UInt64(occ[Int(p)].count)
                     if lastDoc[Int(p)] != doc { lastDoc[Int(p)] = doc; df[Int(p)] += 1 }
                 }
-                // Pairs present in this document: reached from their question terms' patterns,
-                // kept when an answer alias also occurs (lastDoc marks this document's patterns).
+                // Pairs present in this document, reached from whichever side touches fewer pairs
+                // (question terms or answers), kept when the other side also occurs (lastDoc
+                // marks this document's patterns).
+                var viaTerms = 0, viaAnswers = 0
+                for p in touched { viaTerms += termToPairs[Int(p)].count; viaAnswers += answerToPairs[Int(p)].count }
+                let fromTerms = viaTerms <= viaAnswers
                 for p in touched {
-                    for pid32 in termToPairs[Int(p)] {
+                    for pid32 in (fromTerms ? termToPairs[Int(p)] : answerToPairs[Int(p)]) {
                         let pid = Int(pid32)
                         if pairStamp[pid] == doc { continue }
-                        guard pairAnswer[pid].contains(where: { lastDoc[Int($0)] == doc }) else { continue }
+                        let other = fromTerms ? pairAnswer[pid] : pairTerm[pid]
+                        guard other.contains(where: { lastDoc[Int($0)] == doc }) else { continue }
                         pairStamp[pid] = doc
                         var h: UInt64 = 0
                         for qp in pairTerm[pid] where lastDoc[Int(qp)] == doc {
