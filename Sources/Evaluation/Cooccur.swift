@@ -89,56 +89,14 @@ struct TokenAutomaton {
         }
     }
 
-    /// The transition table for the hot loop: a dense array for the root (most steps start
-    /// there) and open addressing with a multiplicative hash for deeper nodes.
-    var rootNext: [Int32] = []
-    var keys: [UInt64] = []
-    var values: [Int32] = []
-    var mask = 0
-
-    mutating func freeze(tokens: Int) {
-        rootNext = [Int32](repeating: 0, count: tokens)
-        var cap = 16
-        while cap < next.count * 2 { cap <<= 1 }
-        mask = cap - 1
-        keys = [UInt64](repeating: UInt64.max, count: cap)
-        values = [Int32](repeating: 0, count: cap)
-        for (k, v) in next {
-            if k >> 32 == 0 { rootNext[Int(k & 0xFFFF_FFFF)] = v; continue }
-            var i = Self.slot(k, mask)
-            while keys[i] != UInt64.max { i = (i + 1) & mask }
-            keys[i] = k; values[i] = v
-        }
-    }
-
     @inline(__always) static func slot(_ k: UInt64, _ mask: Int) -> Int {
         Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
     }
-
-    @inline(__always) func child(_ node: Int32, _ t: UInt32) -> Int32? {
-        if node == 0 { let n = rootNext[Int(t)]; return n == 0 ? nil : n }
-        let k = UInt64(UInt32(node)) << 32 | UInt64(t)
-        var i = Self.slot(k, mask)
-        while true {
-            let kk = keys[i]
-            if kk == k { return values[i] }
-            if kk == UInt64.max { return nil }
-            i = (i + 1) & mask
-        }
-    }
-
-    @inline(__always) func step(_ node: Int32, _ token: UInt32?) -> Int32 {
-        guard let t = token else { return 0 }
-        var s = node
-        while true {
-            if let n = child(s, t) { return n }
-            if s == 0 { return 0 }
-            s = fail[Int(s)]
-        }
-    }
 }
 
-/// The frozen automaton in flat buffers for the hot loop (no reference counting per token).
+/// The automaton frozen into flat buffers for the hot loop (no reference counting per token):
+/// a dense array of the root's transitions (most steps start there) and open addressing with a
+/// multiplicative hash for deeper nodes.
 final class TokenMatcher {
     let rootNext: UnsafeMutableBufferPointer<Int32>
     let keys: UnsafeMutableBufferPointer<UInt64>
@@ -151,17 +109,29 @@ final class TokenMatcher {
     var matchPattern: [Int32] = []
     var matchEnd: [Int32] = []
 
-    init(_ a: TokenAutomaton) {
+    /// `tokens`: the number of token ids (the root's table is dense over them).
+    init(_ a: TokenAutomaton, tokens: Int) {
         func copy<T>(_ x: [T]) -> UnsafeMutableBufferPointer<T> {
             let p = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, x.count))
             _ = p.initialize(from: x)
             return p
         }
-        rootNext = copy(a.rootNext); keys = copy(a.keys); values = copy(a.values); fail = copy(a.fail)
+        var root = [Int32](repeating: 0, count: tokens)
+        var cap = 16
+        while cap < a.next.count * 2 { cap <<= 1 }
+        let m = cap - 1
+        var ks = [UInt64](repeating: UInt64.max, count: cap), vs = [Int32](repeating: 0, count: cap)
+        for (k, v) in a.next {
+            if k >> 32 == 0 { root[Int(k & 0xFFFF_FFFF)] = v; continue }
+            var i = TokenAutomaton.slot(k, m)
+            while ks[i] != UInt64.max { i = (i + 1) & m }
+            ks[i] = k; vs[i] = v
+        }
+        rootNext = copy(root); keys = copy(ks); values = copy(vs); fail = copy(a.fail)
         var starts: [Int32] = [0], list: [Int32] = []
         for o in a.outputs { list += o; starts.append(Int32(list.count)) }
         outStart = copy(starts); outList = copy(list)
-        mask = a.mask
+        mask = m
     }
 
     deinit {
@@ -182,20 +152,30 @@ final class TokenMatcher {
         }
     }
 
+    /// The state after reading `token` in state `node` (nil: a token no pattern has).
+    @inline(__always) func step(_ node: Int32, _ token: UInt32?) -> Int32 {
+        guard let t = token else { return 0 }
+        var s = node
+        while true {
+            let n = child(s, t)
+            if n != 0 { return n }
+            if s == 0 { return 0 }
+            s = fail[Int(s)]
+        }
+    }
+
+    /// Patterns ending in state `node`.
+    func outputs(_ node: Int32) -> ArraySlice<Int32> {
+        ArraySlice(UnsafeBufferPointer(rebasing: outList[Int(outStart[Int(node)])..<Int(outStart[Int(node) + 1])]))
+    }
+
     /// Runs the automaton over a tokenized document; fills matchPattern/matchEnd.
     func match(_ tokens: TokenBuffer, _ vocab: Vocabulary) {
         matchPattern.removeAll(keepingCapacity: true)
         matchEnd.removeAll(keepingCapacity: true)
         var node: Int32 = 0
         for i in 0..<tokens.count {
-            guard let t = vocab.lookup(tokens.token(i)) else { node = 0; continue }
-            var s = node
-            while true {
-                let n = child(s, t)
-                if n != 0 { node = n; break }
-                if s == 0 { node = 0; break }
-                s = fail[Int(s)]
-            }
+            node = step(node, vocab.lookup(tokens.token(i)))
             if node == 0 { continue }
             let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
             if lo == hi { continue }
@@ -207,12 +187,7 @@ final class TokenMatcher {
 /// A question of the targeted pass: its question terms and answer, as pattern ids.
 struct PassQuestion {
     let signature: String
-    /// Per question term: its alias patterns (terms equal to the answer are left out).
-    let termPatterns: [[Int32]]
-    let termKeys: [String]
-    let answerPatterns: [Int32]
-    let answerKey: String
-    /// Per question term: its (term, answer) pair.
+    /// Per question term (terms equal to the answer are left out): its (term, answer) pair.
     let pairIds: [Int32]
 }
 
@@ -280,13 +255,11 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         let sig = qaSignature(questionTerms: qt, answer: a)
         if bySignature[sig] != nil { continue }
         let ap = a.aliases.map(pattern)
-        var tps: [[Int32]] = [], keys: [String] = [], pids: [Int32] = []
+        var pids: [Int32] = []
         let answerKey = a.aliases[0].joined(separator: " ")
         for t in qt where answerAliases.isDisjoint(with: t.aliases) {
             let tp = t.aliases.map(pattern)
-            tps.append(tp)
             let key = t.aliases[0].joined(separator: " ")
-            keys.append(key)
             let pk = PairKey(term: tp, answer: ap)
             if let id = pairIndex[pk] { pids.append(id) } else {
                 let id = Int32(pairNames.count)
@@ -296,16 +269,13 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                 pids.append(id)
             }
         }
-        if tps.isEmpty { report.questionsWithoutTerms += 1 }
+        if pids.isEmpty { report.questionsWithoutTerms += 1 }
         bySignature[sig] = questions.count
-        questions.append(PassQuestion(signature: sig, termPatterns: tps, termKeys: keys, answerPatterns: ap,
-                                      answerKey: answerKey, pairIds: pids))
+        questions.append(PassQuestion(signature: sig, pairIds: pids))
     }
     report.questions = questions.count
     report.patterns = patterns.count
-    var automaton = TokenAutomaton(patterns: patterns)
-    automaton.freeze(tokens: vocab.count)
-    let matcher = TokenMatcher(automaton)
+    let matcher = TokenMatcher(TokenAutomaton(patterns: patterns), tokens: vocab.count)
     let patternLength = patterns.map { Int32($0.count) }
 
     // The pass.

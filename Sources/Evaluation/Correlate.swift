@@ -212,7 +212,6 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
     let allSpecs = o.qaCooccurrence ? o.questionTerms + [.answer] : o.terms
     for s in allSpecs { if case .field(let f) = s { fields.termFields.append(f) } }
     fields.needAnswer = allSpecs.contains(.answer)
-    fields.needCorrect = true
     let (rows, read) = try readEvalFiles(o.evals, fields: fields, onError: o.onError)
     guard !rows.isEmpty else { throw CorrelateError("no eval rows were read from \(o.evals.joined(separator: ", "))") }
 
@@ -304,9 +303,8 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
             }
         }
     }
-    let lowerBounds = reader.minCount > 1 && allSpecs.contains { spec in
-        questions.contains { $0.terms.contains { $0.tokens.count >= 2 && $0.source == .index } }
-    }
+    // With --min-count > 1 the index dropped rare n-grams of order >= 2: an absent one may occur.
+    let lowerBounds = reader.minCount > 1 && questions.contains { $0.terms.contains { $0.tokens.count >= 2 && $0.source == .index } }
     return CorrelationReport(options: o, indexMeta: reader.meta, read: read, groupFields: groupFields, groups: groups,
                              questions: questions, comparisons: comparisons, compareField: compareField,
                              uncountedTerms: uncounted.sorted(), countsAreLowerBounds: lowerBounds,

@@ -69,7 +69,7 @@ public enum CorrelateRender {
 
     /// A count back from x = log10(v + 1).
     static func countText(_ x: Double) -> String {
-        let v = Double.pow10(x) - 1
+        let v = pow(10, x) - 1
         if v < 10 { return Render.fixed(max(0, v), v.rounded() == v ? 0 : 1) }
         return "\(Int(v.rounded()))"
     }
@@ -177,16 +177,6 @@ public enum CorrelateRender {
             })
         chart.logCountX = true
         return chart.render()
-    }
-}
-
-extension Double {
-    static func pow10(_ x: Double) -> Double {
-        #if canImport(Glibc)
-        return Glibc.pow(10, x)
-        #else
-        return Foundation.pow(10, x)
-        #endif
     }
 }
 

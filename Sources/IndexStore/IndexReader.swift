@@ -30,10 +30,7 @@ public final class IndexReader {
     public init(path: String) throws(StoreError) {
         self.path = path
         db = try Database(path: path, readOnly: true)
-        let v = try db.prepare("PRAGMA user_version")
-        _ = try v.step()
-        let version = Int(v.int(0))
-        v.reset()
+        let version = try db.userVersion()
         guard version >= 1 else { throw StoreError("\(path) is not a tailscope index") }
         guard version <= Schema.version else {
             throw StoreError("\(path) has schema version \(version); this tailscope reads up to \(Schema.version)")

@@ -64,6 +64,14 @@ final class Database {
     }
 
     var lastError: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// `PRAGMA user_version`: the number of schema migrations applied.
+    func userVersion() throws(StoreError) -> Int {
+        let v = try prepare("PRAGMA user_version")
+        defer { v.reset() }
+        _ = try v.step()
+        return Int(v.int(0))
+    }
 }
 
 /// A prepared statement, reused with `reset()`.

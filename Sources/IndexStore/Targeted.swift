@@ -70,12 +70,7 @@ extension IndexReader {
     }
 
     /// Schema version of the file (2 and up hold targeted-pass tables).
-    public func schemaVersion() throws(StoreError) -> Int {
-        let v = try db.prepare("PRAGMA user_version")
-        _ = try v.step()
-        defer { v.reset() }
-        return Int(v.int(0))
-    }
+    public func schemaVersion() throws(StoreError) -> Int { try db.userVersion() }
 
     /// Targeted runs recorded in the index, newest first.
     public func targetedRuns() throws(StoreError) -> [TargetedRun] {
@@ -138,10 +133,7 @@ public final class TargetedWriter {
     public init(path: String, window: Int, questionTerms: String, eval: String, corpus: String,
                 createdAt: String) throws(StoreError) {
         db = try Database(path: path, readOnly: false)
-        let v = try db.prepare("PRAGMA user_version")
-        _ = try v.step()
-        let version = Int(v.int(0))
-        v.reset()
+        let version = try db.userVersion()
         guard version >= 1 else { throw StoreError("\(path) is not a tailscope index") }
         guard version <= Schema.version else { throw StoreError("\(path) has schema version \(version); this tailscope reads up to \(Schema.version)") }
         try db.exec("PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE;")

@@ -27,7 +27,7 @@ struct EvalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("What to do with a malformed row: stop (exit 65, naming file and line) or skip (count it).", valueName: "stop|skip"))
     var onError: String = "stop"
 
-    var groupFields: [String] { groupBy.map { $0.split(separator: ",").map { String($0).trimmingSpacesCLI } } ?? [] }
+    var groupFields: [String] { groupBy.map { $0.split(separator: ",").map { String($0).trimmingSpaces } } ?? [] }
 
     func fields() -> EvalFields {
         var f = EvalFields()
@@ -45,18 +45,9 @@ struct EvalOptions: ParsableArguments {
     }
 }
 
-extension String {
-    var trimmingSpacesCLI: String {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
-    }
-}
-
 func parseTermSpecs(_ s: String, option: String) throws -> [TermSpec] {
     try s.split(separator: ",").map { part in
-        guard let t = TermSpec(String(part).trimmingSpacesCLI) else {
+        guard let t = TermSpec(String(part).trimmingSpaces) else {
             throw ValidationError("\(option): '\(part)' is not numbers, answer, content, field:NAME\(option == "--terms" ? " or qa-cooccurrence" : "")")
         }
         return t
@@ -67,7 +58,7 @@ func readStopwords(_ path: String?) throws -> Set<String> {
     guard let path else { return defaultStopwords }
     let bytes = try readAllBytes(path: path)
     return Set(String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" })
-        .map { String($0).trimmingSpacesCLI.lowercased() }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        .map { String($0).trimmingSpaces.lowercased() }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
 }
 
 struct CorrelateCommand: ParsableCommand {
@@ -157,7 +148,7 @@ struct CorrelateCommand: ParsableCommand {
         var o = CorrelateOptions(index: index, evals: eval.evals)
         o.fields = eval.fields()
         o.onError = try eval.policy()
-        let specs = terms.split(separator: ",").map { String($0).trimmingSpacesCLI }
+        let specs = terms.split(separator: ",").map { String($0).trimmingSpaces }
         if specs.contains("qa-cooccurrence") {
             guard specs.count == 1 else { throw ValidationError("--terms qa-cooccurrence cannot be combined with other terms") }
             o.qaCooccurrence = true

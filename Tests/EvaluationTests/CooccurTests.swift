@@ -115,13 +115,12 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
     @Test func automatonFindsOverlappingPatterns() {
         // Patterns: [1,2,3], [2,3], [3], [2,4], [1,2,4]; text 1 2 3 1 2 4.
         let pats: [[UInt32]] = [[1, 2, 3], [2, 3], [3], [2, 4], [1, 2, 4]]
-        var a = TokenAutomaton(patterns: pats)
-        a.freeze(tokens: 5)
+        let a = TokenMatcher(TokenAutomaton(patterns: pats), tokens: 5)
         var node: Int32 = 0
         var found: [(Int, Int32)] = []
         for (i, t) in [1, 2, 3, 1, 2, 4].enumerated() {
             node = a.step(node, UInt32(t))
-            for p in a.outputs[Int(node)] { found.append((i, p)) }
+            for p in a.outputs(node) { found.append((i, p)) }
         }
         let got = Set(found.map { "\($0.0):\($0.1)" })
         #expect(got == ["2:0", "2:1", "2:2", "5:3", "5:4"])
