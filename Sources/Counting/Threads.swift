@@ -79,5 +79,12 @@ public final class JoinableThread: @unchecked Sendable {
         precondition(rc == 0, "pthread_create failed: \(rc)")
     }
 
-    public func join() { pthread_join(tid, nil) }
+    private var joined = false
+
+    /// Waits for the thread to finish; later calls return at once.
+    public func join() {
+        if joined { return }
+        joined = true
+        pthread_join(tid, nil)
+    }
 }

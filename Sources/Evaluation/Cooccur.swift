@@ -279,89 +279,39 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let patternLength = patterns.map { Int32($0.count) }
 
     // The pass.
-    var count = [UInt64](repeating: 0, count: patterns.count)
-    var df = [UInt64](repeating: 0, count: patterns.count)
-    var lastDoc = [Int64](repeating: -1, count: patterns.count)
-    var occ = [[Int32]](repeating: [], count: patterns.count)   // starts in the current doc
-    var touched: [Int32] = []
-    var questionStamp = [Int64](repeating: -1, count: questions.count)
-    var questionDocs = [UInt64](repeating: 0, count: questions.count)
-    var questionWindow = [UInt64](repeating: 0, count: questions.count)
+    let pass = PairPass(patternLength: patternLength, pairTerm: pairTerm, pairAnswer: pairAnswer,
+                        questionPairs: questions.map(\.pairIds), window: o.window)
     let pairCount = pairNames.count
-    var pairStamp = [Int64](repeating: -1, count: pairCount)
-    var termToPairs = [[Int32]](repeating: [], count: patterns.count)
-    var answerToPairs = [[Int32]](repeating: [], count: patterns.count)
-    for pid in 0..<pairCount {
-        for qp in Set(pairTerm[pid]) { termToPairs[Int(qp)].append(Int32(pid)) }
-        for ap in Set(pairAnswer[pid]) { answerToPairs[Int(ap)].append(Int32(pid)) }
-    }
-    var pairToQuestions = [[Int32]](repeating: [], count: pairCount)
-    for (qi, q) in questions.enumerated() { for pid in Set(q.pairIds) { pairToQuestions[Int(pid)].append(Int32(qi)) } }
-    var pairDocs = [UInt64](repeating: 0, count: pairCount)
-    var pairWindow = [UInt64](repeating: 0, count: pairCount)
     var io = IndexOptions(inputs: files, output: "")
     io.textField = o.textField
     io.jsonl = o.jsonl
     io.docPer = o.docPer
     io.onError = o.onError
     let tokens = TokenBuffer()
-    var doc: Int64 = 0
     let tPass = now()
     let totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
     var doneBytes: Int64 = 0
     var lastReport = now()
+    // Three stages on their own threads: reading (the producer), tokenizing and matching (here),
+    // and crediting pairs (`pairThread`), which is the heaviest when answers are common words.
+    let matches = BoundedQueue<MatchBatch>(capacity: 4)
+    let pairThread = JoinableThread { while let m = matches.pop() { pass.add(m) } }
+    var docs: Int64 = 0
     let producer = DocumentProducer(files: files, options: io)
-    defer { producer.stop() }
+    defer { producer.stop(); matches.close(); pairThread.join() }
     while let b = producer.queue.pop() {
         if let e = b.error { throw e }
+        var m = MatchBatch()
         b.forEachDocument { text in
             tokenizer.tokenize(text, into: tokens)
-            let n = tokens.count
-            report.tokens += Int64(n)
+            report.tokens += Int64(tokens.count)
             matcher.match(tokens, vocab)
-            for k in 0..<matcher.matchPattern.count {
-                let p = matcher.matchPattern[k]
-                let pi = Int(p)
-                if occ[pi].isEmpty { touched.append(p) }
-                occ[pi].append(matcher.matchEnd[k] - patternLength[pi] + 1)
-            }
-            if !touched.isEmpty {
-                for p in touched {
-                    count[Int(p)] += UInt64(occ[Int(p)].count)
-                    if lastDoc[Int(p)] != doc { lastDoc[Int(p)] = doc; df[Int(p)] += 1 }
-                }
-                // Pairs present in this document, reached from whichever side touches fewer pairs
-                // (question terms or answers), kept when the other side also occurs (lastDoc
-                // marks this document's patterns).
-                var viaTerms = 0, viaAnswers = 0
-                for p in touched { viaTerms += termToPairs[Int(p)].count; viaAnswers += answerToPairs[Int(p)].count }
-                let fromTerms = viaTerms <= viaAnswers
-                for p in touched {
-                    for pid32 in (fromTerms ? termToPairs[Int(p)] : answerToPairs[Int(p)]) {
-                        let pid = Int(pid32)
-                        if pairStamp[pid] == doc { continue }
-                        let other = fromTerms ? pairAnswer[pid] : pairTerm[pid]
-                        guard other.contains(where: { lastDoc[Int($0)] == doc }) else { continue }
-                        pairStamp[pid] = doc
-                        var h: UInt64 = 0
-                        for qp in pairTerm[pid] where lastDoc[Int(qp)] == doc {
-                            for ap in pairAnswer[pid] where lastDoc[Int(ap)] == doc {
-                                h += windowHits(occ[Int(qp)], patternLength[Int(qp)], occ[Int(ap)], patternLength[Int(ap)], o.window)
-                            }
-                        }
-                        pairDocs[pid] += 1
-                        pairWindow[pid] += h
-                        for qi in pairToQuestions[pid] {
-                            if questionStamp[Int(qi)] != doc { questionStamp[Int(qi)] = doc; questionDocs[Int(qi)] += 1 }
-                            questionWindow[Int(qi)] += h
-                        }
-                    }
-                }
-                for p in touched { occ[Int(p)].removeAll(keepingCapacity: true) }
-                touched.removeAll(keepingCapacity: true)
-            }
-            doc += 1
+            m.patterns += matcher.matchPattern
+            m.ends += matcher.matchEnd
+            m.docEnds.append(m.patterns.count)
+            docs += 1
         }
+        matches.push(m)
         try checkInterrupt()
         if o.progress {
             let t = now()
@@ -371,7 +321,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                 let el = t - tPass
                 let frac = Double(done) / Double(max(1, totalBytes))
                 let eta = frac > 0 ? el * (1 - frac) / frac : 0
-                printError("\r\u{1B}[K\(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(doc) docs, \(report.tokens) tokens, \(format1(Double(report.bytes + b.bytesDecompressed) / el / 1e6)) MB/s, ETA \(Int(eta))s")
+                printError("\r\u{1B}[K\(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(docs) docs, \(report.tokens) tokens, \(format1(Double(report.bytes + b.bytesDecompressed) / el / 1e6)) MB/s, ETA \(Int(eta))s")
             }
         }
         if let end = b.endOfFile {
@@ -384,7 +334,13 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         }
     }
     if o.progress { printError("\r\u{1B}[K") }
+    matches.close()
+    pairThread.join()
+    let doc = pass.doc
     report.docs = doc
+    let count = Array(pass.count), df = Array(pass.df)
+    let pairDocs = Array(pass.pairDocs), pairWindow = Array(pass.pairWindow)
+    let questionDocs = Array(pass.questionDocs), questionWindow = Array(pass.questionWindow)
     report.passSeconds = now() - tPass
 
     // Store, all or nothing.
@@ -420,27 +376,6 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     report.topPairs = Array(top.prefix(10))
     report.seconds = now() - t0
     return report
-}
-
-/// Pairs of occurrences of two terms, not overlapping, whose starts are at most `window` tokens
-/// apart. Both start lists are ascending, so each start of `a` needs two binary searches in `b`.
-func windowHits(_ a: [Int32], _ la: Int32, _ b: [Int32], _ lb: Int32, _ window: Int) -> UInt64 {
-    @inline(__always) func lowerBound(_ x: Int32) -> Int {
-        var lo = 0, hi = b.count
-        while lo < hi { let m = (lo + hi) >> 1; if b[m] < x { lo = m + 1 } else { hi = m } }
-        return lo
-    }
-    let w = Int32(window)
-    var h = 0
-    for s in a {
-        // Starts t with |s - t| <= w ...
-        var n = lowerBound(s + w + 1) - lowerBound(s - w)
-        // ... minus those overlapping [s, s + la): s - lb < t < s + la, within the window.
-        let olo = max(s - lb + 1, s - w), ohi = min(s + la - 1, s + w)
-        if olo <= ohi { n -= lowerBound(ohi + 1) - lowerBound(olo) }
-        h += n
-    }
-    return UInt64(h)
 }
 
 /// A (question term, answer) pair by the patterns of their aliases.

@@ -100,6 +100,68 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         #expect(nyc.count == UInt64(docs.map { starts($0, ["new", "york", "city"]).count }.reduce(0, +)))
     }
 
+    /// The pair pass on random matches, with frequent patterns in many pairs (so every way of
+    /// reaching a document's pairs is taken) against the definitions, document by document.
+    @Test func pairPassMatchesBruteForce() {
+        var rng = Xoshiro256(seed: 11)
+        func r(_ n: Int) -> Int { Int(rng.next(upperBound: UInt64(n))) }
+        let nPatterns = 60
+        let lengths = (0..<nPatterns).map { _ in Int32(1 + r(3)) }
+        var pairTerm: [[Int32]] = [], pairAnswer: [[Int32]] = []
+        for _ in 0..<400 {
+            // Answers mostly from a few patterns; one to two aliases a side.
+            pairTerm.append((0...r(2)).map { _ in Int32(10 + r(nPatterns - 10)) })
+            pairAnswer.append((0...r(2)).map { _ in Int32(r(2) == 0 ? r(3) : r(nPatterns)) })
+        }
+        let questions = (0..<150).map { _ in (0...r(4)).map { _ in Int32(r(pairTerm.count)) } }
+        for window in [1, 4] {
+            let pass = PairPass(patternLength: lengths, pairTerm: pairTerm, pairAnswer: pairAnswer,
+                                questionPairs: questions, window: window)
+            var pairDocs = [UInt64](repeating: 0, count: pairTerm.count), pairWindow = pairDocs
+            var qDocs = [UInt64](repeating: 0, count: questions.count), qWindow = qDocs
+            var count = [UInt64](repeating: 0, count: nPatterns), df = count
+            var batch = MatchBatch()
+            for d in 0..<300 {
+                let len = 1 + r(120)
+                var starts = [[Int32]](repeating: [], count: nPatterns)
+                var matches: [(Int32, Int32)] = []
+                for p in 0..<nPatterns where r(p < 3 ? 1 : 4) == 0 {
+                    let l = Int(lengths[p])
+                    guard len >= l else { continue }
+                    let k = p < 3 ? 1 + r(40) : 1 + r(3)
+                    let s = Set((0..<k).map { _ in Int32(r(len - l + 1)) }).sorted()
+                    starts[p] = s
+                    for x in s { matches.append((Int32(p), x + Int32(l) - 1)) }
+                }
+                matches.sort { $0.1 < $1.1 }
+                batch.patterns += matches.map(\.0); batch.ends += matches.map(\.1); batch.docEnds.append(batch.patterns.count)
+                if d % 37 == 36 { pass.add(batch); batch = MatchBatch() }
+                for p in 0..<nPatterns where !starts[p].isEmpty { count[p] += UInt64(starts[p].count); df[p] += 1 }
+                var hit = [UInt64?](repeating: nil, count: pairTerm.count)
+                for pid in 0..<pairTerm.count {
+                    let ts = Set(pairTerm[pid]), as_ = Set(pairAnswer[pid])
+                    guard ts.contains(where: { !starts[Int($0)].isEmpty }), as_.contains(where: { !starts[Int($0)].isEmpty }) else { continue }
+                    var h: UInt64 = 0
+                    for t in ts { for a in as_ { for s in starts[Int(t)] { for u in starts[Int(a)] {
+                        if abs(s - u) <= Int32(window) && !(s < u + lengths[Int(a)] && u < s + lengths[Int(t)]) { h += 1 }
+                    } } } }
+                    hit[pid] = h
+                    pairDocs[pid] += 1; pairWindow[pid] += h
+                }
+                for (qi, ps) in questions.enumerated() {
+                    let present = Set(ps).compactMap { hit[Int($0)] }
+                    if !present.isEmpty { qDocs[qi] += 1; qWindow[qi] += present.reduce(0, +) }
+                }
+            }
+            pass.add(batch)
+            #expect(pass.doc == 300)
+            #expect(Array(pass.count) == count && Array(pass.df) == df)
+            #expect(Array(pass.pairDocs) == pairDocs && Array(pass.pairWindow) == pairWindow)
+            #expect(Array(pass.questionDocs) == qDocs && Array(pass.questionWindow) == qWindow)
+            #expect(pairWindow.reduce(0, +) > 0)
+        }
+    }
+
     @Test func refusesACorpusTheIndexDidNotCount() throws {
         let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
         let index = try buildTestIndex(dir, docs: ["a b c"], orders: 1)
