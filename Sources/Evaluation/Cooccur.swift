@@ -279,8 +279,8 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let patternLength = patterns.map { Int32($0.count) }
 
     // The pass.
-    let pass = PairPass(patternLength: patternLength, pairTerm: pairTerm, pairAnswer: pairAnswer,
-                        questionPairs: questions.map(\.pairIds), window: o.window)
+    let tables = PairTables(patternLength: patternLength, pairTerm: pairTerm, pairAnswer: pairAnswer,
+                            questionPairs: questions.map(\.pairIds))
     let pairCount = pairNames.count
     var io = IndexOptions(inputs: files, output: "")
     io.textField = o.textField
@@ -293,12 +293,14 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     var doneBytes: Int64 = 0
     var lastReport = now()
     // Three stages on their own threads: reading (the producer), tokenizing and matching (here),
-    // and crediting pairs (`pairThread`), which is the heaviest when answers are common words.
-    let matches = BoundedQueue<MatchBatch>(capacity: 4)
-    let pairThread = JoinableThread { while let m = matches.pop() { pass.add(m) } }
+    // and crediting pairs, the heaviest when answers are common words, split over workers that
+    // take whole batches of documents and keep their own counts (summed at the end).
+    let matches = BoundedQueue<MatchBatch>(capacity: 8)
+    let passes = (0..<min(4, onlineCores())).map { _ in PairPass(tables, window: o.window) }
+    let workers = passes.map { pass in JoinableThread { while let m = matches.pop() { pass.add(m) } } }
     var docs: Int64 = 0
     let producer = DocumentProducer(files: files, options: io)
-    defer { producer.stop(); matches.close(); pairThread.join() }
+    defer { producer.stop(); matches.close(); for w in workers { w.join() } }
     while let b = producer.queue.pop() {
         if let e = b.error { throw e }
         var m = MatchBatch()
@@ -335,12 +337,13 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     }
     if o.progress { printError("\r\u{1B}[K") }
     matches.close()
-    pairThread.join()
-    let doc = pass.doc
+    for w in workers { w.join() }
+    let totals = PairTotals(passes)
+    let doc = totals.docs
     report.docs = doc
-    let count = Array(pass.count), df = Array(pass.df)
-    let pairDocs = Array(pass.pairDocs), pairWindow = Array(pass.pairWindow)
-    let questionDocs = Array(pass.questionDocs), questionWindow = Array(pass.questionWindow)
+    let count = totals.count, df = totals.df
+    let pairDocs = totals.pairDocs, pairWindow = totals.pairWindow
+    let questionDocs = totals.questionDocs, questionWindow = totals.questionWindow
     report.passSeconds = now() - tPass
 
     // Store, all or nothing.

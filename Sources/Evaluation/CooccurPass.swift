@@ -33,57 +33,36 @@ struct MatchBatch {
     var docEnds: [Int] = []
 }
 
-/// The per-document work of `cooccur`: term counts and document frequencies for every pattern, and
-/// for every (question term, answer) pair present in a document its window hits, credited to the
-/// pair and to the questions that hold it. All state lives in flat buffers owned by this object.
-final class PairPass {
+/// What the pair pass reads and never writes: pattern lengths, the pairs of each pattern (as question
+/// term and as answer), the aliases of each pair, the questions of each pair, and a hash from
+/// (term alias, answer alias) to the pairs that have both. Shared by the pass's workers.
+final class PairTables: @unchecked Sendable {
     let patterns: Int
     let pairs: Int
     let questions: Int
-    let window: Int32
     let patternLength: UnsafeMutableBufferPointer<Int32>
     let termToPairs: CSR, answerToPairs: CSR
     let pairTerm: CSR, pairAnswer: CSR
     let pairQuestions: CSR
-    /// (term pattern, answer pattern) -> the pairs with both among their aliases (open addressing).
+    /// Parallel to `termToPairs.list` / `answerToPairs.list`: the pair's only alias on the other
+    /// side, or -1 when it has several; the pair id is stored negated (~pid) in the list when the
+    /// pair has several aliases on the listed side (so it can be reached twice in a document).
+    let termSideOther: UnsafeMutableBufferPointer<Int32>
+    let answerSideOther: UnsafeMutableBufferPointer<Int32>
+    /// Per pair: its only question-term alias and only answer alias (-1 where there are several).
+    let pairOnly: UnsafeMutableBufferPointer<(Int32, Int32)>
+    /// The distinct pairs of each question.
+    let questionPairs: [[Int32]]
     let crossKeys: UnsafeMutableBufferPointer<UInt64>
     let crossRow: UnsafeMutableBufferPointer<Int32>
     let crossPairs: CSR
     let crossMask: Int
 
-    // Results.
-    let count: UnsafeMutableBufferPointer<UInt64>
-    let df: UnsafeMutableBufferPointer<UInt64>
-    let pairDocs: UnsafeMutableBufferPointer<UInt64>
-    let pairWindow: UnsafeMutableBufferPointer<UInt64>
-    let questionDocs: UnsafeMutableBufferPointer<UInt64>
-    let questionWindow: UnsafeMutableBufferPointer<UInt64>
-
-    // Per-document scratch: the document number each pattern/pair/question was last seen in,
-    // occurrence counts and starts of this document's patterns (grouped by pattern, ascending).
-    let lastDoc: UnsafeMutableBufferPointer<Int64>
-    let pairStamp: UnsafeMutableBufferPointer<Int64>
-    let questionStamp: UnsafeMutableBufferPointer<Int64>
-    let occCount: UnsafeMutableBufferPointer<Int32>
-    let occOffset: UnsafeMutableBufferPointer<Int32>
-    var occ: [Int32] = []
-    var touched: [Int32] = []
-    var touchedTerms: [Int32] = []
-    var touchedAnswers: [Int32] = []
-    var doc: Int64 = 0
-
-    init(patternLength lengths: [Int32], pairTerm pt: [[Int32]], pairAnswer pa: [[Int32]],
-         questionPairs: [[Int32]], window: Int) {
+    init(patternLength lengths: [Int32], pairTerm pt: [[Int32]], pairAnswer pa: [[Int32]], questionPairs: [[Int32]]) {
         patterns = lengths.count
         pairs = pt.count
         questions = questionPairs.count
-        self.window = Int32(window)
-        func buffer<T>(_ n: Int, _ v: T) -> UnsafeMutableBufferPointer<T> {
-            let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, n))
-            b.initialize(repeating: v)
-            return b
-        }
-        patternLength = buffer(patterns, 0)
+        patternLength = filledBuffer(patterns, 0)
         for (i, l) in lengths.enumerated() { patternLength[i] = l }
         var tp = [[Int32]](repeating: [], count: patterns), ap = [[Int32]](repeating: [], count: patterns)
         var cross: [UInt64: [Int32]] = [:]
@@ -93,16 +72,29 @@ final class PairPass {
             for a in asx { ap[Int(a)].append(Int32(pid)) }
             for t in ts { for a in asx { cross[UInt64(UInt32(t)) << 32 | UInt64(UInt32(a)), default: []].append(Int32(pid)) } }
         }
-        termToPairs = CSR(tp); answerToPairs = CSR(ap)
-        pairTerm = CSR(pt.map { Array(Set($0)).sorted() }); pairAnswer = CSR(pa.map { Array(Set($0)).sorted() })
+        let pts = pt.map { Array(Set($0)).sorted() }, pas = pa.map { Array(Set($0)).sorted() }
+        pairTerm = CSR(pts); pairAnswer = CSR(pas)
+        pairOnly = filledBuffer(pairs, (Int32(-1), Int32(-1)))
+        for pid in 0..<pairs { pairOnly[pid] = (pts[pid].count == 1 ? pts[pid][0] : -1, pas[pid].count == 1 ? pas[pid][0] : -1) }
+        func side(_ rows: [[Int32]], _ mine: [[Int32]], _ others: [[Int32]]) -> (CSR, UnsafeMutableBufferPointer<Int32>) {
+            let marked = rows.map { $0.map { mine[Int($0)].count > 1 ? ~$0 : $0 } }
+            let csr = CSR(marked)
+            let other = filledBuffer(max(1, Int(csr.start[rows.count])), Int32(-1))
+            var k = 0
+            for r in rows { for pid in r { if others[Int(pid)].count == 1 { other[k] = others[Int(pid)][0] }; k += 1 } }
+            return (csr, other)
+        }
+        (termToPairs, termSideOther) = side(tp, pts, pas)
+        (answerToPairs, answerSideOther) = side(ap, pas, pts)
+        self.questionPairs = questionPairs.map { Array(Set($0)).sorted() }
         var qp = [[Int32]](repeating: [], count: pairs)
-        for (qi, ps) in questionPairs.enumerated() { for pid in Set(ps) { qp[Int(pid)].append(Int32(qi)) } }
+        for (qi, ps) in self.questionPairs.enumerated() { for pid in ps { qp[Int(pid)].append(Int32(qi)) } }
         pairQuestions = CSR(qp)
         var cap = 16
         while cap < cross.count * 2 { cap <<= 1 }
         crossMask = cap - 1
-        crossKeys = buffer(cap, UInt64.max)
-        crossRow = buffer(cap, 0)
+        crossKeys = filledBuffer(cap, UInt64.max)
+        crossRow = filledBuffer(cap, 0)
         var rows: [[Int32]] = []
         rows.reserveCapacity(cross.count)
         for (k, ps) in cross {
@@ -112,19 +104,80 @@ final class PairPass {
             rows.append(ps)
         }
         crossPairs = CSR(rows)
-        count = buffer(patterns, 0); df = buffer(patterns, 0)
-        pairDocs = buffer(pairs, 0); pairWindow = buffer(pairs, 0)
-        questionDocs = buffer(questions, 0); questionWindow = buffer(questions, 0)
-        lastDoc = buffer(patterns, -1); pairStamp = buffer(pairs, -1); questionStamp = buffer(questions, -1)
-        occCount = buffer(patterns, 0); occOffset = buffer(patterns, 0)
     }
 
     deinit {
-        patternLength.deallocate()
+        patternLength.deallocate(); termSideOther.deallocate(); answerSideOther.deallocate(); pairOnly.deallocate()
         for c in [termToPairs, answerToPairs, pairTerm, pairAnswer, pairQuestions, crossPairs] { c.deallocate() }
         crossKeys.deallocate(); crossRow.deallocate()
-        for b in [count, df, pairDocs, pairWindow, questionDocs, questionWindow] { b.deallocate() }
-        lastDoc.deallocate(); pairStamp.deallocate(); questionStamp.deallocate()
+    }
+}
+
+private func filledBuffer<T>(_ n: Int, _ v: T) -> UnsafeMutableBufferPointer<T> {
+    let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, n))
+    b.initialize(repeating: v)
+    return b
+}
+
+/// The per-document work of `cooccur` for the documents one worker is given: term counts and
+/// document frequencies for every pattern, and for every (question term, answer) pair present in a
+/// document its window hits, credited to the pair and to the questions that hold it. Workers see
+/// disjoint documents, so their results add up. All state lives in flat buffers.
+final class PairPass {
+    let tables: PairTables
+    let window: Int32
+    // The tables' buffers, copied out so the hot loop does not go through `tables`.
+    let patternLength: UnsafeMutableBufferPointer<Int32>
+    let termToPairs: CSR, answerToPairs: CSR
+    let termSideOther: UnsafeMutableBufferPointer<Int32>, answerSideOther: UnsafeMutableBufferPointer<Int32>
+    let pairTerm: CSR, pairAnswer: CSR
+    let pairOnly: UnsafeMutableBufferPointer<(Int32, Int32)>
+    let pairQuestions: CSR
+    let crossKeys: UnsafeMutableBufferPointer<UInt64>
+    let crossRow: UnsafeMutableBufferPointer<Int32>
+    let crossPairs: CSR
+    let crossMask: Int
+
+    // Results.
+    let count: UnsafeMutableBufferPointer<UInt64>
+    let df: UnsafeMutableBufferPointer<UInt64>
+    /// Per pair: the last document it was credited in, its documents and window hits (one record,
+    /// so crediting touches one cache line). Per question: the same without window hits, which are
+    /// the sum over its pairs (`PairTotals`).
+    struct PairState { var stamp: Int64 = -1; var docs: UInt64 = 0; var window: UInt64 = 0 }
+    struct QuestionState { var stamp: Int64 = -1; var docs: UInt64 = 0 }
+    let pairState: UnsafeMutableBufferPointer<PairState>
+    let questionState: UnsafeMutableBufferPointer<QuestionState>
+
+    // Per-document scratch: the document number each pattern/pair/question was last seen in,
+    // occurrence counts and starts of this document's patterns (grouped by pattern, ascending).
+    let lastDoc: UnsafeMutableBufferPointer<Int64>
+    let occCount: UnsafeMutableBufferPointer<Int32>
+    let occOffset: UnsafeMutableBufferPointer<Int32>
+    var occ: [Int32] = []
+    var touched: [Int32] = []
+    var touchedTerms: [Int32] = []
+    var touchedAnswers: [Int32] = []
+    /// Documents seen by this worker.
+    var doc: Int64 = 0
+
+    init(_ t: PairTables, window: Int) {
+        tables = t
+        self.window = Int32(window)
+        patternLength = t.patternLength
+        termToPairs = t.termToPairs; answerToPairs = t.answerToPairs
+        termSideOther = t.termSideOther; answerSideOther = t.answerSideOther; pairOnly = t.pairOnly
+        pairTerm = t.pairTerm; pairAnswer = t.pairAnswer; pairQuestions = t.pairQuestions
+        crossKeys = t.crossKeys; crossRow = t.crossRow; crossPairs = t.crossPairs; crossMask = t.crossMask
+        count = filledBuffer(t.patterns, 0); df = filledBuffer(t.patterns, 0)
+        pairState = filledBuffer(t.pairs, PairState()); questionState = filledBuffer(t.questions, QuestionState())
+        lastDoc = filledBuffer(t.patterns, -1)
+        occCount = filledBuffer(t.patterns, 0); occOffset = filledBuffer(t.patterns, 0)
+    }
+
+    deinit {
+        count.deallocate(); df.deallocate(); pairState.deallocate(); questionState.deallocate()
+        lastDoc.deallocate()
         occCount.deallocate(); occOffset.deallocate()
     }
 
@@ -210,50 +263,83 @@ final class PairPass {
         let others = fromTerms ? touchedAnswers : touchedTerms
         let index = fromTerms ? termToPairs : answerToPairs
         let other = fromTerms ? pairAnswer : pairTerm
+        let onlyOther = fromTerms ? termSideOther : answerSideOther
         for p in side {
             if index.count(Int(p)) > others.count {
                 for q in others {
                     for k in (fromTerms ? crossRange(p, q) : crossRange(q, p)) {
                         let pid = Int(crossPairs.list[k])
-                        if pairStamp[pid] != doc { credit(pid, occ) }
+                        if pairState[pid].stamp != doc { credit(pid, occ) }
                     }
                 }
                 continue
             }
             for k in index.bounds(Int(p)) {
-                let pid = Int(index.list[k])
-                if pairStamp[pid] == doc { continue }
-                var present = false
-                for j in other.bounds(pid) where lastDoc[Int(other.list[j])] == doc { present = true; break }
-                if present { credit(pid, occ) }
+                let o = onlyOther[k]
+                if o >= 0 && lastDoc[Int(o)] != doc { continue }
+                let e = index.list[k]
+                let pid = Int(e < 0 ? ~e : e)
+                if o < 0 {
+                    var present = false
+                    for j in other.bounds(pid) where lastDoc[Int(other.list[j])] == doc { present = true; break }
+                    if !present { continue }
+                }
+                if e < 0 && pairState[pid].stamp == doc { continue }
+                credit(pid, occ)
             }
         }
     }
 
     /// Credits a pair present in this document (and its questions) with a document and its window hits.
     @inline(__always) private func credit(_ pid: Int, _ occ: UnsafeBufferPointer<Int32>) {
-        pairStamp[pid] = doc
         var h: UInt64 = 0
-        for i in pairTerm.bounds(pid) {
-            let qp = Int(pairTerm.list[i])
-            if lastDoc[qp] != doc { continue }
-            for j in pairAnswer.bounds(pid) {
-                let ap = Int(pairAnswer.list[j])
-                if lastDoc[ap] != doc { continue }
-                h += windowHits(slice(occ, qp), patternLength[qp], slice(occ, ap), patternLength[ap], window)
+        let (t1, a1) = pairOnly[pid]
+        if t1 >= 0 && a1 >= 0 {
+            h = windowHits(slice(occ, Int(t1)), patternLength[Int(t1)], slice(occ, Int(a1)), patternLength[Int(a1)], window)
+        } else {
+            for i in pairTerm.bounds(pid) {
+                let qp = Int(pairTerm.list[i])
+                if lastDoc[qp] != doc { continue }
+                for j in pairAnswer.bounds(pid) {
+                    let ap = Int(pairAnswer.list[j])
+                    if lastDoc[ap] != doc { continue }
+                    h += windowHits(slice(occ, qp), patternLength[qp], slice(occ, ap), patternLength[ap], window)
+                }
             }
         }
-        pairDocs[pid] += 1
-        pairWindow[pid] += h
+        pairState[pid].stamp = doc
+        pairState[pid].docs += 1
+        pairState[pid].window += h
         for k in pairQuestions.bounds(pid) {
             let qi = Int(pairQuestions.list[k])
-            if questionStamp[qi] != doc { questionStamp[qi] = doc; questionDocs[qi] += 1 }
-            questionWindow[qi] += h
+            if questionState[qi].stamp != doc { questionState[qi].stamp = doc; questionState[qi].docs += 1 }
         }
     }
 
     @inline(__always) private func slice(_ occ: UnsafeBufferPointer<Int32>, _ p: Int) -> UnsafeBufferPointer<Int32> {
         UnsafeBufferPointer(rebasing: occ[Int(occOffset[p]) ..< Int(occOffset[p] + occCount[p])])
+    }
+}
+
+/// The pass's results summed over its workers.
+struct PairTotals {
+    var docs: Int64 = 0
+    var count: [UInt64], df: [UInt64]
+    var pairDocs: [UInt64], pairWindow: [UInt64]
+    var questionDocs: [UInt64], questionWindow: [UInt64]
+
+    init(_ passes: [PairPass]) {
+        let t = passes[0].tables
+        count = .init(repeating: 0, count: t.patterns); df = count
+        pairDocs = .init(repeating: 0, count: t.pairs); pairWindow = pairDocs
+        questionDocs = .init(repeating: 0, count: t.questions); questionWindow = questionDocs
+        for p in passes {
+            docs += p.doc
+            for i in 0..<t.patterns { count[i] += p.count[i]; df[i] += p.df[i] }
+            for i in 0..<t.pairs { pairDocs[i] += p.pairState[i].docs; pairWindow[i] += p.pairState[i].window }
+            for i in 0..<t.questions { questionDocs[i] += p.questionState[i].docs }
+        }
+        for (i, ps) in t.questionPairs.enumerated() { for pid in ps { questionWindow[i] += pairWindow[Int(pid)] } }
     }
 }
 

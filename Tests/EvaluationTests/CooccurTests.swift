@@ -115,8 +115,9 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         }
         let questions = (0..<150).map { _ in (0...r(4)).map { _ in Int32(r(pairTerm.count)) } }
         for window in [1, 4] {
-            let pass = PairPass(patternLength: lengths, pairTerm: pairTerm, pairAnswer: pairAnswer,
-                                questionPairs: questions, window: window)
+            // Two workers given alternate batches.
+            let tables = PairTables(patternLength: lengths, pairTerm: pairTerm, pairAnswer: pairAnswer, questionPairs: questions)
+            let passes = [PairPass(tables, window: window), PairPass(tables, window: window)]
             var pairDocs = [UInt64](repeating: 0, count: pairTerm.count), pairWindow = pairDocs
             var qDocs = [UInt64](repeating: 0, count: questions.count), qWindow = qDocs
             var count = [UInt64](repeating: 0, count: nPatterns), df = count
@@ -135,7 +136,7 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
                 }
                 matches.sort { $0.1 < $1.1 }
                 batch.patterns += matches.map(\.0); batch.ends += matches.map(\.1); batch.docEnds.append(batch.patterns.count)
-                if d % 37 == 36 { pass.add(batch); batch = MatchBatch() }
+                if d % 37 == 36 { passes[d % 2].add(batch); batch = MatchBatch() }
                 for p in 0..<nPatterns where !starts[p].isEmpty { count[p] += UInt64(starts[p].count); df[p] += 1 }
                 var hit = [UInt64?](repeating: nil, count: pairTerm.count)
                 for pid in 0..<pairTerm.count {
@@ -153,11 +154,13 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
                     if !present.isEmpty { qDocs[qi] += 1; qWindow[qi] += present.reduce(0, +) }
                 }
             }
-            pass.add(batch)
-            #expect(pass.doc == 300)
-            #expect(Array(pass.count) == count && Array(pass.df) == df)
-            #expect(Array(pass.pairDocs) == pairDocs && Array(pass.pairWindow) == pairWindow)
-            #expect(Array(pass.questionDocs) == qDocs && Array(pass.questionWindow) == qWindow)
+            passes[1].add(batch)
+            let got = PairTotals(passes)
+            #expect(passes[0].doc > 0 && passes[1].doc > 0)
+            #expect(got.docs == 300)
+            #expect(got.count == count && got.df == df)
+            #expect(got.pairDocs == pairDocs && got.pairWindow == pairWindow)
+            #expect(got.questionDocs == qDocs && got.questionWindow == qWindow)
             #expect(pairWindow.reduce(0, +) > 0)
         }
     }
