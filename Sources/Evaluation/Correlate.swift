@@ -202,9 +202,21 @@ func aggregate(_ values: [Double], _ how: Aggregate) -> Double? {
     }
 }
 
-/// `tailscope correlate`.
-public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> CorrelationReport {
-    let t0 = now()
+/// The per-question frequency features of an eval set: what `correlate` and `report` share.
+public struct QuestionFeatures: Sendable {
+    public let indexMeta: [String: String]
+    public let read: EvalReadReport
+    /// Group labels in order of first appearance; `questions[i].group` indexes them.
+    public let labels: [[String]]
+    public let questions: [QuestionResult]
+    public let uncountedTerms: [String]
+    public let countsAreLowerBounds: Bool
+    public let featureDescription: String
+}
+
+/// Reads the eval files, extracts each question's terms and counts them in the index (or reads
+/// the stored co-occurrence for `qa-cooccurrence`). Rows keep correctness when the files have it.
+public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throws -> QuestionFeatures {
     let reader = try IndexReader(path: o.index)
     let settings = try IndexSettings(meta: reader.meta)
     let tokenizer = Tokenizer(config: settings.tokenizer)
@@ -273,6 +285,22 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
         log("warning: \(uncounted.count) distinct term(s) are longer than the index's \(reader.maxOrder)-grams and were not counted by `tailscope cooccur`; questions use their other terms")
     }
 
+    // With --min-count > 1 the index dropped rare n-grams of order >= 2: an absent one may occur.
+    let lowerBounds = reader.minCount > 1 && questions.contains { $0.terms.contains { $0.tokens.count >= 2 && $0.source == .index } }
+    return QuestionFeatures(indexMeta: reader.meta, read: read, labels: labels, questions: questions,
+                            uncountedTerms: uncounted.sorted(), countsAreLowerBounds: lowerBounds,
+                            featureDescription: description)
+}
+
+/// `tailscope correlate`.
+public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> CorrelationReport {
+    let t0 = now()
+    let f = try questionFeatures(o, log: log)
+    let labels = f.labels, questions = f.questions
+    if let r = questions.first(where: { $0.row.correct == nil }) {
+        throw CorrelateError("\(r.row.file):\(r.row.line): no correctness (name it with --correct-field)")
+    }
+
     // Statistics per group.
     var groups: [GroupResult] = []
     for (g, label) in labels.enumerated() {
@@ -303,12 +331,10 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
             }
         }
     }
-    // With --min-count > 1 the index dropped rare n-grams of order >= 2: an absent one may occur.
-    let lowerBounds = reader.minCount > 1 && questions.contains { $0.terms.contains { $0.tokens.count >= 2 && $0.source == .index } }
-    return CorrelationReport(options: o, indexMeta: reader.meta, read: read, groupFields: groupFields, groups: groups,
+    return CorrelationReport(options: o, indexMeta: f.indexMeta, read: f.read, groupFields: groupFields, groups: groups,
                              questions: questions, comparisons: comparisons, compareField: compareField,
-                             uncountedTerms: uncounted.sorted(), countsAreLowerBounds: lowerBounds,
-                             featureDescription: description, seconds: now() - t0)
+                             uncountedTerms: f.uncountedTerms, countsAreLowerBounds: f.countsAreLowerBounds,
+                             featureDescription: f.featureDescription, seconds: now() - t0)
 }
 
 func groupStatistics(label: [String], x: [Double], y: [Double], withoutTerms: Int, options o: CorrelateOptions, seed: UInt64) -> GroupResult {

@@ -14,6 +14,8 @@ public struct EvalFields: Sendable {
     public var termFields: [String] = []
     public var needAnswer = false
     public var needCorrect = true
+    /// Without `needCorrect`: still read correctness from rows that have the field.
+    public var correctIfPresent = false
 
     public init() {}
 }
@@ -256,13 +258,18 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
     if f.needAnswer && answers.isEmpty { throw missing("no answer in field '\(answerKey)' (name it with --answer-field)") }
     // Correctness.
     var correct: Double?
+    let keys = f.correct.map { [$0] } ?? (format == .lmEvalSamples ? ["acc", "exact_match", "acc_norm"] : ["correct"])
     if f.needCorrect {
-        let keys = f.correct.map { [$0] } ?? (format == .lmEvalSamples ? ["acc", "exact_match", "acc_norm"] : ["correct"])
         guard let key = keys.first(where: { v.at(path: $0) != nil }), let cv = v.at(path: key) else {
             throw missing("no field '\(keys.joined(separator: "' or '"))' (name it with --correct-field)")
         }
         guard let c = parseCorrect(cv) else { throw bad("field '\(key)' is \(cv.scalarText.map { "'\($0)'" } ?? "not a scalar"): expected true/false, 0/1 or a score in [0, 1]") }
         correct = c
+    } else if f.correctIfPresent {
+        if let key = keys.first(where: { v.at(path: $0) != nil }), let cv = v.at(path: key), cv != .null {
+            guard let c = parseCorrect(cv) else { throw bad("field '\(key)' is \(cv.scalarText.map { "'\($0)'" } ?? "not a scalar"): expected true/false, 0/1 or a score in [0, 1]") }
+            correct = c
+        }
     }
     // Groups: real fields, or the virtual `task` (lm-eval file name) and `file`.
     var group: [String] = []
