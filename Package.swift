@@ -37,7 +37,7 @@ let package = Package(
         // Statistics: rank correlations, logistic regression (BLAS/LAPACK), bins, bootstrap.
         .target(name: "Statistics", dependencies: ["COpenBLAS"]),
         // The `index`/`merge` pipelines that wire the stages together.
-        .target(name: "Indexing", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore"],
+        .target(name: "Indexing", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Statistics"],
                 swiftSettings: hotLoop),
         // Plots and pages: SVG charts, HTML/Markdown writers (no dependencies).
         .target(name: "Reporting"),

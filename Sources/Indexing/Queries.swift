@@ -1,6 +1,7 @@
 import CorpusIO
 import Counting
 import IndexStore
+import Statistics
 import Tokenization
 
 /// `tailscope stats`: what an index holds.
@@ -31,6 +32,8 @@ public struct IndexStatistics: Sendable {
     public let tokens: Int64
     public let orders: [Order]
     public let zipf: ZipfFit?
+    /// Maximum-likelihood Zipf exponent over the same ranks as `zipf`.
+    public let zipfMLE: ZipfMLE?
     public let sources: [SourceRecord]
     /// Skipped inputs summed over sources, by kind.
     public let skipped: [String: Int64]
@@ -43,6 +46,8 @@ public func indexStatistics(path: String) throws -> IndexStatistics {
         IndexStatistics.Order(order: $0.order, occurrences: $0.occurrences, types: $0.types, stored: $0.stored, hapax: $0.hapax)
     }
     let sources = try r.sources()
+    let desc = try r.unigramCountsDescending()
+    let fit = zipfFit(desc)
     var skipped: [String: Int64] = [:]
     var replaced: Int64 = 0
     for s in sources {
@@ -51,7 +56,7 @@ public func indexStatistics(path: String) throws -> IndexStatistics {
     }
     return IndexStatistics(path: path, meta: r.meta, docs: Int64(r.meta["docs"] ?? "0") ?? 0,
                            tokens: Int64(r.meta["tokens"] ?? "0") ?? 0, orders: orders,
-                           zipf: zipfFit(try r.unigramCountsDescending()), sources: sources,
+                           zipf: fit, zipfMLE: fit.flatMap { zipfMLE(countsDescending: desc, maxRank: $0.maxRank) }, sources: sources,
                            skipped: skipped, replacedInvalidUTF8: replaced)
 }
 

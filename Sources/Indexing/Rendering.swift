@@ -45,6 +45,9 @@ public enum Render {
         })
         if let z = s.zipf {
             out += "\nZipf slope   \(fixed(z.slope, 3)) (OLS of log10 count on log10 rank, ranks 1-\(z.maxRank): types seen >= \(z.minCount) times; R^2 \(fixed(z.r2, 3)))\n"
+            if let m = s.zipfMLE {
+                out += "Zipf MLE     s = \(fixed(m.exponent, 3)) ± \(fixed(m.standardError, 4)) (p(r) ∝ r^-s over the same ranks, \(m.tokens) tokens)\n"
+            }
         } else {
             out += "\nZipf slope   n/a (fewer than 10 types seen 5 or more times)\n"
         }
@@ -68,6 +71,10 @@ public enum Render {
                                                 ("r2", .double(z.r2)), ("max_rank", .int(Int64(z.maxRank))),
                                                 ("min_count", .uint(z.minCount)),
                                                 ("method", .string("OLS of log10(count) on log10(rank)"))]) } ?? .null),
+            ("zipf_mle", s.zipfMLE.map { m in .object([("exponent", .double(m.exponent)), ("se", .double(m.standardError)),
+                                                      ("max_rank", .int(Int64(m.maxRank))), ("tokens", .uint(m.tokens)),
+                                                      ("log_likelihood", .double(m.logLikelihood)),
+                                                      ("method", .string("maximum likelihood, p(r) proportional to r^-s over ranks 1..max_rank"))]) } ?? .null),
             ("skipped", .object(s.skipped.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
             ("replaced_invalid_utf8", .int(s.replacedInvalidUTF8)),
             ("sources", .array(s.sources.map(sourceJSON))),

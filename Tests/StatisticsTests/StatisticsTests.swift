@@ -176,3 +176,25 @@ func close(_ a: Double, _ b: Double, rel: Double = 1e-9, abs absTol: Double = 1e
         #expect(wilsonInterval(successes: 0, n: 0).lo.isNaN)
     }
 }
+
+@Suite struct ZipfTests {
+    @Test func maximumLikelihoodMatchesScipy() throws {
+        for z in Reference.shared.distributions["zipf_mle"] as! [[String: Any]] {
+            let counts = (z["counts"] as! [Double]).map { UInt64($0) }
+            let fit = try #require(zipfMLE(countsDescending: counts, maxRank: counts.count))
+            let name = z["name"] as! String
+            #expect(close(fit.exponent, z["exponent"] as! Double, rel: 1e-7), "\(name): \(fit.exponent)")
+            #expect(close(fit.standardError, z["se"] as! Double, rel: 1e-4), "\(name) se: \(fit.standardError)")
+            #expect(close(fit.logLikelihood, z["llf"] as! Double, rel: 1e-9), "\(name) llf")
+            #expect(fit.tokens == counts.reduce(0, +) && fit.maxRank == counts.count)
+        }
+    }
+
+    @Test func recoversTheExponentOfExactZipfCounts() throws {
+        // Counts exactly proportional to r^-1.2 (rounded): the fit lands next to 1.2.
+        let counts = (1...5000).map { UInt64((1e7 * pow(Double($0), -1.2)).rounded()) }
+        let fit = try #require(zipfMLE(countsDescending: counts, maxRank: 5000))
+        #expect(abs(fit.exponent - 1.2) < 1e-3)
+        #expect(zipfMLE(countsDescending: [5], maxRank: 1) == nil)
+    }
+}
