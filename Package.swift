@@ -39,16 +39,19 @@ let package = Package(
         // The `index`/`merge` pipelines that wire the stages together.
         .target(name: "Indexing", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Statistics"],
                 swiftSettings: hotLoop),
-        // Plots and pages: SVG charts, HTML/Markdown writers (no dependencies).
+        // Plots: SVG line and bar charts (no dependencies).
         .target(name: "Reporting"),
         // Eval results in; per-question frequency features; `correlate` and `cooccur`.
         .target(name: "Evaluation", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Indexing", "Statistics", "Reporting"],
                 swiftSettings: hotLoop),
+        // `report`: tail coverage of an eval set as index.html, report.md and report.json.
+        .target(name: "Report", dependencies: ["CorpusIO", "Tokenization", "IndexStore", "Indexing", "Statistics", "Evaluation", "Reporting"]),
         .executableTarget(
             name: "tailscope",
             dependencies: [
                 "Indexing",
                 "Evaluation",
+                "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +64,7 @@ let package = Package(
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"], exclude: ["reference.json", "make_reference.py"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Evaluation", "Indexing", "IndexStore", "Statistics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

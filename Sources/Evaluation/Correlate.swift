@@ -158,7 +158,7 @@ public func qaSignature(questionTerms: [Term], answer: Term) -> String {
 }
 
 /// Counts terms with the index (set-based lookups) and, for longer terms, the targeted tables.
-func countTerms(_ perRow: [[Term]], reader: IndexReader) throws -> [[CountedTerm]] {
+public func countTerms(_ perRow: [[Term]], reader: IndexReader) throws -> [[CountedTerm]] {
     var aliasList: [[String]] = []
     var aliasIndex: [[String]: Int] = [:]
     for terms in perRow { for t in terms { for a in t.aliases where aliasIndex[a] == nil {
@@ -337,7 +337,7 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
                              featureDescription: f.featureDescription, seconds: now() - t0)
 }
 
-func groupStatistics(label: [String], x: [Double], y: [Double], withoutTerms: Int, options o: CorrelateOptions, seed: UInt64) -> GroupResult {
+public func groupStatistics(label: [String], x: [Double], y: [Double], withoutTerms: Int, options o: CorrelateOptions, seed: UInt64) -> GroupResult {
     let n = x.count
     let s = PairedSample(x: x, y: y)
     let w = s.ones

@@ -17,7 +17,12 @@ public struct LineChart: Sendable {
     public struct Series: Sendable {
         public let name: String
         public let points: [Point]
-        public init(name: String, points: [Point]) { self.name = name; self.points = points }
+        /// Draw a circle at each point (off for dense curves).
+        public var markers = true
+        public var dashed = false
+        public init(name: String, points: [Point], markers: Bool = true, dashed: Bool = false) {
+            self.name = name; self.points = points; self.markers = markers; self.dashed = dashed
+        }
     }
 
     public var title: String
@@ -27,6 +32,10 @@ public struct LineChart: Sendable {
     public var series: [Series]
     /// x values are log10(count + 1); ticks are labelled with counts.
     public var logCountX = true
+    /// x values are log10(v) (v ≥ 1, e.g. ranks); ticks at powers of ten. Overrides logCountX.
+    public var logX = false
+    /// y values are log10(v); ticks at powers of ten.
+    public var logY = false
     /// Fix the y range (e.g. 0...1 for accuracy); nil fits the data.
     public var yRange: ClosedRange<Double>? = 0...1
     public var width = 760.0
@@ -65,11 +74,11 @@ public struct LineChart: Sendable {
         // Grid and ticks.
         for t in yTicks(y0, y1) {
             s += "<line x1=\"\(f(left))\" y1=\"\(f(py(t)))\" x2=\"\(f(left + pw))\" y2=\"\(f(py(t)))\" stroke=\"#e5e5e5\"/>\n"
-            s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(esc(tickText(t)))</text>\n"
+            s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(esc(logY ? countLabel(pow(10, t)) : tickText(t)))</text>\n"
         }
         for t in xTicks(x0, x1) {
             s += "<line x1=\"\(f(px(t)))\" y1=\"\(f(top))\" x2=\"\(f(px(t)))\" y2=\"\(f(top + ph))\" stroke=\"#eeeeee\"/>\n"
-            let label = logCountX ? countLabel(pow(10, t) - 1) : tickText(t)
+            let label = logX ? countLabel(pow(10, t)) : logCountX ? countLabel(pow(10, t) - 1) : tickText(t)
             s += "<text x=\"\(f(px(t)))\" y=\"\(f(top + ph + 16))\" text-anchor=\"middle\">\(esc(label))</text>\n"
         }
         s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#444444\"/>\n"
@@ -82,9 +91,9 @@ public struct LineChart: Sendable {
             let pts = ser.points.filter { $0.x.isFinite && $0.y.isFinite }
             if pts.count >= 2 {
                 let d = pts.map { "\(f(px($0.x) + dx)),\(f(py($0.y)))" }.joined(separator: " ")
-                s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(d)\"/>\n"
+                s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(ser.dashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(d)\"/>\n"
             }
-            for p in pts {
+            for p in pts where ser.markers {
                 if let lo = p.low, let hi = p.high, lo.isFinite, hi.isFinite {
                     s += "<line x1=\"\(f(px(p.x) + dx))\" y1=\"\(f(py(lo)))\" x2=\"\(f(px(p.x) + dx))\" y2=\"\(f(py(hi)))\" stroke=\"\(color)\" stroke-opacity=\"0.6\"/>\n"
                 }
@@ -107,6 +116,7 @@ public struct LineChart: Sendable {
     }
 
     func yTicks(_ a: Double, _ b: Double) -> [Double] {
+        if logY { return decades(a, b) }
         let step = niceStep((b - a) / 5)
         var t = (a / step).rounded(.up) * step
         var out: [Double] = []
@@ -114,7 +124,16 @@ public struct LineChart: Sendable {
         return out
     }
 
+    /// Integer exponents in [a, b], thinned to at most 8.
+    func decades(_ a: Double, _ b: Double) -> [Double] {
+        guard a <= b, b - a < 400 else { return [] }
+        let all = Array(Int(a.rounded(.up))...max(Int(a.rounded(.up)), Int(b.rounded(.down)))).map(Double.init).filter { $0 >= a && $0 <= b }
+        let step = max(1, (all.count + 7) / 8)
+        return all.enumerated().filter { $0.offset % step == 0 }.map(\.element)
+    }
+
     func xTicks(_ a: Double, _ b: Double) -> [Double] {
+        if logX { return decades(a, b) }
         guard logCountX else { return yTicks(a, b) }
         // Ticks at counts 0, 1, 10, 100, ... (x = log10(count + 1)).
         var out: [Double] = []

@@ -101,6 +101,47 @@ struct CorrelateCommand: ParsableCommand {
 
     @OptionGroup var eval: EvalOptions
 
+    @OptionGroup var feature: FeatureOptions
+
+    @Option(help: ArgumentHelp("The group-by field that varies between compared groups.", valueName: "field"))
+    var compare: String?
+
+    @Option(help: ArgumentHelp("Write everything as JSON to this file (- for stdout, instead of the table).", valueName: "file"))
+    var json: String?
+
+    @Option(help: ArgumentHelp("Write one CSV row per question to this file.", valueName: "file"))
+    var csv: String?
+
+    @Option(help: ArgumentHelp("Write an SVG plot of binned accuracy vs frequency, one line per group.", valueName: "file"))
+    var plot: String?
+
+    func options() throws -> CorrelateOptions {
+        guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
+        var o = CorrelateOptions(index: index, evals: eval.evals)
+        o.fields = eval.fields()
+        o.onError = try eval.policy()
+        try feature.apply(to: &o)
+        o.compare = compare
+        return o
+    }
+
+    func run() throws {
+        let o = try options()
+        do {
+            let r = try correlate(o) { printError("tailscope: \($0)\n") }
+            if let path = csv { try writeTextFile(path, CorrelateRender.csv(r)) }
+            if let path = plot { try writeTextFile(path, CorrelateRender.svg(r)) }
+            if let path = json, path != "-" { try writeTextFile(path, CorrelateRender.json(r).render() + "\n") }
+            if json == "-" { printOut(CorrelateRender.json(r).render()) } else { printOut(CorrelateRender.text(r)) }
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// How questions become frequency features, and the statistics' settings: shared by `correlate`
+/// and `report`.
+struct FeatureOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Which terms to count per question (see below).", valueName: "specs"))
     var terms: String = "content"
 
@@ -128,26 +169,11 @@ struct CorrelateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Share of questions at each end for the top-vs-bottom gap.", valueName: "q"))
     var gapQuantile: Double = 0.1
 
-    @Option(help: ArgumentHelp("The group-by field that varies between compared groups.", valueName: "field"))
-    var compare: String?
 
     @Option(help: ArgumentHelp("Stopword list for --terms content, one word per line.", valueName: "file"))
     var stopwords: String?
 
-    @Option(help: ArgumentHelp("Write everything as JSON to this file (- for stdout, instead of the table).", valueName: "file"))
-    var json: String?
-
-    @Option(help: ArgumentHelp("Write one CSV row per question to this file.", valueName: "file"))
-    var csv: String?
-
-    @Option(help: ArgumentHelp("Write an SVG plot of binned accuracy vs frequency, one line per group.", valueName: "file"))
-    var plot: String?
-
-    func options() throws -> CorrelateOptions {
-        guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
-        var o = CorrelateOptions(index: index, evals: eval.evals)
-        o.fields = eval.fields()
-        o.onError = try eval.policy()
+    func apply(to o: inout CorrelateOptions) throws {
         let specs = terms.split(separator: ",").map { String($0).trimmingSpaces }
         if specs.contains("qa-cooccurrence") {
             guard specs.count == 1 else { throw ValidationError("--terms qa-cooccurrence cannot be combined with other terms") }
@@ -177,21 +203,6 @@ struct CorrelateCommand: ParsableCommand {
         o.seed = seed
         guard gapQuantile > 0 && gapQuantile <= 0.5 else { throw ValidationError("--gap-quantile must be in (0, 0.5]") }
         o.gapQuantile = gapQuantile
-        o.compare = compare
         o.stopwords = try readStopwords(stopwords)
-        return o
-    }
-
-    func run() throws {
-        let o = try options()
-        do {
-            let r = try correlate(o) { printError("tailscope: \($0)\n") }
-            if let path = csv { try writeTextFile(path, CorrelateRender.csv(r)) }
-            if let path = plot { try writeTextFile(path, CorrelateRender.svg(r)) }
-            if let path = json, path != "-" { try writeTextFile(path, CorrelateRender.json(r).render() + "\n") }
-            if json == "-" { printOut(CorrelateRender.json(r).render()) } else { printOut(CorrelateRender.text(r)) }
-        } catch {
-            throw fail(error)
-        }
     }
 }

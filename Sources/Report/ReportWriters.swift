@@ -1,0 +1,324 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Evaluation
+import Indexing
+import Reporting
+import Statistics
+
+/// A table both writers render: header, rows, and which columns are numeric (right-aligned).
+struct Table {
+    let header: [String]
+    let rows: [[String]]
+    var numeric: Set<Int> = []
+
+    func html() -> String {
+        var s = "<table>\n<thead><tr>" + header.enumerated().map { "<th\(numeric.contains($0.offset) ? " class=\"num\"" : "")>\(esc($0.element))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for r in rows {
+            s += "<tr>" + r.enumerated().map { "<td\(numeric.contains($0.offset) ? " class=\"num\"" : "")>\(esc($0.element))</td>" }.joined() + "</tr>\n"
+        }
+        return s + "</tbody>\n</table>\n"
+    }
+
+    func markdown() -> String {
+        func cell(_ s: String) -> String {
+            var out = ""
+            for ch in s { out += ch == "|" ? "\\|" : ch == "\n" ? " " : String(ch) }
+            return out
+        }
+        var s = "| " + header.map(cell).joined(separator: " | ") + " |\n|"
+        s += header.indices.map { numeric.contains($0) ? "---:|" : "---|" }.joined() + "\n"
+        for r in rows { s += "| " + r.map(cell).joined(separator: " | ") + " |\n" }
+        return s
+    }
+}
+
+func baseName(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+}
+
+/// A figure: file name, SVG, and the caption saying what was counted and how.
+struct Figure {
+    let file: String
+    let svg: String
+    let caption: String
+}
+
+/// One section of the report: heading, paragraphs, tables and figures, in order.
+enum Block {
+    case heading(String)
+    case paragraph(String)
+    case table(Table)
+    case figure(Figure)
+}
+
+func num(_ x: Double, _ d: Int = 3) -> String { x.isFinite ? Render.fixed(x, d) : "n/a" }
+func pct(_ x: Double) -> String { x.isFinite ? Render.pct(x) : "n/a" }
+func ci(_ lo: Double?, _ hi: Double?, percent: Bool = false) -> String {
+    guard let lo, let hi, lo.isFinite, hi.isFinite else { return "n/a" }
+    return percent ? "[\(pct(lo)), \(pct(hi))]" : "[\(num(lo, 2)), \(num(hi, 2))]"
+}
+func count(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? "\(Int64(v))" : Render.fixed(v, 1) }
+
+public enum ReportWriter {
+    /// The report as blocks (shared by the HTML and Markdown writers).
+    static func blocks(_ r: TailReport) -> [Block] {
+        let s = r.stats
+        let tok = s.meta["tokenizer"] ?? "?"
+        let orders = s.orders.map { "\($0.order)" }.joined(separator: ",")
+        let setup = "tokenizer \(tok) (case fold \(s.meta["case_fold"] ?? "?")), n-gram orders \(orders), index \(baseName(r.options.features.index))"
+        var b: [Block] = []
+        b.append(.heading("Corpus"))
+        b.append(.paragraph("\(s.docs) documents, \(s.tokens) tokens from \(s.sources.count) source file(s); \(setup)."))
+        b.append(.table(Table(header: ["order", "occurrences", "types", "hapax", "hapax share"], rows: s.orders.map {
+            ["\($0.order)", "\($0.occurrences)", "\($0.types)", "\($0.hapax)", pct($0.hapaxShare)]
+        }, numeric: [0, 1, 2, 3, 4])))
+        var zipfText = "Zipf exponent: not enough types seen 5 or more times to fit."
+        var series: [LineChart.Series] = [LineChart.Series(name: "unigram count by rank", points: r.rankFrequency.map {
+            LineChart.Point(x: log10(Double($0.rank)), y: log10(Double($0.count)))
+        }, markers: false)]
+        if let m = s.zipfMLE, let z = s.zipf {
+            zipfText = "Zipf exponent s = \(num(m.exponent)) ± \(num(m.standardError, 4)) (maximum likelihood, p(r) ∝ r^-s, fitted over ranks 1–\(m.maxRank): the types seen at least \(z.minCount) times, \(m.tokens) tokens); the least-squares slope of log count on log rank over the same ranks is \(num(z.slope)) (R² \(num(z.r2)))."
+            var h = 0.0
+            for k in 1...m.maxRank { h += pow(Double(k), -m.exponent) }
+            let ranks = r.rankFrequency.map(\.rank).filter { $0 <= m.maxRank }
+            series.append(LineChart.Series(name: "Zipf fit, s = \(num(m.exponent))", points: ranks.map {
+                LineChart.Point(x: log10(Double($0)), y: log10(Double(m.tokens) * pow(Double($0), -m.exponent) / h))
+            }, markers: false, dashed: true))
+        }
+        b.append(.paragraph(zipfText))
+        var chart = LineChart(title: "Rank-frequency of unigrams", xLabel: "rank (log scale)", yLabel: "count (log scale)", caption: "", series: series)
+        chart.logX = true; chart.logY = true; chart.yRange = nil
+        b.append(.figure(Figure(file: "rank_frequency.svg", svg: chart.render(),
+                                caption: "Unigram count against frequency rank on log-log axes (\(setup)); the dashed line is the maximum-likelihood Zipf fit over the stated ranks.")))
+        b.append(.paragraph("Cumulative coverage: the share of all \(s.orders.first?.occurrences ?? 0) unigram occurrences covered by the most frequent types."))
+        b.append(.table(Table(header: ["top types", "share of tokens"], rows: r.coverage.map { ["\($0.types)", pct($0.share)] }, numeric: [0, 1])))
+
+        // Eval sets.
+        let o = r.options
+        let f = r.features
+        b.append(.heading("Tail coverage of the eval set\(r.sets.count > 1 ? "s" : "")"))
+        b.append(.paragraph("Questions come from \(o.features.evals.map(baseName).joined(separator: ", ")), grouped by \(r.groupFields.joined(separator: ", ")). Each question's value v is the \(f.featureDescription) in the index\(f.countsAreLowerBounds ? " (a lower bound: the index dropped rare n-grams)" : ""). \(f.read.skipped.isEmpty ? "" : "Skipped rows: " + f.read.skipped.map { "\($0.value) \($0.key.rawValue)" }.sorted().joined(separator: ", ") + ".")"))
+        if !f.uncountedTerms.isEmpty {
+            b.append(.paragraph("\(f.uncountedTerms.count) distinct term(s) are longer than the index's n-grams and were not counted (run `tailscope cooccur` to count them): \(f.uncountedTerms.prefix(10).joined(separator: ", "))\(f.uncountedTerms.count > 10 ? ", ..." : "")."))
+        }
+        let edges = o.thresholds.map(count).joined(separator: ", ")
+        var rows: [[String]] = []
+        for set in r.sets {
+            rows.append([set.label, "\(set.n)", "\(set.withoutTerms)"] + set.buckets.map { "\(pct($0.cumulativeShare)) (\($0.n))" })
+        }
+        let bucketNames = r.sets.first?.buckets.map(\.label) ?? []
+        b.append(.table(Table(header: ["eval set", "questions", "no countable term"] + bucketNames.map { "v \($0) (cumulative)" },
+                              rows: rows, numeric: Set(1..<(3 + bucketNames.count)))))
+        b.append(.paragraph("Each cell: the share of questions (with a countable term) whose v is below the column's upper edge, and in brackets how many fall in that bucket alone. Thresholds: \(edges)."))
+        let maxDecades = r.sets.map(\.histogram.count).max() ?? 0
+        let longest = r.sets.first { $0.histogram.count == maxDecades }
+        if let longest, maxDecades > 0 {
+            let hist = BarChart(title: "Questions by corpus frequency (log bins)", xLabel: "v = \(f.featureDescription)", yLabel: "share of questions",
+                                caption: "", categories: longest.histogram.map(\.label), series: r.sets.map { set in
+                BarChart.Series(name: "\(set.label) (n=\(set.n - set.withoutTerms))", values: (0..<maxDecades).map { $0 < set.histogram.count ? set.histogram[$0].share : 0 },
+                                labels: (0..<maxDecades).map { $0 < set.histogram.count ? "\(set.histogram[$0].n)" : "0" })
+            })
+            var chart = hist
+            chart.yRange = 0...max(0.1, min(1, ((r.sets.flatMap { $0.histogram.map(\.share) }.max() ?? 1) * 10).rounded(.up) / 10))
+            b.append(.figure(Figure(file: "tail_histogram.svg", svg: chart.render(),
+                                    caption: "Share of each eval set's questions by v on decade bins (0, <10, 10–<100, ...); bar labels are question counts. v is the \(f.featureDescription), counted with \(setup).")))
+        }
+        for set in r.sets {
+            if let a = set.answers {
+                var text = "\(set.label): \(a.withAnswers) question(s) have a gold answer; \(a.unseen) of the \(a.counted) counted answers (\(pct(Double(a.unseen) / Double(max(1, a.counted))))) never occur in the corpus"
+                if a.uncountable > 0 { text += "; \(a.uncountable) answer(s) are longer than the index's n-grams and were not counted" }
+                text += "."
+                if !a.unseenExamples.isEmpty { text += " Never seen: " + a.unseenExamples.map { "“\($0)”" }.joined(separator: ", ") + "." }
+                b.append(.paragraph(text))
+            }
+        }
+        for set in r.sets where !set.rarest.isEmpty {
+            b.append(.paragraph("The \(set.rarest.count) rarest questions of \(set.label) (smallest v first):"))
+            b.append(.table(Table(header: ["id", "question", "terms (count)", "v"] + (set.rarest.contains { $0.row.correct != nil } ? ["correct"] : []),
+                                  rows: set.rarest.map { q in
+                let terms = q.terms.map { "\($0.text) (\($0.count.map { "\($0)" } ?? "uncounted"))" }.joined(separator: ", ")
+                let question = q.row.question.count > 160 ? String(q.row.question.prefix(157)) + "..." : q.row.question
+                return [q.row.id, question, terms, count(q.value ?? .nan)] + (q.row.correct.map { [num($0, 2)] } ?? (set.rarest.contains { $0.row.correct != nil } ? [""] : []))
+            }, numeric: [3])))
+        }
+
+        // Accuracy.
+        let scored = r.sets.filter { $0.statistics != nil }
+        b.append(.heading("Accuracy and the tail"))
+        if scored.isEmpty {
+            b.append(.paragraph("No eval set has correctness for every question, so accuracy is not reported (name the field with --correct-field)."))
+        } else {
+            b.append(.table(Table(header: ["eval set", "n", "accuracy", "Spearman ρ [95% CI]", "Kendall τb", "logistic slope / 10x ± se", "odds ratio / 10x", "top−bottom \(pct(o.features.gapQuantile)) gap [95% CI]"],
+                                  rows: scored.map { set in
+                let g = set.statistics!
+                let slope = g.logistic.map { "\(num($0.coef[1])) ± \(num($0.se[1]))" } ?? "n/a"
+                return [set.label, "\(g.n)", num(g.accuracy), "\(num(g.spearman)) \(ci(g.spearmanCI.low, g.spearmanCI.high))", num(g.kendall),
+                        slope, g.oddsRatioPer10x.map { num($0, 2) } ?? "n/a", "\(num(g.gap)) \(ci(g.gapCI.low, g.gapCI.high))"]
+            }, numeric: [1, 2])))
+            b.append(.paragraph("Correctness against x = log10(v + 1): rank correlations with bootstrap intervals (\(o.features.bootstrap) resamples, seed \(o.features.seed)), a logistic regression (slope per 10x frequency), and the accuracy gap between the most and least frequent \(pct(o.features.gapQuantile)) of questions, as `tailscope correlate` computes them."))
+            let bucketChart = BarChart(title: "Accuracy by frequency bucket", xLabel: "v = \(f.featureDescription)", yLabel: "accuracy",
+                                       caption: "", categories: bucketNames, series: scored.map { set in
+                BarChart.Series(name: set.label, values: set.buckets.map { $0.accuracy ?? .nan }, low: set.buckets.map { $0.ciLow ?? .nan },
+                                high: set.buckets.map { $0.ciHigh ?? .nan }, labels: set.buckets.map { $0.n > 0 ? "n=\($0.n)" : "" })
+            })
+            b.append(.figure(Figure(file: "accuracy_by_bucket.svg", svg: bucketChart.render(),
+                                    caption: "Accuracy per frequency bucket (thresholds \(edges)) with Wilson 95% intervals; v is the \(f.featureDescription), counted with \(setup).")))
+            b.append(.table(Table(header: ["eval set"] + bucketNames.map { "v \($0)" }, rows: scored.map { set in
+                [set.label] + set.buckets.map { k in k.accuracy.map { "\(num($0, 2)) \(ci(k.ciLow, k.ciHigh))" } ?? "–" }
+            }, numeric: Set(1...bucketNames.count))))
+            var line = LineChart(title: "Accuracy vs corpus frequency", xLabel: "v = \(f.featureDescription) (log scale)", yLabel: "accuracy", caption: "",
+                                 series: scored.map { set in
+                LineChart.Series(name: "\(set.label) (n=\(set.statistics!.n))", points: set.statistics!.bins.map {
+                    LineChart.Point(x: $0.meanX, y: $0.mean, low: $0.ciLow, high: $0.ciHigh)
+                })
+            })
+            line.logCountX = true
+            b.append(.figure(Figure(file: "accuracy_vs_frequency.svg", svg: line.render(),
+                                    caption: "Binned accuracy (\(o.features.binScheme.rawValue) bins of x = log10(v + 1), points at bin means) with Wilson 95% intervals, one line per eval set; \(setup).")))
+        }
+
+        // Contamination.
+        b.append(.heading("Contamination"))
+        if let c = r.contamination {
+            b.append(.paragraph("Scanned \(c.corpus.map(baseName).joined(separator: ", ")) (\(c.docs) documents) for every \(c.n)-token n-gram of every question (\(c.ngrams) distinct n-grams; \(c.docsWithHits) document(s) hold one). Questions shorter than \(c.n) tokens cannot be tested."))
+            b.append(.table(Table(header: ["eval set", "questions", "tested (≥ \(c.n) tokens)", "share a \(c.n)-gram with the corpus", "share of tested"],
+                                  rows: r.sets.map { set in
+                [set.label, "\(set.n)", "\(set.contaminationTested ?? 0)", "\(set.contaminationShared ?? 0)",
+                 pct(Double(set.contaminationShared ?? 0) / Double(max(1, set.contaminationTested ?? 0)))]
+            }, numeric: [1, 2, 3, 4])))
+        } else {
+            b.append(.paragraph("Not measured: pass the corpus with --corpus FILE... to scan it for \(o.contaminationN)-grams shared with the questions."))
+        }
+        return b
+    }
+
+    static let css = """
+    body{font-family:Helvetica,Arial,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+    h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+    .meta{color:#555;font-size:.9em}table{border-collapse:collapse;margin:.8em 0;font-size:.88em}
+    th,td{border-bottom:1px solid #e3e3e3;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f6f6f6}
+    td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}figure{margin:1em 0}
+    figcaption{color:#555;font-size:.85em;max-width:760px}svg{max-width:100%;height:auto}
+    """
+
+    /// Self-contained HTML (inline CSS and SVG; no scripts, no network). Also well-formed XML.
+    public static func html(_ r: TailReport) -> String {
+        var s = """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8"/>
+        <meta name="viewport" content="width=device-width, initial-scale=1"/>
+        <title>\(esc(title(r)))</title>
+        <style>\(css)</style>
+        </head>
+        <body>
+        <h1>\(esc(title(r)))</h1>
+        <p class="meta">\(esc(subtitle(r)))</p>
+
+        """
+        for block in blocks(r) {
+            switch block {
+            case .heading(let h): s += "<h2>\(esc(h))</h2>\n"
+            case .paragraph(let p): s += "<p>\(esc(p))</p>\n"
+            case .table(let t): s += t.html()
+            case .figure(let f): s += "<figure>\n\(f.svg)<figcaption>\(esc(f.caption))</figcaption>\n</figure>\n"
+            }
+        }
+        return s + "</body>\n</html>\n"
+    }
+
+    /// Markdown with the figures as SVG files next to it.
+    public static func markdown(_ r: TailReport) -> (text: String, figures: [(String, String)]) {
+        var s = "# \(title(r))\n\n\(subtitle(r))\n\n"
+        var figs: [(String, String)] = []
+        for block in blocks(r) {
+            switch block {
+            case .heading(let h): s += "## \(h)\n\n"
+            case .paragraph(let p): s += "\(p)\n\n"
+            case .table(let t): s += t.markdown() + "\n"
+            case .figure(let f):
+                s += "![\(f.caption)](\(f.file))\n\n*\(f.caption)*\n\n"
+                figs.append((f.file, f.svg))
+            }
+        }
+        return (s, figs)
+    }
+
+    static func title(_ r: TailReport) -> String {
+        "Tail coverage: \(r.options.features.evals.map(baseName).joined(separator: ", ")) in \(baseName(r.options.features.index))"
+    }
+
+    static func subtitle(_ r: TailReport) -> String {
+        "Generated by tailscope \(r.stats.meta["tool_version"] ?? "") on \(isoNow()) in \(num(r.seconds, 1)) s."
+    }
+
+    static func bucketJSON(_ k: Bucket) -> JSON {
+        .object([("label", .string(k.label)), ("lo", .double(k.lo)), ("hi", k.hi.isFinite ? .double(k.hi) : .null), ("n", .int(Int64(k.n))),
+                 ("share", .double(k.share)), ("cumulative_share", .double(k.cumulativeShare)),
+                 ("accuracy", k.accuracy.map { .double($0) } ?? .null),
+                 ("ci", k.ciLow.map { .array([.double($0), .double(k.ciHigh!)]) } ?? .null)])
+    }
+
+    public static func json(_ r: TailReport) -> JSON {
+        let s = r.stats
+        return .object([
+            ("index", .string(r.options.features.index)),
+            ("evals", .array(r.options.features.evals.map { .string($0) })),
+            ("feature", .string(r.features.featureDescription)),
+            ("counts_are_lower_bounds", .bool(r.features.countsAreLowerBounds)),
+            ("corpus", ReportWriter.statsJSON(s)),
+            ("coverage", .array(r.coverage.map { .object([("types", .int(Int64($0.types))), ("share", .double($0.share))]) })),
+            ("rank_frequency", .array(r.rankFrequency.map { .array([.int(Int64($0.rank)), .uint($0.count)]) })),
+            ("thresholds", .array(r.options.thresholds.map { .double($0) })),
+            ("group_by", .array(r.groupFields.map { .string($0) })),
+            ("uncounted_terms", .array(r.features.uncountedTerms.map { .string($0) })),
+            ("sets", .array(r.sets.map { set in
+                .object([
+                    ("label", .string(set.label)), ("questions", .int(Int64(set.n))), ("without_terms", .int(Int64(set.withoutTerms))),
+                    ("buckets", .array(set.buckets.map(bucketJSON))),
+                    ("histogram", .array(set.histogram.map(bucketJSON))),
+                    ("answers", set.answers.map { a in .object([("with_answers", .int(Int64(a.withAnswers))), ("counted", .int(Int64(a.counted))),
+                                                                ("unseen", .int(Int64(a.unseen))), ("uncountable", .int(Int64(a.uncountable))),
+                                                                ("unseen_examples", .array(a.unseenExamples.map { .string($0) }))]) } ?? .null),
+                    ("rarest", .array(set.rarest.map { q in
+                        .object([("id", .string(q.row.id)), ("question", .string(q.row.question)), ("value", q.value.map { .double($0) } ?? .null),
+                                 ("correct", q.row.correct.map { .double($0) } ?? .null),
+                                 ("terms", .array(q.terms.map { t in .object([("text", .string(t.text)), ("count", t.count.map { .uint($0) } ?? .null),
+                                                                              ("df", t.df.map { .uint($0) } ?? .null)]) }))])
+                    })),
+                    ("statistics", set.statistics.map { g in .object([
+                        ("n", .int(Int64(g.n))), ("accuracy", .double(g.accuracy)),
+                        ("spearman", .double(g.spearman)), ("spearman_p", .double(g.spearmanP)),
+                        ("spearman_ci", .array([.double(g.spearmanCI.low), .double(g.spearmanCI.high)])),
+                        ("kendall", .double(g.kendall)), ("kendall_p", .double(g.kendallP)),
+                        ("pearson", .double(g.pearson)),
+                        ("logistic", g.logistic.map { l in .object([("intercept", .double(l.coef[0])), ("slope", .double(l.coef[1])),
+                                                                    ("slope_se", .double(l.se[1])), ("slope_p", .double(l.p[1]))]) } ?? .null),
+                        ("gap", .double(g.gap)), ("gap_ci", .array([.double(g.gapCI.low), .double(g.gapCI.high)])),
+                    ]) } ?? .null),
+                    ("contamination", set.contaminationTested.map { t in .object([("tested", .int(Int64(t))), ("shared", .int(Int64(set.contaminationShared ?? 0)))]) } ?? .null),
+                ])
+            })),
+            ("contamination", r.contamination.map { c in .object([("n", .int(Int64(c.n))), ("corpus", .array(c.corpus.map { .string($0) })),
+                                                                  ("docs", .int(c.docs)), ("docs_with_hits", .int(c.docsWithHits)),
+                                                                  ("ngrams", .int(Int64(c.ngrams)))]) } ?? .null),
+            ("seconds", .double(r.seconds)),
+        ])
+    }
+
+    static func statsJSON(_ s: IndexStatistics) -> JSON { Render.statsJSON(s) }
+
+    /// Writes index.html, report.md, report.json and the figures into `dir` (each file atomically).
+    public static func write(_ r: TailReport, to dir: String) throws {
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw IndexingError("cannot create \(dir): \(String(cString: strerror(errno)))")
+        }
+        let md = markdown(r)
+        for (file, svg) in md.figures { try writeTextFile(dir + "/" + file, svg) }
+        try writeTextFile(dir + "/report.json", json(r).render() + "\n")
+        try writeTextFile(dir + "/report.md", md.text)
+        try writeTextFile(dir + "/index.html", html(r))
+    }
+}

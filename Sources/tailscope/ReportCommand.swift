@@ -1,0 +1,98 @@
+import ArgumentParser
+import CorpusIO
+import Evaluation
+import Indexing
+import Report
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a tail-coverage report of an eval set in a corpus (HTML, Markdown, JSON).",
+        discussion: """
+        Writes into the output directory:
+          index.html   self-contained page (inline SVG and CSS, no scripts, no network)
+          report.md    the same content in Markdown, with the figures as .svg files beside it
+          report.json  every number
+        and prints the path of index.html.
+
+        Contents: the corpus (documents, tokens, types per order, hapax share, the rank-frequency \
+        plot with a maximum-likelihood Zipf exponent and its fitted range, and the share of tokens \
+        covered by the top 10 ... 100k types); per eval set (--group-by, default: per file) the \
+        distribution of the questions' values v (by default the count of the rarest content term; \
+        --terms/--aggregate/--measure as in `correlate`) on log bins, the share of questions below \
+        each --thresholds edge, gold answers never seen in the corpus, and the rarest questions; \
+        when every question has correctness, accuracy per bucket with Wilson intervals, the \
+        `correlate` statistics and the accuracy-vs-frequency plot; and, with --corpus, the share of \
+        questions that share a --contamination-n token n-gram (default 13) with the corpus.
+
+        Examples:
+          tailscope report --index indexes/wiki.sqlite --eval results.jsonl --group-by dataset \\
+              --terms numbers -o reports/wiki-vs-arith/
+          tailscope report --index indexes/wiki.sqlite --eval NQ-open.dev.jsonl \\
+              --corpus corpus/*.jsonl.zst -o reports/wiki-vs-nq/
+
+        Exit status: 0 done; 64 usage; 65 malformed input (file:line named); 66 unreadable input; 130 interrupted.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The index (from `tailscope index`).", valueName: "index"))
+    var index: String
+
+    @OptionGroup var eval: EvalOptions
+
+    @OptionGroup var feature: FeatureOptions
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Directory to write the report into (created if missing).", valueName: "dir"))
+    var output: String
+
+    @Option(help: ArgumentHelp("Comma-separated bucket edges on v: buckets 0, <t1, t1-<t2, ..., >=tk.", valueName: "t1,t2,..."))
+    var thresholds: String = "10,100,1000,10000"
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Corpus files to scan for n-grams shared with the questions (contamination).", valueName: "files"))
+    var corpus: [String] = []
+
+    @Option(help: ArgumentHelp("Length in tokens of the n-grams the contamination scan looks for.", valueName: "n"))
+    var contaminationN: Int = 13
+
+    @Option(help: ArgumentHelp("JSON field holding a corpus document's text (dotted path).", valueName: "field"))
+    var textField: String = "text"
+
+    @Option(help: ArgumentHelp("Plain-text corpus: one document per line, paragraph or file.", valueName: "line|paragraph|file"))
+    var docPer: String = "line"
+
+    @Option(help: ArgumentHelp("How many of the rarest questions to list per eval set.", valueName: "n"))
+    var rarest: Int = 20
+
+    func run() throws {
+        guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
+        var fo = CorrelateOptions(index: index, evals: eval.evals)
+        fo.fields = eval.fields()
+        fo.onError = try eval.policy()
+        try feature.apply(to: &fo)
+        var o = ReportOptions(features: fo)
+        let edges = thresholds.split(separator: ",").map { Double(String($0).trimmingSpaces) }
+        guard !edges.isEmpty, edges.allSatisfy({ $0 != nil && $0! > 0 }), zip(edges, edges.dropFirst()).allSatisfy({ $0! < $1! }) else {
+            throw ValidationError("--thresholds must be increasing positive numbers, e.g. 10,100,1000")
+        }
+        o.thresholds = edges.map { $0! }
+        guard contaminationN >= 1 else { throw ValidationError("--contamination-n must be at least 1") }
+        o.contaminationN = contaminationN
+        o.corpus = corpus
+        guard let split = TextSplit(rawValue: docPer) else { throw ValidationError("--doc-per must be line, paragraph or file") }
+        o.read.textField = textField
+        o.read.docPer = split
+        o.read.onError = fo.onError
+        guard rarest >= 0 else { throw ValidationError("--rarest must be >= 0") }
+        o.rarest = rarest
+        o.progress = stderrIsTerminal()
+        installInterruptHandlers()
+        do {
+            let r = try buildTailReport(o) { printError("tailscope: \($0)\n") }
+            try ReportWriter.write(r, to: output)
+            let dir = output.hasSuffix("/") ? String(output.dropLast()) : output
+            printOut(dir + "/index.html")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
