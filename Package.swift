@@ -56,7 +56,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "TestSupport", dependencies: ["CorpusIO", "Tokenization"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CorpusIO", "Tokenization", "Indexing"], path: "Tests/TestSupport"),
         .testTarget(name: "CorpusIOTests", dependencies: ["CorpusIO", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "CountingTests", dependencies: ["Counting", "TestSupport"]),
@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"], exclude: ["reference.json", "make_reference.py"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Evaluation", "Indexing", "IndexStore", "Statistics", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,18 +8,6 @@ import Statistics
 import Tokenization
 import TestSupport
 
-/// Builds an index of `docs` (one JSON line each) in `dir`.
-func buildTestIndex(_ dir: String, docs: [String], orders: Int = 3) throws -> String {
-    let corpus = dir + "/corpus.jsonl"
-    TestSupport.write(corpus, docs.map { "{\"text\": \"\($0)\"}" }.joined(separator: "\n") + "\n")
-    var o = IndexOptions(inputs: [corpus], output: dir + "/i.sqlite")
-    o.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: orders, minCount: 1)
-    o.memoryBytes = 64 << 20
-    o.tempDir = dir
-    _ = try buildIndex(o) { _ in }
-    return o.output
-}
-
 @Suite struct CorrelateTests {
     @Test func countsTermsExactlyAndAggregates() throws {
         let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }

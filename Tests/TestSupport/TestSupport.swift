@@ -1,4 +1,6 @@
 import Foundation
+import Indexing
+import Tokenization
 
 /// Helpers shared by the test targets: temp directories, compressed fixtures, real data paths,
 /// and an independent n-gram counter written for obviousness, not speed.
@@ -146,3 +148,16 @@ public struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+/// Builds an index of `docs` (one JSON line each) in `dir`.
+public func buildTestIndex(_ dir: String, docs: [String], orders: Int = 3) throws -> String {
+    let corpus = dir + "/corpus.jsonl"
+    TestSupport.write(corpus, docs.map { "{\"text\": \"\($0)\"}" }.joined(separator: "\n") + "\n")
+    var o = IndexOptions(inputs: [corpus], output: dir + "/i.sqlite")
+    o.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: orders, minCount: 1)
+    o.memoryBytes = 64 << 20
+    o.tempDir = dir
+    _ = try buildIndex(o) { _ in }
+    return o.output
+}
+
