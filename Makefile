@@ -2,11 +2,12 @@
 #   make demo   install what is needed, build a release binary, index a small real corpus, show it
 #   make test   run every test (what CI runs)
 SHELL := /bin/bash
-APT_PACKAGES := libzstd-dev zlib1g-dev libsqlite3-dev libopenblas-dev pkg-config zstd sqlite3 python3 bc time
+APT_PACKAGES := libzstd-dev zlib1g-dev libsqlite3-dev libopenblas-dev pkg-config zstd sqlite3 python3 python3-venv bc time
+NBENV := .build/nbenv
 BIN := .build/release/tailscope
 DEMO_INDEX := indexes/fortunes.sqlite
 
-.PHONY: demo test deps build data bench clean
+.PHONY: demo test deps build data bench clean notebook-env
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -28,7 +29,14 @@ demo: build data
 	$(BIN) top $(DEMO_INDEX) --order 2 --limit 10
 	$(BIN) count $(DEMO_INDEX) "the" "life" "the meaning of" "42"
 
-test: deps data
+# The notebooks' Python environment (pandas, matplotlib, nbclient), used by the notebook test.
+notebook-env: $(NBENV)/.installed
+$(NBENV)/.installed: notebooks/requirements.txt | deps
+	python3 -m venv $(NBENV)
+	$(NBENV)/bin/pip install -q --disable-pip-version-check -r notebooks/requirements.txt
+	touch $@
+
+test: deps data notebook-env
 	swift build --build-tests
 	swift test --skip-build
 

@@ -1,8 +1,16 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import IndexStore
 
 /// Human tables and JSON for the query commands, so the CLI stays a thin layer.
 public enum Render {
     public static func pct(_ x: Double) -> String { format1(x * 100) + "%" }
+    /// Two significant digits (for standard errors).
+    public static func significant(_ x: Double) -> String {
+        guard x.isFinite, x > 0 else { return x == 0 ? "0" : "n/a" }
+        return fixed(x, max(0, 1 - Int(floor(log10(x)))))
+    }
 
     public static func fixed(_ x: Double, _ digits: Int) -> String {
         var p = 1.0
@@ -46,7 +54,7 @@ public enum Render {
         if let z = s.zipf {
             out += "\nZipf slope   \(fixed(z.slope, 3)) (OLS of log10 count on log10 rank, ranks 1-\(z.maxRank): types seen >= \(z.minCount) times; R^2 \(fixed(z.r2, 3)))\n"
             if let m = s.zipfMLE {
-                out += "Zipf MLE     s = \(fixed(m.exponent, 3)) ± \(fixed(m.standardError, 4)) (p(r) ∝ r^-s over the same ranks, \(m.tokens) tokens)\n"
+                out += "Zipf MLE     s = \(fixed(m.exponent, 3)) ± \(significant(m.standardError)) (p(r) ∝ r^-s over the same ranks, \(m.tokens) tokens)\n"
             }
         } else {
             out += "\nZipf slope   n/a (fewer than 10 types seen 5 or more times)\n"

@@ -58,6 +58,15 @@ func ci(_ lo: Double?, _ hi: Double?, percent: Bool = false) -> String {
     guard let lo, let hi, lo.isFinite, hi.isFinite else { return "n/a" }
     return percent ? "[\(pct(lo)), \(pct(hi))]" : "[\(num(lo, 2)), \(num(hi, 2))]"
 }
+func sig(_ x: Double) -> String { Render.significant(x) }
+/// Thousands separated by commas.
+func grouped(_ v: Int64) -> String {
+    let s = String(v.magnitude)
+    var out = ""
+    for (i, ch) in s.enumerated() { if i > 0 && (s.count - i) % 3 == 0 { out += "," }; out.append(ch) }
+    return (v < 0 ? "-" : "") + out
+}
+func grouped(_ v: UInt64) -> String { grouped(Int64(v)) }
 func count(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? "\(Int64(v))" : Render.fixed(v, 1) }
 
 public enum ReportWriter {
@@ -69,16 +78,16 @@ public enum ReportWriter {
         let setup = "tokenizer \(tok) (case fold \(s.meta["case_fold"] ?? "?")), n-gram orders \(orders), index \(baseName(r.options.features.index))"
         var b: [Block] = []
         b.append(.heading("Corpus"))
-        b.append(.paragraph("\(s.docs) documents, \(s.tokens) tokens from \(s.sources.count) source file(s); \(setup)."))
+        b.append(.paragraph("\(grouped(s.docs)) documents, \(grouped(s.tokens)) tokens from \(s.sources.count) source file(s); \(setup)."))
         b.append(.table(Table(header: ["order", "occurrences", "types", "hapax", "hapax share"], rows: s.orders.map {
-            ["\($0.order)", "\($0.occurrences)", "\($0.types)", "\($0.hapax)", pct($0.hapaxShare)]
+            ["\($0.order)", grouped($0.occurrences), grouped($0.types), grouped($0.hapax), pct($0.hapaxShare)]
         }, numeric: [0, 1, 2, 3, 4])))
         var zipfText = "Zipf exponent: not enough types seen 5 or more times to fit."
         var series: [LineChart.Series] = [LineChart.Series(name: "unigram count by rank", points: r.rankFrequency.map {
             LineChart.Point(x: log10(Double($0.rank)), y: log10(Double($0.count)))
         }, markers: false)]
         if let m = s.zipfMLE, let z = s.zipf {
-            zipfText = "Zipf exponent s = \(num(m.exponent)) ± \(num(m.standardError, 4)) (maximum likelihood, p(r) ∝ r^-s, fitted over ranks 1–\(m.maxRank): the types seen at least \(z.minCount) times, \(m.tokens) tokens); the least-squares slope of log count on log rank over the same ranks is \(num(z.slope)) (R² \(num(z.r2)))."
+            zipfText = "Zipf exponent s = \(num(m.exponent)) ± \(sig(m.standardError)) (maximum likelihood, p(r) ∝ r^-s, fitted over ranks 1–\(m.maxRank): the types seen at least \(z.minCount) times, \(grouped(m.tokens)) tokens); the least-squares slope of log count on log rank over the same ranks is \(num(z.slope)) (R² \(num(z.r2)))."
             var h = 0.0
             for k in 1...m.maxRank { h += pow(Double(k), -m.exponent) }
             let ranks = r.rankFrequency.map(\.rank).filter { $0 <= m.maxRank }
@@ -91,8 +100,8 @@ public enum ReportWriter {
         chart.logX = true; chart.logY = true; chart.yRange = nil
         b.append(.figure(Figure(file: "rank_frequency.svg", svg: chart.render(),
                                 caption: "Unigram count against frequency rank on log-log axes (\(setup)); the dashed line is the maximum-likelihood Zipf fit over the stated ranks.")))
-        b.append(.paragraph("Cumulative coverage: the share of all \(s.orders.first?.occurrences ?? 0) unigram occurrences covered by the most frequent types."))
-        b.append(.table(Table(header: ["top types", "share of tokens"], rows: r.coverage.map { ["\($0.types)", pct($0.share)] }, numeric: [0, 1])))
+        b.append(.paragraph("Cumulative coverage: the share of all \(grouped(s.orders.first?.occurrences ?? 0)) unigram occurrences covered by the most frequent types."))
+        b.append(.table(Table(header: ["top types", "share of tokens"], rows: r.coverage.map { [grouped(Int64($0.types)), pct($0.share)] }, numeric: [0, 1])))
 
         // Eval sets.
         let o = r.options
@@ -105,24 +114,27 @@ public enum ReportWriter {
         let edges = o.thresholds.map(count).joined(separator: ", ")
         var rows: [[String]] = []
         for set in r.sets {
-            rows.append([set.label, "\(set.n)", "\(set.withoutTerms)"] + set.buckets.map { "\(pct($0.cumulativeShare)) (\($0.n))" })
+            let empty = set.n == set.withoutTerms
+            rows.append([set.label, "\(set.n)", "\(set.withoutTerms)"] + set.buckets.map { empty ? "–" : "\(pct($0.cumulativeShare)) (\($0.n))" })
         }
         let bucketNames = r.sets.first?.buckets.map(\.label) ?? []
         b.append(.table(Table(header: ["eval set", "questions", "no countable term"] + bucketNames.map { "v \($0) (cumulative)" },
                               rows: rows, numeric: Set(1..<(3 + bucketNames.count)))))
         b.append(.paragraph("Each cell: the share of questions (with a countable term) whose v is below the column's upper edge, and in brackets how many fall in that bucket alone. Thresholds: \(edges)."))
-        let maxDecades = r.sets.map(\.histogram.count).max() ?? 0
-        let longest = r.sets.first { $0.histogram.count == maxDecades }
+        let plotted = r.sets.filter { $0.n > $0.withoutTerms }
+        let maxDecades = plotted.map(\.histogram.count).max() ?? 0
+        let longest = plotted.first { $0.histogram.count == maxDecades }
         if let longest, maxDecades > 0 {
+            let few = plotted.count <= 4
             let hist = BarChart(title: "Questions by corpus frequency (log bins)", xLabel: "v = \(f.featureDescription)", yLabel: "share of questions",
-                                caption: "", categories: longest.histogram.map(\.label), series: r.sets.map { set in
+                                caption: "", categories: longest.histogram.map(\.label), series: plotted.map { set in
                 BarChart.Series(name: "\(set.label) (n=\(set.n - set.withoutTerms))", values: (0..<maxDecades).map { $0 < set.histogram.count ? set.histogram[$0].share : 0 },
-                                labels: (0..<maxDecades).map { $0 < set.histogram.count ? "\(set.histogram[$0].n)" : "0" })
+                                labels: few ? (0..<maxDecades).map { $0 < set.histogram.count ? "\(set.histogram[$0].n)" : "0" } : [])
             })
             var chart = hist
-            chart.yRange = 0...max(0.1, min(1, ((r.sets.flatMap { $0.histogram.map(\.share) }.max() ?? 1) * 10).rounded(.up) / 10))
+            chart.yRange = 0...max(0.1, min(1, ((plotted.flatMap { $0.histogram.map(\.share) }.max() ?? 1) * 10).rounded(.up) / 10))
             b.append(.figure(Figure(file: "tail_histogram.svg", svg: chart.render(),
-                                    caption: "Share of each eval set's questions by v on decade bins (0, <10, 10–<100, ...); bar labels are question counts. v is the \(f.featureDescription), counted with \(setup).")))
+                                    caption: "Share of each eval set's questions by v on decade bins (0, <10, 10–<100, ...)\(few ? "; bar labels are question counts" : ""); eval sets without a countable term are left out. v is the \(f.featureDescription), counted with \(setup).")))
         }
         for set in r.sets {
             if let a = set.answers {
@@ -133,16 +145,6 @@ public enum ReportWriter {
                 b.append(.paragraph(text))
             }
         }
-        for set in r.sets where !set.rarest.isEmpty {
-            b.append(.paragraph("The \(set.rarest.count) rarest questions of \(set.label) (smallest v first):"))
-            b.append(.table(Table(header: ["id", "question", "terms (count)", "v"] + (set.rarest.contains { $0.row.correct != nil } ? ["correct"] : []),
-                                  rows: set.rarest.map { q in
-                let terms = q.terms.map { "\($0.text) (\($0.count.map { "\($0)" } ?? "uncounted"))" }.joined(separator: ", ")
-                let question = q.row.question.count > 160 ? String(q.row.question.prefix(157)) + "..." : q.row.question
-                return [q.row.id, question, terms, count(q.value ?? .nan)] + (q.row.correct.map { [num($0, 2)] } ?? (set.rarest.contains { $0.row.correct != nil } ? [""] : []))
-            }, numeric: [3])))
-        }
-
         // Accuracy.
         let scored = r.sets.filter { $0.statistics != nil }
         b.append(.heading("Accuracy and the tail"))
@@ -160,7 +162,7 @@ public enum ReportWriter {
             let bucketChart = BarChart(title: "Accuracy by frequency bucket", xLabel: "v = \(f.featureDescription)", yLabel: "accuracy",
                                        caption: "", categories: bucketNames, series: scored.map { set in
                 BarChart.Series(name: set.label, values: set.buckets.map { $0.accuracy ?? .nan }, low: set.buckets.map { $0.ciLow ?? .nan },
-                                high: set.buckets.map { $0.ciHigh ?? .nan }, labels: set.buckets.map { $0.n > 0 ? "n=\($0.n)" : "" })
+                                high: set.buckets.map { $0.ciHigh ?? .nan }, labels: scored.count <= 4 ? set.buckets.map { $0.n > 0 ? "n=\($0.n)" : "" } : [])
             })
             b.append(.figure(Figure(file: "accuracy_by_bucket.svg", svg: bucketChart.render(),
                                     caption: "Accuracy per frequency bucket (thresholds \(edges)) with Wilson 95% intervals; v is the \(f.featureDescription), counted with \(setup).")))
@@ -190,6 +192,18 @@ public enum ReportWriter {
         } else {
             b.append(.paragraph("Not measured: pass the corpus with --corpus FILE... to scan it for \(o.contaminationN)-grams shared with the questions."))
         }
+        // The rarest questions, last: long tables.
+        if r.sets.contains(where: { !$0.rarest.isEmpty }) { b.append(.heading("Rarest questions")) }
+        for set in r.sets where !set.rarest.isEmpty {
+            b.append(.paragraph("The \(set.rarest.count) rarest questions of \(set.label) (smallest v first):"))
+            b.append(.table(Table(header: ["id", "question", "terms (count)", "v"] + (set.rarest.contains { $0.row.correct != nil } ? ["correct"] : []),
+                                  rows: set.rarest.map { q in
+                let terms = q.terms.map { "\($0.text) (\($0.count.map { "\($0)" } ?? "uncounted"))" }.joined(separator: ", ")
+                let question = q.row.question.count > 160 ? String(q.row.question.prefix(157)) + "..." : q.row.question
+                return [q.row.id, question, terms, count(q.value ?? .nan)] + (q.row.correct.map { [num($0, 2)] } ?? (set.rarest.contains { $0.row.correct != nil } ? [""] : []))
+            }, numeric: [3])))
+        }
+
         return b
     }
 
