@@ -47,11 +47,7 @@ struct CooccurCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Window in tokens for co-occurrence counts.", valueName: "tokens"))
     var window: Int = 5
 
-    @Option(help: ArgumentHelp("JSON field holding a corpus document's text (dotted path).", valueName: "field"))
-    var textField: String = "text"
-
-    @Option(help: ArgumentHelp("Plain-text corpus: one document per line, paragraph or file.", valueName: "line|paragraph|file"))
-    var docPer: String = "line"
+    @OptionGroup var text: CorpusTextOptions
 
     @Option(help: ArgumentHelp("Stopword list for content terms, one word per line.", valueName: "file"))
     var stopwords: String?
@@ -63,14 +59,14 @@ struct CooccurCommand: ParsableCommand {
         guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
         guard !corpus.isEmpty else { throw ValidationError("give the corpus with --corpus") }
         guard window >= 1 else { throw ValidationError("--window must be at least 1") }
-        guard let split = TextSplit(rawValue: docPer) else { throw ValidationError("--doc-per must be line, paragraph or file") }
+        let split = try text.split()
         var o = CooccurOptions(index: index, evals: eval.evals, corpus: corpus)
         o.fields = eval.fields()
         o.onError = try eval.policy()
         o.questionTerms = try parseTermSpecs(questionTerms, option: "--question-terms")
         o.extraTerms = try terms.map { try parseTermSpecs($0, option: "--terms") } ?? []
         o.window = window
-        o.textField = textField
+        o.textField = text.textField
         o.docPer = split
         o.stopwords = try readStopwords(stopwords)
         o.progress = stderrIsTerminal()
@@ -81,5 +77,19 @@ struct CooccurCommand: ParsableCommand {
         } catch {
             throw fail(error)
         }
+    }
+}
+
+/// How corpus documents are read, for the commands that re-read an indexed corpus.
+struct CorpusTextOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("JSON field holding a corpus document's text (dotted path).", valueName: "field"))
+    var textField: String = "text"
+
+    @Option(help: ArgumentHelp("Plain-text corpus: one document per line, paragraph or file.", valueName: "line|paragraph|file"))
+    var docPer: String = "line"
+
+    func split() throws -> TextSplit {
+        guard let s = TextSplit(rawValue: docPer) else { throw ValidationError("--doc-per must be line, paragraph or file") }
+        return s
     }
 }

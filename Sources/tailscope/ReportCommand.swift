@@ -54,11 +54,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Length in tokens of the n-grams the contamination scan looks for.", valueName: "n"))
     var contaminationN: Int = 13
 
-    @Option(help: ArgumentHelp("JSON field holding a corpus document's text (dotted path).", valueName: "field"))
-    var textField: String = "text"
-
-    @Option(help: ArgumentHelp("Plain-text corpus: one document per line, paragraph or file.", valueName: "line|paragraph|file"))
-    var docPer: String = "line"
+    @OptionGroup var text: CorpusTextOptions
 
     @Option(help: ArgumentHelp("How many of the rarest questions to list per eval set.", valueName: "n"))
     var rarest: Int = 20
@@ -78,8 +74,8 @@ struct ReportCommand: ParsableCommand {
         guard contaminationN >= 1 else { throw ValidationError("--contamination-n must be at least 1") }
         o.contaminationN = contaminationN
         o.corpus = corpus
-        guard let split = TextSplit(rawValue: docPer) else { throw ValidationError("--doc-per must be line, paragraph or file") }
-        o.read.textField = textField
+        let split = try text.split()
+        o.read.textField = text.textField
         o.read.docPer = split
         o.read.onError = fo.onError
         guard rarest >= 0 else { throw ValidationError("--rarest must be >= 0") }
