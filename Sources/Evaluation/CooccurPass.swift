@@ -239,17 +239,14 @@ final class PairPass {
         touched.removeAll(keepingCapacity: true)
     }
 
-    /// Visits every pair present in the document once, from whichever side is cheapest: the pairs
-    /// of the question terms present, the pairs of the answers present, or every (term, answer)
-    /// combination present looked up in the cross table.
+    /// Visits every pair present in the document, walking the side (question terms or answers)
+    /// that takes fewer steps.
     private func countPairs(_ occ: UnsafeBufferPointer<Int32>) {
         touchedTerms.removeAll(keepingCapacity: true)
         touchedAnswers.removeAll(keepingCapacity: true)
-        var viaTerms = 0, viaAnswers = 0
         for p in touched {
-            let nt = termToPairs.count(Int(p)), na = answerToPairs.count(Int(p))
-            if nt > 0 { touchedTerms.append(p); viaTerms += nt }
-            if na > 0 { touchedAnswers.append(p); viaAnswers += na }
+            if termToPairs.count(Int(p)) > 0 { touchedTerms.append(p) }
+            if answerToPairs.count(Int(p)) > 0 { touchedAnswers.append(p) }
         }
         if touchedTerms.isEmpty || touchedAnswers.isEmpty { return }
         // Every pair present has an alias on each side present, so walking either side finds them

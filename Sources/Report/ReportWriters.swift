@@ -282,7 +282,7 @@ public enum ReportWriter {
             ("evals", .array(r.options.features.evals.map { .string($0) })),
             ("feature", .string(r.features.featureDescription)),
             ("counts_are_lower_bounds", .bool(r.features.countsAreLowerBounds)),
-            ("corpus", ReportWriter.statsJSON(s)),
+            ("corpus", Render.statsJSON(s)),
             ("coverage", .array(r.coverage.map { .object([("types", .int(Int64($0.types))), ("share", .double($0.share))]) })),
             ("rank_frequency", .array(r.rankFrequency.map { .array([.int(Int64($0.rank)), .uint($0.count)]) })),
             ("thresholds", .array(r.options.thresholds.map { .double($0) })),
@@ -321,8 +321,6 @@ public enum ReportWriter {
             ("seconds", .double(r.seconds)),
         ])
     }
-
-    static func statsJSON(_ s: IndexStatistics) -> JSON { Render.statsJSON(s) }
 
     /// Writes index.html, report.md, report.json and the figures into `dir` (each file atomically).
     public static func write(_ r: TailReport, to dir: String) throws {
