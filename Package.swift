@@ -44,6 +44,9 @@ let package = Package(
         // Eval results in; per-question frequency features; `correlate` and `cooccur`.
         .target(name: "Evaluation", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Indexing", "Statistics", "Reporting"],
                 swiftSettings: hotLoop),
+        // `prune`: dedup, decontamination, near-dup, balancing and --keep over a corpus, with a manifest.
+        .target(name: "Curation", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Indexing", "Evaluation"],
+                swiftSettings: hotLoop),
         // `report`: tail coverage of an eval set as index.html, report.md and report.json.
         .target(name: "Report", dependencies: ["CorpusIO", "Tokenization", "IndexStore", "Indexing", "Statistics", "Evaluation", "Reporting"]),
         .executableTarget(
@@ -52,6 +55,7 @@ let package = Package(
                 "Indexing",
                 "Evaluation",
                 "Report",
+                "Curation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +69,7 @@ let package = Package(
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "CorpusIO", "IndexStore", "Indexing", "Tokenization", "Evaluation", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -117,6 +117,18 @@ public final class DocumentReader {
 
     /// Calls `body` once per document, in file order. Each buffer is valid only during the call.
     public func forEachDocument(_ body: (UnsafeRawBufferPointer) -> Void) throws(InputError) {
+        try forEachRecord { text, _ in body(text) }
+    }
+
+    /// The first line (1-based) and decompressed byte offset of the document being handed out;
+    /// valid during a `forEachRecord` call.
+    public private(set) var recordLine = 0
+    public private(set) var recordOffset: Int64 = 0
+
+    /// Calls `body` once per document with its text and its record as it appears in the file: for
+    /// JSONL the whole line (every field), for text the document's lines. `recordLine` and
+    /// `recordOffset` say where it starts. Buffers are valid only during the call.
+    public func forEachRecord(_ body: (_ text: UnsafeRawBufferPointer, _ record: UnsafeRawBufferPointer) -> Void) throws(InputError) {
         do {
             try readAll(body)
         } catch let e {
@@ -130,7 +142,7 @@ public final class DocumentReader {
         counters.bytesDecompressed = lines.bytesRead
     }
 
-    private func readAll(_ body: (UnsafeRawBufferPointer) -> Void) throws(InputError) {
+    private func readAll(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) throws(InputError) {
         var paragraph: [UInt8] = []
         var paragraphHasText = false
         var json: JSONFieldExtractor? = nil
@@ -139,7 +151,7 @@ public final class DocumentReader {
 
         func flushParagraph() {
             if paragraphHasText {
-                paragraph.withUnsafeBytes { body($0) }
+                paragraph.withUnsafeBytes { body($0, $0) }
                 counters.docs += 1
             }
             paragraph.removeAll(keepingCapacity: true)
@@ -179,7 +191,9 @@ public final class DocumentReader {
                     guard case .jsonl(let field) = format else { continue }
                     switch result {
                     case .text(let t):
-                        body(t)
+                        recordLine = lines.lineNumber
+                        recordOffset = lines.lineOffset
+                        body(t, raw)
                         counters.docs += 1
                     case .missing:
                         try fail(InputError(.missingField, path: path, line: lines.lineNumber,
@@ -190,7 +204,9 @@ public final class DocumentReader {
                     }
                 case .text(.line):
                     if blank { counters.blankLines += 1; continue }
-                    body(raw)
+                    recordLine = lines.lineNumber
+                    recordOffset = lines.lineOffset
+                    body(raw, raw)
                     counters.docs += 1
                 case .text(.paragraph):
                     if blank {
@@ -198,7 +214,10 @@ public final class DocumentReader {
                         flushParagraph()
                         continue
                     }
-                    if !paragraph.isEmpty { paragraph.append(0x0A) }
+                    if !paragraph.isEmpty { paragraph.append(0x0A) } else {
+                        recordLine = lines.lineNumber
+                        recordOffset = lines.lineOffset
+                    }
                     paragraph.append(contentsOf: raw)
                     paragraphHasText = true
                     if paragraph.count > lines.maxLineBytes {
@@ -208,6 +227,8 @@ public final class DocumentReader {
                         paragraphHasText = false
                     }
                 case .text(.file):
+                    recordLine = 1
+                    recordOffset = 0
                     if blank { counters.blankLines += 1 }
                     if !paragraph.isEmpty || counters.lines > 1 { paragraph.append(0x0A) }
                     paragraph.append(contentsOf: raw)

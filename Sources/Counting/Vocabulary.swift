@@ -75,7 +75,14 @@ public final class Vocabulary: @unchecked Sendable {
 
     @inline(__always) private func equal(_ id: Int, _ b: UnsafeRawBufferPointer) -> Bool {
         let s = starts[id], len = starts[id + 1] - s
-        return len == b.count && (len == 0 || memcmp(arena + s, b.baseAddress!, len) == 0)
+        guard len == b.count else { return false }
+        if len <= 16 {
+            // Most tokens are short: compare in place rather than calling memcmp.
+            let a = arena + s
+            for k in 0..<len where a[k] != b.load(fromByteOffset: k, as: UInt8.self) { return false }
+            return true
+        }
+        return memcmp(arena + s, b.baseAddress!, len) == 0
     }
 
     /// The id of `bytes`, adding the token if it is new.

@@ -49,13 +49,13 @@ public struct CooccurReport: Sendable {
 
 /// Token-level Aho-Corasick automaton: patterns are sequences of token ids, so matches respect
 /// token boundaries by construction, and one pass finds every occurrence of every pattern.
-struct TokenAutomaton {
+package struct TokenAutomaton {
     var next: [UInt64: Int32] = [:]     // (node << 32 | token) -> node
     var fail: [Int32] = [0]
     var outputs: [[Int32]] = [[]]       // patterns ending at a node (including via suffix links)
     var depth: [Int32] = [0]
 
-    init(patterns: [[UInt32]]) {
+    package init(patterns: [[UInt32]]) {
         var own: [[Int32]] = [[]]
         for (p, toks) in patterns.enumerated() {
             var node: Int32 = 0
@@ -97,7 +97,7 @@ struct TokenAutomaton {
 /// The automaton frozen into flat buffers for the hot loop (no reference counting per token):
 /// a dense array of the root's transitions (most steps start there) and open addressing with a
 /// multiplicative hash for deeper nodes.
-final class TokenMatcher {
+package final class TokenMatcher {
     let rootNext: UnsafeMutableBufferPointer<Int32>
     let keys: UnsafeMutableBufferPointer<UInt64>
     let values: UnsafeMutableBufferPointer<Int32>
@@ -106,11 +106,11 @@ final class TokenMatcher {
     let outList: UnsafeMutableBufferPointer<Int32>
     let mask: Int
     /// Matches of the last document: (pattern, end position).
-    var matchPattern: [Int32] = []
-    var matchEnd: [Int32] = []
+    package var matchPattern: [Int32] = []
+    package var matchEnd: [Int32] = []
 
     /// `tokens`: the number of token ids (the root's table is dense over them).
-    init(_ a: TokenAutomaton, tokens: Int) {
+    package init(_ a: TokenAutomaton, tokens: Int) {
         func copy<T>(_ x: [T]) -> UnsafeMutableBufferPointer<T> {
             let p = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, x.count))
             _ = p.initialize(from: x)
@@ -169,8 +169,25 @@ final class TokenMatcher {
         ArraySlice(UnsafeBufferPointer(rebasing: outList[Int(outStart[Int(node)])..<Int(outStart[Int(node) + 1])]))
     }
 
+    /// Runs the automaton over token ids (negative: a token no pattern has); fills
+    /// matchPattern/matchEnd. With `firstOnly`, stops at the first position where a pattern ends.
+    package func match(ids: UnsafePointer<Int32>, count: Int, firstOnly: Bool = false) {
+        matchPattern.removeAll(keepingCapacity: true)
+        matchEnd.removeAll(keepingCapacity: true)
+        var node: Int32 = 0
+        for i in 0..<count {
+            let t = ids[i]
+            node = step(node, t < 0 ? nil : UInt32(t))
+            if node == 0 { continue }
+            let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
+            if lo == hi { continue }
+            for k in lo..<hi { matchPattern.append(outList[k]); matchEnd.append(Int32(i)) }
+            if firstOnly { return }
+        }
+    }
+
     /// Runs the automaton over a tokenized document; fills matchPattern/matchEnd.
-    func match(_ tokens: TokenBuffer, _ vocab: Vocabulary) {
+    package func match(_ tokens: TokenBuffer, _ vocab: Vocabulary) {
         matchPattern.removeAll(keepingCapacity: true)
         matchEnd.removeAll(keepingCapacity: true)
         var node: Int32 = 0

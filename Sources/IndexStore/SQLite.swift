@@ -87,6 +87,7 @@ final class Statement {
     @inline(__always) func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(s, i, v) }
     @inline(__always) func bind(_ i: Int32, _ v: UInt64) { sqlite3_bind_int64(s, i, Int64(bitPattern: v)) }
     func bind(_ i: Int32, _ v: String) { sqlite3_bind_text(s, i, v, -1, transient) }
+    func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(s, i, v) }
     func bindNull(_ i: Int32) { sqlite3_bind_null(s, i) }
     @inline(__always) func bindText(_ i: Int32, _ b: UnsafeRawBufferPointer) {
         if let base = b.baseAddress, b.count > 0 {
@@ -119,6 +120,7 @@ final class Statement {
         guard let p = sqlite3_column_text(s, c) else { return "" }
         return String(cString: p)
     }
+    func double(_ c: Int32) -> Double { sqlite3_column_double(s, c) }
     func isNull(_ c: Int32) -> Bool { sqlite3_column_type(s, c) == SQLITE_NULL }
     /// The column's bytes, valid until the next step.
     func bytes(_ c: Int32) -> UnsafeRawBufferPointer {

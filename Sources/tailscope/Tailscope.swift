@@ -25,6 +25,6 @@ struct Tailscope: ParsableCommand {
         """,
         version: tailscopeVersion,
         subcommands: [IndexCommand.self, StatsCommand.self, CountCommand.self, TopCommand.self, MergeCommand.self,
-                      CorrelateCommand.self, CooccurCommand.self, ReportCommand.self]
+                      CorrelateCommand.self, CooccurCommand.self, ReportCommand.self, PruneCommand.self]
     )
 }

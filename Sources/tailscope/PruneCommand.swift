@@ -1,0 +1,211 @@
+import ArgumentParser
+import CorpusIO
+import Curation
+import Evaluation
+import Indexing
+import IndexStore
+
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Curate a corpus to a smaller subset (dedup, decontamination, near-dup, balancing, tail keeping), recording every decision.",
+        discussion: """
+        Steps run in this order; each sees only the documents the steps before it kept:
+          --dedup exact        drop a document whose normalized token sequence (the index's tokenizer: \
+        case folded, punctuation and spacing removed) equals an earlier one's; the first is kept
+          --decontaminate F    drop a document sharing any --contamination-n token n-gram (default 13) \
+        with a question or answer of the eval files F (field flags as in `correlate`)
+          --near-dup T         MinHash over --shingle-token shingles (default 5) with LSH banding: drop a \
+        document whose estimated Jaccard similarity to an earlier kept one is >= T
+          --balance T          MetaCLIP balancing: entries are the index's unigrams (or --entries FILE); \
+        an entry with count c (documents holding it) is kept with probability min(1, T/c) by a draw \
+        seeded with --seed; a document is kept if any of its entries is (a document with no entry is dropped)
+          --keep tail|head     keep the documents whose rarest content terms are rarest (tail) or most \
+        common (head) in the index, up to --target-fraction of the input documents or --target-tokens
+
+        Out: the kept records in input order, in the input's format (JSONL lines byte for byte, with \
+        every field) or as -o's name says (.jsonl: text documents become {"text": ...}), compressed by \
+        the name's suffix (.zst multi-threaded zstd, .gz, else none), written atomically. \
+        --manifest writes a SQLite file with one row per input document (decision, step, reason, \
+        evidence, score) and one per step; --explain DOC looks a document up in it. A before/after \
+        summary (documents, tokens, types, hapax share, and with --eval the coverage of the eval \
+        questions' content terms) goes to stderr, and to stdout as JSON with --json.
+
+        Examples:
+          tailscope prune corpus/*.jsonl.zst -o curated.jsonl.zst --index indexes/wiki.sqlite \\
+              --dedup exact --near-dup 0.8 --decontaminate gsm8k_test.jsonl --balance 20000 \\
+              --keep tail --target-fraction 0.5 --seed 7 --manifest curated.manifest.sqlite
+          tailscope prune corpus.jsonl.zst --dedup exact --decontaminate eval.jsonl --dry-run
+          tailscope prune --explain 1234 --manifest curated.manifest.sqlite
+
+        Exit status: 0 done; 64 usage; 65 malformed input (file:line named); 66 unreadable input; \
+        74 cannot write; 130 interrupted (nothing written).
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Corpus files, directories or globs (.jsonl/.txt, optionally .zst/.gz).", valueName: "files"))
+    var inputs: [String] = []
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The curated corpus (.jsonl.zst, .txt.gz, ...).", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Write the per-document record of decisions here (SQLite).", valueName: "file"))
+    var manifest: String?
+
+    @Option(help: ArgumentHelp("The index: counts for --balance and --keep, and its tokenizer settings.", valueName: "index"))
+    var index: String?
+
+    @Option(help: ArgumentHelp("Drop exact duplicates of the normalized text.", valueName: "exact"))
+    var dedup: String?
+
+    @Option(help: ArgumentHelp("Drop near-duplicates: estimated Jaccard similarity >= T to an earlier kept document.", valueName: "T"))
+    var nearDup: Double?
+
+    @Option(help: ArgumentHelp("Shingle length in tokens for --near-dup.", valueName: "n"))
+    var shingle: Int = 5
+
+    @Option(help: ArgumentHelp("MinHash permutations for --near-dup (bands and rows are chosen for T).", valueName: "n"))
+    var permutations: Int = 128
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Eval files (JSONL/CSV) whose questions and answers must not leak into the output.", valueName: "files"))
+    var decontaminate: [String] = []
+
+    @Option(help: ArgumentHelp("Length in tokens of the n-grams --decontaminate looks for.", valueName: "n"))
+    var contaminationN: Int = 13
+
+    @Option(help: ArgumentHelp("MetaCLIP balancing threshold: keep an entry of count c with probability min(1, T/c).", valueName: "T"))
+    var balance: Double?
+
+    @Option(help: ArgumentHelp("Balancing entries, one term or phrase per line (default: the index's unigrams).", valueName: "file"))
+    var entries: String?
+
+    @Option(help: ArgumentHelp("Keep the tail (rarest content terms) or head of what the other steps kept.", valueName: "tail|head"))
+    var keep: String?
+
+    @Option(help: ArgumentHelp("With --keep: keep this fraction of the input documents.", valueName: "F"))
+    var targetFraction: Double?
+
+    @Option(help: ArgumentHelp("With --keep: keep documents in score order up to this many tokens.", valueName: "N"))
+    var targetTokens: Int64?
+
+    @Option(help: ArgumentHelp("With --keep: the score averages log10(1+count) over this many of a document's rarest content terms.", valueName: "k"))
+    var rarestTerms: Int = 5
+
+    @Option(help: ArgumentHelp("Seed for --balance draws and MinHash permutations.", valueName: "n"))
+    var seed: UInt64 = 0
+
+    @Flag(help: "Decide and measure the output exactly (documents, tokens, bytes) without writing it.")
+    var dryRun = false
+
+    @OptionGroup var eval: EvalOptions
+
+    @OptionGroup var text: CorpusTextOptions
+
+    @Option(help: ArgumentHelp("Stopword list for content terms, one word per line.", valueName: "file"))
+    var stopwords: String?
+
+    @Option(help: ArgumentHelp("zstd level of the output (1-19; gzip uses min(level, 9)).", valueName: "n"))
+    var level: Int = 3
+
+    @Option(help: ArgumentHelp("Show why a document was kept or dropped: its number or FILE:LINE (needs --manifest).", valueName: "doc"))
+    var explain: String?
+
+    @Flag(help: "Print the summary as JSON on stdout.")
+    var json = false
+
+    @Flag(inversion: .prefixedNo, help: "Progress on stderr (default: when stderr is a terminal).")
+    var progress = stderrIsTerminal()
+
+    func run() throws {
+        if let key = explain {
+            guard let m = manifest else { throw ValidationError("--explain reads a manifest: give --manifest FILE") }
+            do {
+                try explainDocument(key, manifest: m)
+            } catch let e as ExitCode {
+                throw e
+            } catch {
+                throw fail(error)
+            }
+            return
+        }
+        guard !inputs.isEmpty else { throw ValidationError("give the corpus files to prune") }
+        var o = PruneOptions(inputs: inputs)
+        o.output = output
+        o.manifest = manifest
+        o.index = index
+        if let d = dedup {
+            guard d == "exact" else { throw ValidationError("--dedup: only 'exact' is supported (use --near-dup T for near duplicates)") }
+            o.dedupExact = true
+        }
+        if let t = nearDup {
+            guard t > 0 && t <= 1 else { throw ValidationError("--near-dup: T must be in (0, 1]") }
+            o.nearDup = t
+        }
+        guard shingle >= 1 else { throw ValidationError("--shingle must be at least 1") }
+        guard (1...1024).contains(permutations) else { throw ValidationError("--permutations must be in 1...1024") }
+        o.shingle = shingle
+        o.perms = permutations
+        o.decontaminate = decontaminate
+        guard contaminationN >= 1 else { throw ValidationError("--contamination-n must be at least 1") }
+        o.contaminationN = contaminationN
+        if let t = balance {
+            guard t > 0 else { throw ValidationError("--balance: T must be positive") }
+            o.balance = t
+        }
+        if entries != nil && balance == nil { throw ValidationError("--entries goes with --balance T") }
+        o.entriesFile = entries
+        if let k = keep {
+            guard let m = KeepMode(rawValue: k) else { throw ValidationError("--keep must be tail or head") }
+            o.keep = m
+        }
+        if let f = targetFraction {
+            guard f > 0 && f <= 1 else { throw ValidationError("--target-fraction must be in (0, 1]") }
+            o.targetFraction = f
+        }
+        if let n = targetTokens {
+            guard n > 0 else { throw ValidationError("--target-tokens must be positive") }
+            o.targetTokens = n
+        }
+        if (targetFraction != nil || targetTokens != nil) && keep == nil { throw ValidationError("--target-fraction/--target-tokens go with --keep tail|head") }
+        guard rarestTerms >= 1 else { throw ValidationError("--rarest-terms must be at least 1") }
+        o.rarestK = rarestTerms
+        o.seed = seed
+        o.dryRun = dryRun
+        o.coverageEvals = eval.evals
+        o.evalFields = eval.fields()
+        o.read.onError = try eval.policy()
+        o.read.textField = text.textField
+        o.read.docPer = try text.split()
+        o.stopwords = try readStopwords(stopwords)
+        guard (1...19).contains(level) else { throw ValidationError("--level must be in 1...19") }
+        o.zstdLevel = output.map { OutputCompression.forName($0) == .gzip ? min(level, 9) : level } ?? level
+        o.progress = progress
+        installInterruptHandlers()
+        do {
+            let r = try prune(o) { printError("tailscope: \($0)\n") }
+            printError(PruneRender.text(r))
+            if json { printOut(PruneRender.json(r).render()) }
+        } catch let e as PruneUsageError {
+            throw ValidationError(e.description)
+        } catch let e as OutputError {
+            printError("tailscope: error: \(e)\n")
+            throw ExitCode(Exit.ioError)
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    private func explainDocument(_ key: String, manifest: String) throws {
+        let r = try ManifestReader(path: manifest)
+        let rows = try r.find(key)
+        guard !rows.isEmpty else {
+            printError("tailscope: no document \(key) in \(manifest)\n")
+            throw ExitCode(Exit.dataError)
+        }
+        if json {
+            printOut(JSON.array(rows.map(PruneRender.json)).render())
+            return
+        }
+        for d in rows { printOut(PruneRender.explain(d)) }
+    }
+}
