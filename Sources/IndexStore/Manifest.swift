@@ -192,6 +192,16 @@ public final class ManifestReader {
         return out
     }
 
+    /// Every document's decision in input order: (doc, step or nil when kept, reason, match_doc).
+    public func decisions() throws(StoreError) -> [(doc: Int64, step: String?, reason: String?, matchDoc: Int64?)] {
+        let st = try db.prepare("SELECT doc, step, reason, match_doc FROM documents ORDER BY doc")
+        var out: [(doc: Int64, step: String?, reason: String?, matchDoc: Int64?)] = []
+        while try st.step() {
+            out.append((st.int(0), st.isNull(1) ? nil : st.text(1), st.isNull(2) ? nil : st.text(2), st.isNull(3) ? nil : st.int(3)))
+        }
+        return out
+    }
+
     /// (step, reason, docs, tokens) for every reason a document was dropped.
     public func reasons() throws(StoreError) -> [(String, String, Int64, Int64)] {
         let st = try db.prepare("SELECT step, reason, docs, tokens FROM reasons ORDER BY step, reason")
