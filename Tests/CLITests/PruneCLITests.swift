@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct PruneCLITests {
+    func ts(_ args: String...) -> (Int32, String, String) { TestSupport.run(CLITests.binary, args) }
+
+    @Test func pruneEndToEnd() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        var corpus = ""
+        for i in 0..<300 { corpus += "{\"id\": \(i), \"text\": \"the mill by the river turns \(i % 40) times for boat \(i % 7)\"}\n" }
+        corpus += "{\"id\": 300, \"text\": \"Once upon a time the little red mill by the quiet river turned slowly every single morning.\"}\n"
+        TestSupport.write("\(d)/c.jsonl", corpus)
+        TestSupport.write("\(d)/eval.jsonl", "{\"question\": \"Why had the little red mill by the quiet river turned slowly every single morning?\", \"answer\": \"x\"}\n")
+        #expect(ts("index", "\(d)/c.jsonl", "-o", "\(d)/i.sqlite").0 == 0)
+
+        // Usage errors exit 64 and write nothing.
+        #expect(ts("prune", "\(d)/c.jsonl", "-o", "\(d)/o.jsonl").0 == 64)                       // no step
+        #expect(ts("prune", "\(d)/c.jsonl", "--dedup", "exact").0 == 64)                          // no -o, no --dry-run
+        #expect(ts("prune", "\(d)/c.jsonl", "--dedup", "fuzzy", "--dry-run").0 == 64)
+        #expect(ts("prune", "\(d)/c.jsonl", "--balance", "5", "--dry-run").0 == 64)               // needs --index
+        #expect(ts("prune", "\(d)/c.jsonl", "--index", "\(d)/i.sqlite", "--keep", "tail", "--dry-run").0 == 64)  // no target
+        #expect(ts("prune", "\(d)/c.jsonl", "--dedup", "exact", "-o", "\(d)/o.txt").0 == 64)     // JSONL -> text
+        #expect(!FileManager.default.fileExists(atPath: "\(d)/o.jsonl"))
+
+        // Dry run: the exact output size, nothing written but the manifest.
+        let (rc, out, err) = ts("prune", "\(d)/c.jsonl", "--dedup", "exact", "--decontaminate", "\(d)/eval.jsonl",
+                                "--dry-run", "--manifest", "\(d)/m.sqlite", "--json")
+        #expect(rc == 0, "\(err)")
+        #expect(err.contains("before") && err.contains("dedup"))
+        let j = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+        let after = j["after"] as! [String: Any]
+        // 300 repeats of the 40 x 7 = 280 distinct texts, and one text holding the question's 13-gram.
+        #expect(after["docs"] as! Int == 280)
+        let steps = j["steps"] as! [[String: Any]]
+        #expect(steps.map { $0["dropped"] as! Int } == [20, 1])
+        #expect(!FileManager.default.fileExists(atPath: "\(d)/o.jsonl"))
+
+        // Write, then explain.
+        let (rc2, _, err2) = ts("prune", "\(d)/c.jsonl", "--dedup", "exact", "-o", "\(d)/o.jsonl.zst", "--manifest", "\(d)/m2.sqlite")
+        #expect(rc2 == 0, "\(err2)")
+        let (rc3, ex, _) = ts("prune", "--explain", "c.jsonl:281", "--manifest", "\(d)/m2.sqlite")
+        #expect(rc3 == 0 && ex.contains("dropped by dedup: exact-duplicate") && ex.contains("document 0"), "\(ex)")
+        let (_, ex2, _) = ts("prune", "--explain", "0", "--manifest", "\(d)/m2.sqlite", "--json")
+        let rows = try JSONSerialization.jsonObject(with: Data(ex2.utf8)) as! [[String: Any]]
+        #expect(rows.count == 1 && rows[0]["decision"] as! String == "keep")
+        #expect(ts("prune", "--explain", "99999", "--manifest", "\(d)/m2.sqlite").0 == 65)
+
+        // A truncated input: exit 65 naming the file, no output.
+        TestSupport.zstd("\(d)/c.jsonl", "\(d)/c.jsonl.zst")
+        let z = TestSupport.read("\(d)/c.jsonl.zst")
+        TestSupport.write("\(d)/cut.jsonl.zst", bytes: Array(z.prefix(z.count - 8)))
+        let (rc4, _, err4) = ts("prune", "\(d)/cut.jsonl.zst", "--dedup", "exact", "-o", "\(d)/o2.jsonl.zst")
+        #expect(rc4 == 65 && err4.contains("cut.jsonl.zst"), "\(err4)")
+        #expect(!FileManager.default.fileExists(atPath: "\(d)/o2.jsonl.zst"))
+    }
+}
