@@ -5,6 +5,7 @@
 #   tailscope index --orders 1        unigrams
 #   tailscope index --orders 1-3      with --memory 1GiB
 #   Python reference, orders 1-3      collections.Counter, same tokenizer, rows written to SQLite
+#   correlate, cooccur, prune         on the shared eval files, when present
 # Prints wall seconds, MB/s of raw text and peak RSS for each, and the ratios.
 #
 # Usage: Benchmarks/run.sh [CORPUS]   (default: ../shared/datasets/corpora/enwiki-2015-wikiextractor-30k.jsonl.zst)
@@ -45,6 +46,13 @@ if [ -f "$evals/zero_shot_cot_text-davinci-002_per_question.jsonl" ]; then
   measure "cooccur zero-shot (gold)" "$bin" cooccur --index "$out/o3.sqlite" \
     --eval "$evals/zero_shot_cot_text-davinci-002_per_question.jsonl" --answer-field gold --corpus "$corpus" --window 5
 fi
+# prune: exact dedup + decontamination against GSM8K (target >= 50 MB/s), and near-dup (>= 10 MB/s),
+# each writing a zstd output.
+if [ -f "$evals/gsm8k_test.jsonl" ]; then
+  measure "prune dedup+decontaminate" "$bin" prune "$corpus" --dedup exact --decontaminate "$evals/gsm8k_test.jsonl" \
+    -o "$out/pruned.jsonl.zst" --no-progress
+fi
+measure "prune near-dup 0.8" "$bin" prune "$corpus" --near-dup 0.8 -o "$out/neardup.jsonl.zst" --no-progress
 if [ -z "${BENCH_SKIP_PYTHON:-}" ]; then
   measure "python Counter, orders 1-3" python3 scripts/reference_count.py "$corpus" --orders 3 --sqlite "$out/py.sqlite"
 fi
@@ -62,6 +70,12 @@ if grep -q "^cooccur zero" "$out/results"; then
   co=$(grep "^cooccur zero" "$out/results" | awk '{print $(NF-1)}')
   printf "cooccur (62k pairs) vs orders 1: %.2fx the speed (target >= 0.5)\n" "$(echo "$o1 / $co" | bc -l)"
 fi
+for p in "prune dedup+decontaminate" "prune near-dup 0.8"; do
+  if grep -q "^$p " "$out/results"; then
+    secs=$(grep "^$p " "$out/results" | awk '{print $(NF-1)}')
+    printf "%-28s %.0f MB/s, %.1fx the zstd floor's time\n" "$p:" "$(echo "$raw / $secs / 1000000" | bc -l)" "$(echo "$secs / $floor" | bc -l)"
+  fi
+done
 if grep -q python "$out/results"; then
   py=$(grep "^python" "$out/results" | awk '{print $(NF-1)}')
   printf "python vs tailscope 1-3:     tailscope is %.1fx faster\n" "$(echo "$py / $o3" | bc -l)"

@@ -68,6 +68,49 @@ public struct PruneReport: Sendable {
 
 private enum OutKind { case jsonl, text }
 
+/// Writes kept records in the output's format: JSONL lines as they were, text documents as
+/// lines or blank-line separated paragraphs, or text documents as {"text": ...} lines.
+private final class RecordEmitter {
+    let sink: AtomicSink?
+    let outKind: OutKind
+    let formats: [DocumentFormat]
+    var out: [UInt8] = []
+    var docs: Int64 = 0
+    var bytes: Int64 = 0
+
+    init(sink: AtomicSink?, outKind: OutKind, formats: [DocumentFormat]) {
+        self.sink = sink; self.outKind = outKind; self.formats = formats
+        out.reserveCapacity(1 << 20)
+    }
+
+    func emit(_ b: RecordBatch, _ d: Int) throws {
+        switch (formats[b.fileIndex], outKind) {
+        case (.jsonl, _):
+            out.append(contentsOf: b.record(d)); out.append(0x0A)
+        case (.text, .jsonl):
+            appendJSONTextRecord(b.text(d), to: &out)
+        case (.text(.paragraph), .text):
+            out.append(contentsOf: b.text(d)); out.append(0x0A); out.append(0x0A)
+        case (.text, .text):
+            out.append(contentsOf: b.text(d)); out.append(0x0A)
+        }
+        docs += 1
+        if out.count >= 1 << 20 { try flush() }
+    }
+
+    private func flush() throws {
+        bytes += Int64(out.count)
+        try sink?.write(out)
+        out.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and commits the output file.
+    func finish() throws {
+        try flush()
+        try sink?.commit()
+    }
+}
+
 private final class Shared<T>: @unchecked Sendable {
     var value: T
     init(_ v: T) { value = v }
@@ -131,12 +174,28 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     var balanceMean = 0.0, balanceVar = 0.0
     let totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
 
-    let workers = (0..<o.workers).map { _ in PruneWorker(ctx) }
+    // Without --keep every decision is final when it is made: one pass decides and writes, and
+    // the kept corpus's counts are the input's minus those of the dropped documents. With
+    // --keep, a second pass writes after the selection.
+    let singlePass = o.keep == nil
+    let workers = (0..<o.workers).map { _ in PruneWorker(ctx, keepIds: singlePass) }
     let ws = Shared(workers)
+    var dropCounts = [[UInt32]](repeating: [], count: o.workers)
+    let formats = files.map { o.read.format(of: $0) }
+    let makeSink = { () throws -> AtomicSink? in
+        try o.dryRun ? nil : AtomicSink(path: o.output!, compression: OutputCompression.forName(o.output!),
+                                        level: o.zstdLevel, threads: o.workers)
+    }
+    let emitter1 = singlePass ? RecordEmitter(sink: try makeSink(), outKind: outKind, formats: formats) : nil
+    defer { emitter1?.sink?.abandon() }
     let t1 = now()
     do {
-        let producer = RecordProducer(files: files, options: o.read, keepRaw: false)
-        let pool = OrderedPool<BatchFeatures>(input: producer.queue, workers: o.workers) { w, b in ws.value[w].analyze(b) }
+        let producer = RecordProducer(files: files, options: o.read, keepRaw: singlePass)
+        let pool = OrderedPool<BatchFeatures>(input: producer.queue, workers: o.workers) { w, b in
+            let f = ws.value[w].analyze(b)
+            f.worker = w
+            return f
+        }
         defer { producer.stop(); pool.finish() }
         var progress = Progress(label: "prune: deciding", total: totalBytes, enabled: o.progress)
         var doneBytes: Int64 = 0
@@ -216,6 +275,21 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
                                           score: o.keep != nil ? f.score[d] : nil, matchDoc: matchDoc, similarity: similarity)
                 report.before.docs += 1
                 report.before.tokens += tokens
+                if let em = emitter1 {
+                    if drop == nil {
+                        try em.emit(b, d)
+                    } else {
+                        // Take the dropped document's tokens off the input's counts.
+                        let lo = d == 0 ? 0 : f.idEnds[d - 1], hi = f.idEnds[d]
+                        for k in lo..<hi {
+                            let id = Int(f.docIds[k])
+                            if id >= dropCounts[f.worker].count {
+                                dropCounts[f.worker].append(contentsOf: repeatElement(0, count: id + 1 - dropCounts[f.worker].count + 1024))
+                            }
+                            dropCounts[f.worker][id] += 1
+                        }
+                    }
+                }
             }
             if let (counters, container) = b.endOfFile {
                 report.before.bytes += counters.bytesDecompressed
@@ -230,6 +304,12 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
             progress.update(done: doneBytes + (b.endOfFile == nil ? b.fileOffset : 0), docs: report.before.docs)
         }
         progress.finish()
+    }
+    if let em = emitter1 {
+        try em.finish()
+        report.after.docs = em.docs
+        report.after.bytes = em.bytes
+        report.outputBytes = em.sink?.bytesOut ?? 0
     }
     report.analyzeSeconds = now() - t1
     if o.balance != nil { report.balanceExpected = (balanceMean, balanceVar.squareRoot()) }
@@ -271,10 +351,10 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
         }
     }
     report.steps = enabled.map { steps[$0]! }
-    report.before.types = 0
 
     // Vocabulary of the input, merged over the workers.
-    let beforeVocab = merge(workers.map(\.vocab))
+    let workerVocabs = workers.map(\.vocab)
+    let beforeVocab = merge(workerVocabs)
     (report.before.types, report.before.hapax) = typesAndHapax(beforeVocab)
     var coverageRows: [[String]]? = nil
     if !o.coverageEvals.isEmpty {
@@ -289,74 +369,63 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     if let rows = coverageRows { addCoverage(rows, beforeVocab, stage: 0, into: &coverage) }
     ws.value = []
 
-    // ---- Pass 2: write the kept records (or, with --dry-run, measure them). The kept corpus's
-    // vocabulary is counted over the smaller side: the kept documents, or the dropped ones
-    // subtracted from the input's counts.
-    let t2 = now()
-    let droppedTokens = report.steps.reduce(Int64(0)) { $0 + $1.tokensDropped }
-    let countDropped = droppedTokens < report.before.tokens - droppedTokens
-    let counters = (0..<o.workers).map { _ in PruneWorker(ctx) }
-    let cs = Shared(counters)
-    let sink = try o.dryRun ? nil : AtomicSink(path: o.output!, compression: OutputCompression.forName(o.output!),
-                                               level: o.zstdLevel, threads: o.workers)
-    do {
-        defer { sink?.abandon() }
-        let producer = RecordProducer(files: files, options: o.read, keepRaw: true)
-        let dec = decision
-        let pool = OrderedPool<Void>(input: producer.queue, workers: o.workers) { w, b in
-            cs.value[w].count(b) { (dec.value[Int($0)] == 0) != countDropped }
-        }
-        defer { producer.stop(); pool.finish() }
-        var progress = Progress(label: o.dryRun ? "prune: measuring" : "prune: writing", total: totalBytes, enabled: o.progress)
-        var doneBytes: Int64 = 0
-        var out: [UInt8] = []
-        out.reserveCapacity(1 << 20)
-        while let (b, _) = pool.next() {
-            if let e = b.error { throw e }
-            let inFormat = o.read.format(of: files[b.fileIndex])
-            for d in 0..<b.count where decision.value[Int(b.firstDoc) + d] == 0 {
-                switch (inFormat, outKind) {
-                case (.jsonl, _):
-                    out.append(contentsOf: b.record(d)); out.append(0x0A)
-                case (.text, .jsonl):
-                    appendJSONTextRecord(b.text(d), to: &out)
-                case (.text(.paragraph), .text):
-                    out.append(contentsOf: b.text(d)); out.append(0x0A); out.append(0x0A)
-                case (.text, .text):
-                    out.append(contentsOf: b.text(d)); out.append(0x0A)
-                }
-                report.after.docs += 1
-                if out.count >= 1 << 20 {
-                    report.after.bytes += Int64(out.count)
-                    try sink?.write(out)
-                    out.removeAll(keepingCapacity: true)
-                }
-            }
-            if b.endOfFile != nil { doneBytes += fileSize(files[b.fileIndex]) ?? 0 }
-            try checkInterrupt()
-            progress.update(done: doneBytes + (b.endOfFile == nil ? b.fileOffset : 0), docs: report.after.docs)
-        }
-        report.after.bytes += Int64(out.count)
-        try sink?.write(out)
-        progress.finish()
-        if let sink {
-            try sink.commit()
-            report.outputBytes = sink.bytesOut
-        }
-    }
-    report.writeSeconds = now() - t2
-    let counted = merge(counters.map(\.vocab))
     let afterVocab: Vocabulary
-    if countDropped {
-        for id in 0..<UInt32(counted.count) {
-            let m = beforeVocab.intern(counted.token(id))
-            beforeVocab.addCounted(m, count: 0 &- counted.count(of: id), df: 0 &- counted.df(of: id))
+    let droppedTokens = report.steps.reduce(Int64(0)) { $0 + $1.tokensDropped }
+    if singlePass {
+        // The dropped documents' token counts, by worker-local id, come off the merged counts.
+        for (w, v) in workerVocabs.enumerated() {
+            for (id, c) in dropCounts[w].enumerated() where c > 0 {
+                let m = beforeVocab === v ? UInt32(id) : beforeVocab.intern(v.token(UInt32(id)))
+                beforeVocab.addCounted(m, count: 0 &- UInt64(c), df: 0)
+            }
         }
         afterVocab = beforeVocab
         report.after.tokens = report.before.tokens - droppedTokens
     } else {
-        afterVocab = counted
-        report.after.tokens = counters.reduce(0) { $0 + $1.tokensSeen }
+        // ---- Pass 2: write the kept records (or, with --dry-run, measure them). The kept
+        // corpus's vocabulary is counted over the smaller side: the kept documents, or the
+        // dropped ones subtracted from the input's counts.
+        let t2 = now()
+        let countDropped = droppedTokens < report.before.tokens - droppedTokens
+        let counters = (0..<o.workers).map { _ in PruneWorker(ctx, keepIds: false) }
+        let cs = Shared(counters)
+        let emitter = RecordEmitter(sink: try makeSink(), outKind: outKind, formats: formats)
+        do {
+            defer { emitter.sink?.abandon() }
+            let producer = RecordProducer(files: files, options: o.read, keepRaw: true)
+            let dec = decision
+            let pool = OrderedPool<Void>(input: producer.queue, workers: o.workers) { w, b in
+                cs.value[w].count(b) { (dec.value[Int($0)] == 0) != countDropped }
+            }
+            defer { producer.stop(); pool.finish() }
+            var progress = Progress(label: o.dryRun ? "prune: measuring" : "prune: writing", total: totalBytes, enabled: o.progress)
+            var doneBytes: Int64 = 0
+            while let (b, _) = pool.next() {
+                if let e = b.error { throw e }
+                for d in 0..<b.count where decision.value[Int(b.firstDoc) + d] == 0 { try emitter.emit(b, d) }
+                if b.endOfFile != nil { doneBytes += fileSize(files[b.fileIndex]) ?? 0 }
+                try checkInterrupt()
+                progress.update(done: doneBytes + (b.endOfFile == nil ? b.fileOffset : 0), docs: emitter.docs)
+            }
+            try emitter.finish()
+            progress.finish()
+        }
+        report.after.docs = emitter.docs
+        report.after.bytes = emitter.bytes
+        report.outputBytes = emitter.sink?.bytesOut ?? 0
+        report.writeSeconds = now() - t2
+        let counted = merge(counters.map(\.vocab))
+        if countDropped {
+            for id in 0..<UInt32(counted.count) {
+                let m = beforeVocab.intern(counted.token(id))
+                beforeVocab.addCounted(m, count: 0 &- counted.count(of: id), df: 0 &- counted.df(of: id))
+            }
+            afterVocab = beforeVocab
+            report.after.tokens = report.before.tokens - droppedTokens
+        } else {
+            afterVocab = counted
+            report.after.tokens = counters.reduce(0) { $0 + $1.tokensSeen }
+        }
     }
     (report.after.types, report.after.hapax) = typesAndHapax(afterVocab)
     if let rows = coverageRows {

@@ -8,7 +8,10 @@ public enum PruneRender {
     public static func text(_ r: PruneReport) -> String {
         var s = ""
         let what = r.dryRun ? "dry run (nothing written)" : "wrote \(r.output ?? "")"
-        s += "prune: \(what) in \(fmt(r.seconds, 1)) s (decide \(fmt(r.analyzeSeconds, 1)) s, \(r.dryRun ? "measure" : "write") \(fmt(r.writeSeconds, 1)) s), peak RSS \(formatBytes(Double(r.peakRSS)))\n"
+        let passes = r.writeSeconds > 0
+            ? "decide \(fmt(r.analyzeSeconds, 1)) s, \(r.dryRun ? "measure" : "write") \(fmt(r.writeSeconds, 1)) s"
+            : "one pass"
+        s += "prune: \(what) in \(fmt(r.seconds, 1)) s (\(passes)), peak RSS \(formatBytes(Double(r.peakRSS)))\n"
         s += "\n"
         s += pad("", 8) + lpad("docs", 12) + lpad("tokens", 15) + lpad("types", 12) + lpad("hapax", 8) + lpad("bytes", 16) + "\n"
         for (name, st) in [("before", r.before), ("after", r.after)] {

@@ -21,6 +21,10 @@ final class BatchFeatures {
     /// The probability that balancing keeps the document: 1 - prod(1 - p_e) over its entries.
     var balanceP: [Double] = []
     var score: [Double] = []
+    /// With `keepIds`: every document's token ids (worker-local), document d ending at idEnds[d].
+    var docIds: [UInt32] = []
+    var idEnds: [Int] = []
+    var worker = 0
 }
 
 /// Per-thread state: tokenizer, a vocabulary that counts every token seen (for the types and
@@ -49,8 +53,11 @@ final class PruneWorker {
     private let entryMatcher: TokenMatcher?
     private let minhasher: MinHasher?
 
-    init(_ ctx: PruneContext) {
+    let keepIds: Bool
+
+    init(_ ctx: PruneContext, keepIds: Bool) {
         self.ctx = ctx
+        self.keepIds = keepIds
         tokenizer = Tokenizer(config: ctx.tokenizerConfig)
         entryMatcher = ctx.entryAutomaton.map { TokenMatcher($0, tokens: ctx.entryVocab!.count) }
         minhasher = ctx.minhash.map { MinHasher($0) }
@@ -105,6 +112,10 @@ final class PruneWorker {
             let doc = b.firstDoc + Int64(d)
             let n = load(b.text(d), doc: doc)
             f.tokens.append(Int32(clamping: n))
+            if keepIds {
+                f.docIds.append(contentsOf: ids[0..<n])
+                f.idEnds.append(f.docIds.count)
+            }
             ids.withUnsafeBufferPointer { ids in
                 if o.dedupExact {
                     // 128 bits over the normalized token sequence (two independent 64-bit lanes).

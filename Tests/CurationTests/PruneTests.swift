@@ -302,6 +302,11 @@ func jaccard(_ a: Set<String>, _ b: Set<String>) -> Double {
             let cutoff = scores[order[want - 1]]
             for i in order.prefix(want) where abs(scores[i] - cutoff) > 1e-5 { #expect(keptSet.contains(i)) }
             for i in order.dropFirst(want) where abs(scores[i] - cutoff) > 1e-5 || scores[i].isNaN { #expect(!keptSet.contains(i)) }
+            // The kept corpus's vocabulary (counted in the second pass).
+            var c: [String: Int] = [:]
+            for i in keptSet { for w in toks[i] { c[w, default: 0] += 1 } }
+            #expect(r.after.types == Int64(c.count) && r.after.hapax == Int64(c.values.filter { $0 == 1 }.count))
+            #expect(r.after.tokens == Int64(keptSet.reduce(0) { $0 + toks[$1].count }))
         }
     }
 
