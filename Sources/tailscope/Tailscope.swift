@@ -18,6 +18,12 @@ struct Tailscope: ParsableCommand {
 
           tailscope correlate --index indexes/wiki.sqlite --eval results.jsonl --terms numbers --group-by model
           tailscope cooccur --index indexes/wiki.sqlite --eval qa.jsonl --corpus corpus/*.jsonl.zst --window 5
+          tailscope report --index indexes/wiki.sqlite --eval qa.jsonl -o reports/qa/
+
+        And curate it:
+
+          tailscope prune corpus/*.jsonl.zst -o curated.jsonl.zst --dedup exact --near-dup 0.8 \\
+              --decontaminate eval.jsonl --manifest curated.manifest.sqlite
 
         The index is a documented SQLite file (see indexes/README.md).
         Exit codes: 0 ok, 64 bad usage, 65 bad input data, 66 input not found or unreadable,
