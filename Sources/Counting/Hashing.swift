@@ -11,8 +11,9 @@
 
 /// Hash of a byte string, eight bytes at a time. Tables that use it compare the stored bytes on
 /// every hit, so a collision costs a probe, never a wrong count.
-@inline(__always) func hashBytes(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
-    var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
+/// `seed` gives independent hash functions (the default is the one the tables use).
+@inline(__always) package func hashBytes(_ p: UnsafeRawPointer, _ n: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> UInt64 {
+    var h: UInt64 = seed ^ UInt64(truncatingIfNeeded: n)
     var i = 0
     while i + 8 <= n {
         let v = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)

@@ -1,40 +1,23 @@
+import Counting
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// MurmurHash3's 64-bit finalizer.
+/// MurmurHash3's 64-bit finalizer, kept here so the hot loops inline it (Counting's `mix64` is
+/// not inlinable across modules).
 @inline(__always) func fmix64(_ x: UInt64) -> UInt64 {
     var h = x
     h ^= h >> 33
     h &*= 0xFF51_AFD7_ED55_8CCD
     h ^= h >> 33
     h &*= 0xC4CE_B9FE_1A85_EC53
-    h ^= h >> 33
-    return h
+    return h ^ (h >> 33)
 }
 
-/// A seeded 64-bit hash of bytes, eight at a time.
+/// A seeded 64-bit hash of a token's bytes.
 @inline(__always) func hashBytes64(_ b: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
-    var h: UInt64 = seed ^ (0x9E37_79B9_7F4A_7C15 &* UInt64(truncatingIfNeeded: b.count &+ 1))
-    guard let p = b.baseAddress else { return fmix64(h) }
-    let n = b.count
-    var i = 0
-    while i + 8 <= n {
-        h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 29
-        i += 8
-    }
-    if i < n {
-        var v: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            v |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << shift
-            shift += 8
-            i += 1
-        }
-        h = (h ^ v) &* 0xC4CE_B9FE_1A85_EC53
-    }
-    return fmix64(h)
+    hashBytes(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.count, seed: seed)
 }
 
 /// A uniform number in [0, 1) determined by a seed and two integers (53 bits of a mixed hash),
