@@ -150,8 +150,6 @@ final class LSHIndex {
         heads = Array(repeating: [:], count: p.bands)
     }
 
-    var count: Int { docs.count }
-    var memoryBytes: Int { signatures.count * 4 + docs.count * 8 + nextInBucket.count * 4 + heads.reduce(0) { $0 + $1.capacity * 17 } }
 
     @inline(__always) private func bandKey(_ sig: UnsafePointer<UInt32>, _ band: Int) -> UInt64 {
         var h: UInt64 = UInt64(band) &* 0x9E37_79B9_7F4A_7C15
@@ -232,8 +230,6 @@ final class NGramSet: @unchecked Sendable {
         power = pw
         ids = flat; keys = ks; values = vs
     }
-
-    var count: Int { ids.count / max(n, 1) }
 
     /// The first pattern occurring in `doc[0..<count]` (ids: negative for tokens no pattern has), or -1.
     func first(in doc: UnsafePointer<Int32>, count m: Int) -> Int32 {

@@ -22,7 +22,6 @@ public enum PruneStep: String, Sendable, CaseIterable {
     case keep
 
     var code: UInt8 { UInt8(Self.allCases.firstIndex(of: self)! + 1) }
-    static func from(code: UInt8) -> PruneStep { allCases[Int(code) - 1] }
 }
 
 public struct PruneOptions: Sendable {

@@ -170,8 +170,8 @@ package final class TokenMatcher {
     }
 
     /// Runs the automaton over token ids (negative: a token no pattern has); fills
-    /// matchPattern/matchEnd. With `firstOnly`, stops at the first position where a pattern ends.
-    package func match(ids: UnsafePointer<Int32>, count: Int, firstOnly: Bool = false) {
+    /// matchPattern/matchEnd.
+    package func match(ids: UnsafePointer<Int32>, count: Int) {
         matchPattern.removeAll(keepingCapacity: true)
         matchEnd.removeAll(keepingCapacity: true)
         var node: Int32 = 0
@@ -182,7 +182,6 @@ package final class TokenMatcher {
             let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
             if lo == hi { continue }
             for k in lo..<hi { matchPattern.append(outList[k]); matchEnd.append(Int32(i)) }
-            if firstOnly { return }
         }
     }
 

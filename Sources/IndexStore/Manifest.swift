@@ -201,12 +201,4 @@ public final class ManifestReader {
         }
         return out
     }
-
-    /// (step, reason, docs, tokens) for every reason a document was dropped.
-    public func reasons() throws(StoreError) -> [(String, String, Int64, Int64)] {
-        let st = try db.prepare("SELECT step, reason, docs, tokens FROM reasons ORDER BY step, reason")
-        var out: [(String, String, Int64, Int64)] = []
-        while try st.step() { out.append((st.text(0), st.text(1), st.int(2), st.int(3))) }
-        return out
-    }
 }

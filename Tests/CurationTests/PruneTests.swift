@@ -43,6 +43,15 @@ func jaccard(_ a: Set<String>, _ b: Set<String>) -> Double {
     a.isEmpty && b.isEmpty ? 1 : Double(a.intersection(b).count) / Double(a.union(b).count)
 }
 
+/// Writes `texts` as `dir/c.jsonl` and indexes them into `dir/i.sqlite`.
+func writeAndIndex(_ texts: [String], in dir: String, maxOrder: Int) throws {
+    TestSupport.write("\(dir)/c.jsonl", texts.map { jsonLine(["text": $0]) }.joined(separator: "\n") + "\n")
+    var io = IndexOptions(inputs: ["\(dir)/c.jsonl"], output: "\(dir)/i.sqlite")
+    io.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: maxOrder, minCount: 1)
+    io.tempDir = dir
+    _ = try buildIndex(io) { _ in }
+}
+
 @Suite struct PruneTests {
     /// Planted duplicates (changed only in case, punctuation and spacing) and planted leaks of
     /// eval questions in real text: the decisions equal a brute-force pass with Swift sets, and
@@ -199,11 +208,7 @@ func jaccard(_ a: Set<String>, _ b: Set<String>) -> Double {
     @Test func balanceMatchesExpectationAndIsSeeded() throws {
         guard let texts = fortuneTexts(limit: 2500) else { return }
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
-        TestSupport.write("\(d)/c.jsonl", texts.map { jsonLine(["text": $0]) }.joined(separator: "\n") + "\n")
-        var io = IndexOptions(inputs: ["\(d)/c.jsonl"], output: "\(d)/i.sqlite")
-        io.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: 2, minCount: 1)
-        io.tempDir = d
-        _ = try buildIndex(io) { _ in }
+        try writeAndIndex(texts, in: d, maxOrder: 2)
         let toks = texts.map { TestSupport.referenceTokens($0) }
         // Entries: the 150 most frequent words that are not stopwords, and 20 frequent bigrams.
         var wc: [String: Int] = [:], bc: [String: Int] = [:]
@@ -265,11 +270,7 @@ func jaccard(_ a: Set<String>, _ b: Set<String>) -> Double {
     @Test func keepTailAndHeadSelectByScore() throws {
         guard let texts = fortuneTexts(limit: 1500) else { return }
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
-        TestSupport.write("\(d)/c.jsonl", texts.map { jsonLine(["text": $0]) }.joined(separator: "\n") + "\n")
-        var io = IndexOptions(inputs: ["\(d)/c.jsonl"], output: "\(d)/i.sqlite")
-        io.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: 1, minCount: 1)
-        io.tempDir = d
-        _ = try buildIndex(io) { _ in }
+        try writeAndIndex(texts, in: d, maxOrder: 1)
         let toks = texts.map { TestSupport.referenceTokens($0) }
         var count: [String: Double] = [:]
         for t in toks { for w in t { count[w, default: 0] += 1 } }
