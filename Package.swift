@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // Header only: a prefetch hint for hash-table probes (no library to link).
+        .systemLibrary(name: "CPrefetch"),
 
         // Reading: open any input, detect the container by magic bytes, stream-decompress,
         // split lines, pull the JSON text field, yield documents.
@@ -31,7 +33,7 @@ let package = Package(
         // Tokenizing bytes into normalized tokens (no String in the hot loop).
         .target(name: "Tokenization", swiftSettings: hotLoop),
         // Exact bounded-memory counting: vocabulary, n-gram tables, sorted spill runs, k-way merge.
-        .target(name: "Counting", swiftSettings: hotLoop),
+        .target(name: "Counting", dependencies: ["CPrefetch"], swiftSettings: hotLoop),
         // The only module that speaks SQL.
         .target(name: "IndexStore", dependencies: ["CSQLite", "Counting"]),
         // Statistics: rank correlations, logistic regression (BLAS/LAPACK), bins, bootstrap.

@@ -204,12 +204,7 @@ public struct JSONFieldExtractor {
         let s = i
         var escaped = false
         while true {
-            // Fast scan to the next quote or backslash.
-            while i < n {
-                let c = p[i]
-                if c == 0x22 || c == 0x5C { break }
-                i += 1
-            }
+            i = nextQuoteOrBackslash(p, from: i, end: n)
             guard i < n else { throw Failure(offset: s - 1, message: "line ends inside a JSON string") }
             if p[i] == 0x22 {
                 i += 1
@@ -264,8 +259,7 @@ public struct JSONFieldExtractor {
         while k < e {
             if p[k] != 0x5C {
                 // Copy the run up to the next backslash in one go.
-                var r = k + 1
-                while r < e && p[r] != 0x5C { r += 1 }
+                let r = memchr(p + k + 1, 0x5C, e - k - 1).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - p } ?? e
                 out.append(contentsOf: UnsafeBufferPointer(start: p + k, count: r - k))
                 k = r
                 continue
@@ -322,3 +316,19 @@ public struct JSONFieldExtractor {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// The first `"` or `\\` at or after `from` (or `end`), eight bytes at a time: a byte equal to c
+/// makes `x ^ c` zero, and `(y - 0x01..) & ~y & 0x80..` flags the lowest zero byte of y exactly.
+@inline(__always) func nextQuoteOrBackslash(_ p: UnsafePointer<UInt8>, from: Int, end n: Int) -> Int {
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    var i = from
+    while i + 8 <= n {
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+        let q = v ^ 0x2222_2222_2222_2222, b = v ^ 0x5C5C_5C5C_5C5C_5C5C
+        let z = ((q &- ones) & ~q | (b &- ones) & ~b) & highs
+        if z != 0 { return i + z.trailingZeroBitCount >> 3 }
+        i += 8
+    }
+    while i < n && p[i] != 0x22 && p[i] != 0x5C { i += 1 }
+    return i
+}

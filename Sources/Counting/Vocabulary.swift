@@ -1,53 +1,88 @@
+import CPrefetch
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Token bytes -> dense ids (0, 1, 2, ...), with each token's exact occurrence count and
 /// document frequency. Ids follow first appearance, so a single-threaded tokenizer gives the same
 /// ids for the same input.
 ///
+/// Layout: an open-addressing table of 64-byte slots, one cache line each. A slot holds the
+/// token's first 32 bytes inline (zero-padded), its length and id, and its count, document
+/// frequency and last document, so counting a token touches one cache line; tokens longer than
+/// 32 bytes compare the rest against a byte arena. `countTokens` hashes a document's tokens
+/// first and prefetches each slot a few tokens ahead, so the misses of rare tokens overlap.
+///
 /// Keys are compared byte for byte on every hit: two different byte strings never share an id.
 /// - Complexity: `intern` O(token length) expected. Memory per type is its bytes plus about
-///   40 bytes (offsets, hash, counts, slots).
+///   100 bytes (64-byte slots at most 70% full, id and offset arrays).
 public final class Vocabulary: @unchecked Sendable {
-    private var arena: UnsafeMutablePointer<UInt8>
-    private var arenaCap: Int
-    private var arenaUsed = 0
-    private var starts: UnsafeMutablePointer<Int>   // starts[id] ... starts[id+1]
-    /// count, document frequency and last document of each id, side by side (one cache line).
-    private var stats: UnsafeMutablePointer<TokenStats>
-    private var cap: Int
-    public private(set) var count = 0
-    /// High 32 bits: the token's hash; low 32 bits: id + 1 (0 = empty). A probe compares hashes
-    /// without touching the token's bytes.
-    private var slots: UnsafeMutablePointer<UInt64>
-    private var slotMask: Int
-
-    struct TokenStats {
+    struct Slot {
+        var k0: UInt64, k1: UInt64, k2: UInt64, k3: UInt64
+        /// 0 when empty; else length << 32 | (id + 1).
+        var meta: UInt64
         var count: UInt64
         var df: UInt64
         var lastDoc: UInt64
     }
 
-    /// Occurrences of token `id`.
-    @inline(__always) public func count(of id: UInt32) -> UInt64 { stats[Int(id)].count }
-    /// Documents containing token `id`.
-    @inline(__always) public func df(of id: UInt32) -> UInt64 { stats[Int(id)].df }
+    private var slots: UnsafeMutablePointer<Slot>
+    private var slotMask: Int
+    private var arena: UnsafeMutablePointer<UInt8>
+    private var arenaCap: Int
+    private var arenaUsed = 0
+    private var starts: UnsafeMutablePointer<Int>   // starts[id] ... starts[id+1]
+    private var slotOf: UnsafeMutablePointer<UInt32>
+    private var cap: Int
+    public private(set) var count = 0
+    private var hashScratch: UnsafeMutablePointer<UInt64>
+    private var hashScratchCap = 0
+
+    /// How many tokens ahead `countTokens` prefetches.
+    private static let prefetchDistance = 32
 
     public init() {
-        cap = 1 << 14
-        arenaCap = 1 << 18
+        cap = 1 << 12
+        arenaCap = 1 << 16
         arena = .allocate(capacity: arenaCap)
         starts = .allocate(capacity: cap + 1)
         starts[0] = 0
-        stats = .allocate(capacity: cap)
-        slots = .allocate(capacity: cap * 2)
-        slots.initialize(repeating: 0, count: cap * 2)
-        slotMask = cap * 2 - 1
+        slotOf = .allocate(capacity: cap)
+        slots = Self.allocateSlots(1 << 13)
+        slotMask = (1 << 13) - 1
+        hashScratchCap = 1 << 12
+        hashScratch = .allocate(capacity: hashScratchCap)
     }
 
     deinit {
-        arena.deallocate(); starts.deallocate(); stats.deallocate(); slots.deallocate()
+        arena.deallocate(); starts.deallocate(); slotOf.deallocate(); hashScratch.deallocate()
+        free(slots)
+    }
+
+    /// Zeroed slots. Tables of 2 MiB or more are aligned to 2 MiB and offered to the kernel as
+    /// transparent huge pages: random probes into tens of megabytes otherwise miss the TLB too.
+    private static func allocateSlots(_ n: Int) -> UnsafeMutablePointer<Slot> {
+        let bytes = n * MemoryLayout<Slot>.stride
+        let huge = 2 << 20
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, bytes >= huge ? huge : 64, bytes) == 0, let raw else {
+            fatalError("out of memory allocating \(bytes) bytes for the vocabulary")
+        }
+        if bytes >= huge { _ = madvise(raw, bytes, 14 /* MADV_HUGEPAGE */) }
+        memset(raw, 0, bytes)
+        return raw.bindMemory(to: Slot.self, capacity: n)
     }
 
     /// Bytes held, for the memory budget.
-    public var allocatedBytes: Int { arenaCap + cap * (8 + MemoryLayout<TokenStats>.stride) + (slotMask + 1) * 8 }
+    public var allocatedBytes: Int {
+        arenaCap + cap * 12 + (slotMask + 1) * MemoryLayout<Slot>.stride + hashScratchCap * 8
+    }
+
+    /// Occurrences of token `id`.
+    @inline(__always) public func count(of id: UInt32) -> UInt64 { slots[Int(slotOf[Int(id)])].count }
+    /// Documents containing token `id`.
+    @inline(__always) public func df(of id: UInt32) -> UInt64 { slots[Int(slotOf[Int(id)])].df }
 
     /// The bytes of token `id`.
     @inline(__always) public func token(_ id: UInt32) -> UnsafeRawBufferPointer {
@@ -57,109 +92,189 @@ public final class Vocabulary: @unchecked Sendable {
 
     public func string(_ id: UInt32) -> String { String(decoding: token(id), as: UTF8.self) }
 
-    /// The id of `bytes`, or nil when the token was never seen.
-    public func lookup(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
-        let h = hashBytes(bytes.baseAddress ?? UnsafeRawPointer(arena), bytes.count)
-        let tag = h & 0xFFFF_FFFF_0000_0000
+    // MARK: keys and hashes
+
+    /// The first 32 bytes of a token, zero-padded.
+    typealias Key = (UInt64, UInt64, UInt64, UInt64)
+
+    /// Loads a key with plain 8-byte loads; 32 bytes from `p` must be readable.
+    @inline(__always) static func loadKeyPadded(_ p: UnsafeRawPointer, _ len: Int) -> Key {
+        @inline(__always) func word(_ j: Int) -> UInt64 {
+            let v = p.loadUnaligned(fromByteOffset: 8 * j, as: UInt64.self)
+            let valid = len - 8 * j
+            if valid >= 8 { return v }
+            if valid <= 0 { return 0 }
+            return v & ((1 &<< UInt64(8 * valid)) &- 1)
+        }
+        return (word(0), word(1), word(2), word(3))
+    }
+
+    /// Loads a key without reading past `len` bytes.
+    @inline(__always) static func loadKey(_ p: UnsafeRawPointer?, _ len: Int) -> Key {
+        var k: Key = (0, 0, 0, 0)
+        if len > 0, let p {
+            withUnsafeMutableBytes(of: &k) { memcpy($0.baseAddress!, p, min(len, 32)) }
+        }
+        return k
+    }
+
+    @inline(__always) static func hash(_ k: Key, _ len: Int, _ p: UnsafeRawPointer?) -> UInt64 {
+        if len > 32 { return hashBytes(p!, len) }
+        let m: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var h = UInt64(truncatingIfNeeded: len) &* m
+        h = (h ^ k.0) &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 29
+        if len > 8 {
+            h = (h ^ k.1) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 29
+            if len > 16 {
+                h = (h ^ k.2) &* 0xFF51_AFD7_ED55_8CCD
+                h ^= h >> 29
+                h = (h ^ k.3) &* 0xFF51_AFD7_ED55_8CCD
+            }
+        }
+        return mix64(h)
+    }
+
+    /// The slot holding the key, or the empty slot where it would go (and whether it was found).
+    @inline(__always) private func probe(_ k: Key, _ len: Int, _ p: UnsafeRawPointer?, _ h: UInt64) -> (Int, Bool) {
+        let lenTag = UInt64(truncatingIfNeeded: len) << 32
         var i = Int(truncatingIfNeeded: h) & slotMask
         while true {
-            let s = slots[i]
-            if s == 0 { return nil }
-            if s & 0xFFFF_FFFF_0000_0000 == tag {
-                let id = Int(truncatingIfNeeded: s & 0xFFFF_FFFF) - 1
-                if equal(id, bytes) { return UInt32(id) }
+            let s = slots + i
+            let meta = s.pointee.meta
+            if meta == 0 { return (i, false) }
+            if meta & 0xFFFF_FFFF_0000_0000 == lenTag && s.pointee.k0 == k.0 && s.pointee.k1 == k.1
+                && s.pointee.k2 == k.2 && s.pointee.k3 == k.3 {
+                if len <= 32 { return (i, true) }
+                let id = Int(truncatingIfNeeded: meta & 0xFFFF_FFFF) - 1
+                if memcmp(arena + starts[id] + 32, p! + 32, len - 32) == 0 { return (i, true) }
             }
             i = (i + 1) & slotMask
         }
     }
 
-    @inline(__always) private func equal(_ id: Int, _ b: UnsafeRawBufferPointer) -> Bool {
-        let s = starts[id], len = starts[id + 1] - s
-        guard len == b.count else { return false }
-        if len <= 16 {
-            // Most tokens are short: compare in place rather than calling memcmp.
-            let a = arena + s
-            for k in 0..<len where a[k] != b.load(fromByteOffset: k, as: UInt8.self) { return false }
-            return true
-        }
-        return memcmp(arena + s, b.baseAddress!, len) == 0
+    @inline(__always) private func id(at slot: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: slots[slot].meta & 0xFFFF_FFFF) &- 1
+    }
+
+    // MARK: lookups and counting
+
+    /// The id of `bytes`, or nil when the token was never seen.
+    public func lookup(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
+        let k = Self.loadKey(bytes.baseAddress, bytes.count)
+        let h = Self.hash(k, bytes.count, bytes.baseAddress)
+        let (i, found) = probe(k, bytes.count, bytes.baseAddress, h)
+        return found ? id(at: i) : nil
     }
 
     /// The id of `bytes`, adding the token if it is new.
     @inline(__always) public func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        let h = hashBytes(bytes.baseAddress ?? UnsafeRawPointer(arena), bytes.count)
-        let tag = h & 0xFFFF_FFFF_0000_0000
-        var i = Int(truncatingIfNeeded: h) & slotMask
-        while true {
-            let s = slots[i]
-            if s == 0 { break }
-            if s & 0xFFFF_FFFF_0000_0000 == tag {
-                let id = Int(truncatingIfNeeded: s & 0xFFFF_FFFF) - 1
-                if equal(id, bytes) { return UInt32(id) }
-            }
-            i = (i + 1) & slotMask
-        }
-        return insert(bytes, tag, slot: i)
+        let k = Self.loadKey(bytes.baseAddress, bytes.count)
+        let h = Self.hash(k, bytes.count, bytes.baseAddress)
+        let (i, found) = probe(k, bytes.count, bytes.baseAddress, h)
+        return found ? id(at: i) : UInt32(insert(k, bytes.count, bytes.baseAddress, h, slot: i).id)
     }
 
     /// Interns `bytes` and counts one occurrence in document `doc` (a number that grows per
-    /// document), in one probe: the hot path of indexing.
+    /// document).
     @inline(__always) public func count(_ bytes: UnsafeRawBufferPointer, doc: UInt64) -> UInt32 {
-        let id = intern(bytes)
-        let st = stats + Int(id)
-        st.pointee.count &+= 1
-        if st.pointee.lastDoc != doc {
-            st.pointee.lastDoc = doc
-            st.pointee.df &+= 1
-        }
-        return id
+        let k = Self.loadKey(bytes.baseAddress, bytes.count)
+        let h = Self.hash(k, bytes.count, bytes.baseAddress)
+        return countKey(k, bytes.count, bytes.baseAddress, h, doc: doc)
     }
 
-    private func insert(_ bytes: UnsafeRawBufferPointer, _ tag: UInt64, slot: Int) -> UInt32 {
+    @inline(__always) private func countKey(_ k: Key, _ len: Int, _ p: UnsafeRawPointer?, _ h: UInt64, doc: UInt64) -> UInt32 {
+        var (i, found) = probe(k, len, p, h)
+        if !found { i = insert(k, len, p, h, slot: i).slot }
+        let s = slots + i
+        s.pointee.count &+= 1
+        if s.pointee.lastDoc != doc {
+            s.pointee.lastDoc = doc
+            s.pointee.df &+= 1
+        }
+        return UInt32(truncatingIfNeeded: s.pointee.meta & 0xFFFF_FFFF) &- 1
+    }
+
+    /// Counts the `n` tokens of one document: token `t` is `bytes[ends[t-1] ..< ends[t]]` (from 0
+    /// for the first). `readable` bytes from `bytes` may be read (at least 32 past the last token
+    /// lets every key load with whole-word reads). Writes each token's id to `ids` when given.
+    /// The hot path of indexing: hashes every token first, then counts, prefetching ahead.
+    public func countTokens(_ bytes: UnsafePointer<UInt8>, ends: UnsafePointer<Int32>, count n: Int,
+                            readable: Int, doc: UInt64, ids: UnsafeMutablePointer<UInt32>?) {
+        if n == 0 { return }
+        if n > hashScratchCap {
+            hashScratch.deallocate()
+            hashScratchCap = max(n, hashScratchCap * 2)
+            hashScratch = .allocate(capacity: hashScratchCap)
+        }
+        let raw = UnsafeRawPointer(bytes)
+        let hs = hashScratch
+        @inline(__always) func key(_ t: Int) -> (Key, Int, UnsafeRawPointer) {
+            let s = t == 0 ? 0 : Int(ends[t - 1])
+            let len = Int(ends[t]) - s
+            let p = raw + s
+            return (s + 32 <= readable ? Self.loadKeyPadded(p, len) : Self.loadKey(p, len), len, p)
+        }
+        for t in 0..<n {
+            let (k, len, p) = key(t)
+            hs[t] = Self.hash(k, len, p)
+        }
+        let d = Self.prefetchDistance
+        for t in 0..<min(d, n) { ts_prefetch(slots + (Int(truncatingIfNeeded: hs[t]) & slotMask)) }
+        for t in 0..<n {
+            if t + d < n { ts_prefetch(slots + (Int(truncatingIfNeeded: hs[t + d]) & slotMask)) }
+            let (k, len, p) = key(t)
+            let id = countKey(k, len, p, hs[t], doc: doc)
+            ids?[t] = id
+        }
+    }
+
+    // MARK: growth
+
+    private func insert(_ k: Key, _ len: Int, _ p: UnsafeRawPointer?, _ h: UInt64, slot: Int) -> (id: Int, slot: Int) {
         precondition(count < Int(UInt32.max - 1), "more than 4 billion distinct tokens")
-        if arenaUsed + bytes.count > arenaCap {
-            let nc = max(arenaCap * 2, arenaUsed + bytes.count)
+        if arenaUsed + len > arenaCap {
+            let nc = max(arenaCap * 2, arenaUsed + len)
             let na = UnsafeMutablePointer<UInt8>.allocate(capacity: nc)
             na.update(from: arena, count: arenaUsed)
             arena.deallocate()
             arena = na
             arenaCap = nc
         }
-        if bytes.count > 0 { (arena + arenaUsed).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
-        arenaUsed += bytes.count
+        if len > 0 { memcpy(arena + arenaUsed, p!, len) }
+        arenaUsed += len
         let id = count
+        if id == cap { growArrays() }
         starts[id + 1] = arenaUsed
-        stats[id] = TokenStats(count: 0, df: 0, lastDoc: UInt64.max)
         count += 1
         var slot = slot
-        if count * 4 > (slotMask + 1) * 3 {
+        if count * 10 > (slotMask + 1) * 7 {
             growSlots()
-            slot = -1
+            slot = probe(k, len, p, h).0
         }
-        if slot >= 0 { slots[slot] = tag | UInt64(id + 1) } else { placeSlot(id) }
-        if count == cap { growArrays() }
-        return UInt32(id)
-    }
-
-    private func placeSlot(_ id: Int) {
-        let h = hashBytesOf(id)
-        var i = Int(truncatingIfNeeded: h) & slotMask
-        while slots[i] != 0 { i = (i + 1) & slotMask }
-        slots[i] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(id + 1)
-    }
-
-    private func hashBytesOf(_ id: Int) -> UInt64 {
-        let s = starts[id], e = starts[id + 1]
-        return hashBytes(UnsafeRawPointer(arena + s), e - s)
+        slots[slot] = Slot(k0: k.0, k1: k.1, k2: k.2, k3: k.3, meta: UInt64(truncatingIfNeeded: len) << 32 | UInt64(id + 1),
+                           count: 0, df: 0, lastDoc: UInt64.max)
+        slotOf[id] = UInt32(slot)
+        return (id, slot)
     }
 
     private func growSlots() {
-        let n = (slotMask + 1) * 2
-        slots.deallocate()
-        slots = .allocate(capacity: n)
-        slots.initialize(repeating: 0, count: n)
+        let old = slots, oldN = slotMask + 1
+        let n = oldN * 2
+        slots = Self.allocateSlots(n)
         slotMask = n - 1
-        for id in 0..<count { placeSlot(id) }
+        for j in 0..<oldN where old[j].meta != 0 {
+            let s = old[j]
+            let len = Int(truncatingIfNeeded: s.meta >> 32)
+            let id = Int(truncatingIfNeeded: s.meta & 0xFFFF_FFFF) - 1
+            let h = Self.hash((s.k0, s.k1, s.k2, s.k3), len, UnsafeRawPointer(arena + starts[id]))
+            var i = Int(truncatingIfNeeded: h) & slotMask
+            while slots[i].meta != 0 { i = (i + 1) & slotMask }
+            slots[i] = s
+            slotOf[id] = UInt32(i)
+        }
+        free(old)
     }
 
     private func growArrays() {
@@ -171,17 +286,27 @@ public final class Vocabulary: @unchecked Sendable {
             p = np
         }
         re(&starts, count + 1, nc + 1)
-        re(&stats, count, nc)
+        re(&slotOf, count, nc)
         cap = nc
+    }
+
+    /// Every id's count and document frequency, read in one sequential sweep of the table
+    /// (rather than one random access per id).
+    public func countsById() -> (counts: [UInt64], dfs: [UInt64]) {
+        var counts = [UInt64](repeating: 0, count: count)
+        var dfs = [UInt64](repeating: 0, count: count)
+        for j in 0...slotMask where slots[j].meta != 0 {
+            let id = Int(truncatingIfNeeded: slots[j].meta & 0xFFFF_FFFF) - 1
+            counts[id] = slots[j].count
+            dfs[id] = slots[j].df
+        }
+        return (counts, dfs)
     }
 
     /// Adds counts summed elsewhere (merging indexes).
     public func addCounted(_ id: UInt32, count c: UInt64, df: UInt64) {
-        stats[Int(id)].count &+= c
-        stats[Int(id)].df &+= df
+        let s = slots + Int(slotOf[Int(id)])
+        s.pointee.count &+= c
+        s.pointee.df &+= df
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -105,25 +105,42 @@ public final class IndexWriter {
 
     /// Writes every token with its id, count and document frequency, plus the unigram totals.
     public func writeVocabulary(_ v: Vocabulary) throws(StoreError) {
-        let st = try conn.prepare("INSERT INTO vocab(id, token, count, df) VALUES (?, ?, ?, ?)")
+        let perStatement = 64
+        let one = "(?, ?, ?, ?)"
+        let sql = "INSERT INTO vocab(id, token, count, df) VALUES "
+        let single = try conn.prepare(sql + one)
+        let multi = try conn.prepare(sql + Array(repeating: one, count: perStatement).joined(separator: ", "))
+        let (counts, dfs) = v.countsById()
         var summary = OrderSummary(order: 1)
         var top: [(UInt32, UInt64)] = []
-        for id in 0..<UInt32(v.count) {
-            let c = v.count(of: id)
-            if c == 0 { continue }  // interned but never counted (cannot happen for indexed text)
-            st.bind(1, Int64(id))
-            st.bindText(2, v.token(id))
-            st.bind(3, c)
-            st.bind(4, v.df(of: id))
-            try st.run()
+        var ids: [UInt32] = []
+        ids.reserveCapacity(counts.count)
+        for id in 0..<UInt32(counts.count) where counts[Int(id)] > 0 {
+            // (A token interned but never counted cannot come from indexed text.)
+            let c = counts[Int(id)]
+            ids.append(id)
             summary.total &+= c
             summary.types += 1
             summary.countOfCounts[c, default: 0] += 1
             top.append((id, c))
         }
+        // The token bytes live in the vocabulary until it is released: bind them without a copy.
+        var k = 0
+        while k < ids.count {
+            let st = ids.count - k >= perStatement ? multi : single
+            let rows = st === multi ? perStatement : 1
+            var p: Int32 = 1
+            for id in ids[k..<(k + rows)] {
+                st.bind(p, Int64(id)); st.bindTextNoCopy(p + 1, v.token(id))
+                st.bind(p + 2, counts[Int(id)]); st.bind(p + 3, dfs[Int(id)])
+                p += 4
+            }
+            try st.run()
+            k += rows
+        }
         summary.stored = summary.types
         top.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        summary.top = top.prefix(storedTopK).map { ([$0.0], $0.1, v.df(of: $0.0)) }
+        summary.top = top.prefix(storedTopK).map { ([$0.0], $0.1, dfs[Int($0.0)]) }
         try writeSummary(summary) { v.string($0) }
     }
 

@@ -19,7 +19,8 @@ final class Database {
 
     init(path: String, readOnly: Bool) throws(StoreError) {
         var h: OpaquePointer?
-        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        // A connection is only ever used by one thread at a time: no per-call mutex.
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &h, flags, nil)
         guard rc == SQLITE_OK, let h else {
             let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "code \(rc)"
@@ -89,6 +90,14 @@ final class Statement {
     func bind(_ i: Int32, _ v: String) { sqlite3_bind_text(s, i, v, -1, transient) }
     func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(s, i, v) }
     func bindNull(_ i: Int32) { sqlite3_bind_null(s, i) }
+    /// Binds bytes that stay valid and unchanged until the statement has run (no copy).
+    @inline(__always) func bindTextNoCopy(_ i: Int32, _ b: UnsafeRawBufferPointer) {
+        if let base = b.baseAddress, b.count > 0 {
+            sqlite3_bind_text(s, i, base.assumingMemoryBound(to: CChar.self), Int32(b.count), nil)
+        } else {
+            sqlite3_bind_text(s, i, "", 0, transient)
+        }
+    }
     @inline(__always) func bindText(_ i: Int32, _ b: UnsafeRawBufferPointer) {
         if let base = b.baseAddress, b.count > 0 {
             sqlite3_bind_text(s, i, base.assumingMemoryBound(to: CChar.self), Int32(b.count), transient)

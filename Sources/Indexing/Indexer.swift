@@ -141,15 +141,20 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
             tokenizer.tokenize(text, into: tokens)
             let n = tokens.count
             if let c = counter {
-                for i in 0..<n { batch.append(vocab.count(tokens.token(i), doc: docNumber)) }
-                batch.append(documentEnd)
+                let start = batch.count
+                batch.append(contentsOf: repeatElement(documentEnd, count: n + 1))
+                batch.withUnsafeMutableBufferPointer { b in
+                    vocab.countTokens(tokens.bytes, ends: tokens.ends, count: n, readable: tokens.readableBytes,
+                                      doc: docNumber, ids: b.baseAddress! + start)
+                }
                 if batch.count >= batchTarget {
                     c.add(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
             } else {
                 // Unigrams only: the vocabulary is the whole count; no id batches needed.
-                for i in 0..<n { _ = vocab.count(tokens.token(i), doc: docNumber) }
+                vocab.countTokens(tokens.bytes, ends: tokens.ends, count: n, readable: tokens.readableBytes,
+                                  doc: docNumber, ids: nil)
             }
             docNumber += 1
             fileTokens += Int64(n)

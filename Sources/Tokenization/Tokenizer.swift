@@ -23,16 +23,28 @@ public struct TokenizerConfig: Sendable, Equatable, Hashable {
 public final class TokenBuffer {
     public private(set) var bytes: UnsafeMutablePointer<UInt8>
     public private(set) var ends: UnsafeMutablePointer<Int32>
-    public private(set) var count = 0
+    public internal(set) var count = 0
     private var byteCap: Int
     private var tokenCap: Int
+
+    /// Zeroed bytes after the capacity, so a reader may load 32 bytes from any token's start.
+    public static let padding = 32
 
     public init() {
         byteCap = 1 << 16
         tokenCap = 1 << 14
-        bytes = .allocate(capacity: byteCap)
+        bytes = Self.allocateBytes(byteCap)
         ends = .allocate(capacity: tokenCap)
     }
+
+    private static func allocateBytes(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: n + padding)
+        p.initialize(repeating: 0, count: n + padding)
+        return p
+    }
+
+    /// Bytes that may be read from `bytes` (the capacity plus the padding).
+    public var readableBytes: Int { byteCap + Self.padding }
 
     deinit {
         bytes.deallocate()
@@ -46,7 +58,7 @@ public final class TokenBuffer {
         if need > byteCap {
             bytes.deallocate()
             byteCap = need
-            bytes = .allocate(capacity: byteCap)
+            bytes = Self.allocateBytes(byteCap)
         }
         let needT = n / 2 + 2
         if needT > tokenCap {
@@ -54,11 +66,6 @@ public final class TokenBuffer {
             tokenCap = needT
             ends = .allocate(capacity: tokenCap)
         }
-    }
-
-    @inline(__always) @usableFromInline func finishToken(at end: Int) {
-        ends[count] = Int32(end)
-        count += 1
     }
 
     /// The bytes of token `i`.
@@ -166,20 +173,43 @@ public final class Tokenizer {
         guard n > 0, let base = text.baseAddress else { return }
         let p = base.assumingMemoryBound(to: UInt8.self)
         let o = out.bytes
+        let ends = out.ends
+        let asc = ascii
         var w = 0          // write position in out.bytes
-        var tokStart = 0   // where the current token started in out.bytes
+        var cnt = 0        // tokens finished
+        var inTok = 0      // 1 while a token is open (its bytes end at w)
         var i = 0
         let fold = config.caseFold
         while i < n {
+            // Eight ASCII bytes at a time without branches: every byte's mapped value is
+            // stored at w, and w moves only past token bytes; a token ends where a token byte is
+            // followed by a separator.
+            while i + 8 <= n {
+                let word = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+                if word & 0x8080_8080_8080_8080 != 0 { break }
+                for k in 0..<8 {
+                    let m = asc[Int(truncatingIfNeeded: word >> UInt64(8 * k)) & 0xFF]
+                    o[w] = m
+                    let t = m != 0 ? 1 : 0
+                    w &+= t
+                    ends[cnt] = Int32(truncatingIfNeeded: w)
+                    cnt &+= inTok & (t ^ 1)
+                    inTok = t
+                }
+                i += 8
+            }
+            if i >= n { break }
             let b = p[i]
             if b < 0x80 {
-                let m = ascii[Int(b)]
+                let m = asc[Int(b)]
                 if m != 0 {
                     o[w] = m
                     w += 1
-                } else if w > tokStart {
-                    out.finishToken(at: w)
-                    tokStart = w
+                    inTok = 1
+                } else if inTok != 0 {
+                    ends[cnt] = Int32(truncatingIfNeeded: w)
+                    cnt += 1
+                    inTok = 0
                 }
                 i += 1
                 continue
@@ -218,6 +248,7 @@ public final class Tokenizer {
                 len = 1
             }
             if valid && isTokenChar(cp) {
+                inTok = 1
                 var low: UInt32 = 0
                 if fold {
                     low = cp <= 0xFFFF ? bmpLower[Int(cp)] : (astralLower[cp] ?? 0)
@@ -232,14 +263,19 @@ public final class Tokenizer {
                 }
             } else {
                 if !valid { invalidSequences += 1 }
-                if w > tokStart {
-                    out.finishToken(at: w)
-                    tokStart = w
+                if inTok != 0 {
+                    ends[cnt] = Int32(truncatingIfNeeded: w)
+                    cnt += 1
+                    inTok = 0
                 }
             }
             i += len
         }
-        if w > tokStart { out.finishToken(at: w) }
+        if inTok != 0 {
+            ends[cnt] = Int32(truncatingIfNeeded: w)
+            cnt += 1
+        }
+        out.count = cnt
     }
 
     /// Tokenizes a query string with these settings and returns its tokens.

@@ -20,6 +20,20 @@ private func extract(_ line: String, _ field: String = "text") throws -> String?
         #expect(try extract(#"{"id": 1, "text": "plain"}"#) == "plain")
     }
 
+    @Test func quotesAndBackslashesAtEveryOffsetAroundTheWordScan() throws {
+        // The string scan looks eight bytes at a time; put escapes at every position of a word.
+        let alphabet: [Character] = ["a", "b", "\"", "\\", "\n", "é", " ", "/"]
+        var rng = SplitMix(seed: 3)
+        func escaped(_ s: String) -> String {
+            s.map { c -> String in c == "\"" ? "\\\"" : c == "\\" ? "\\\\" : c == "\n" ? "\\n" : String(c) }.joined()
+        }
+        for _ in 0..<500 {
+            let text = String((0..<Int(rng.next() % 40)).map { _ in alphabet[Int(rng.next() % 8)] })
+            let decoy = String((0..<Int(rng.next() % 20)).map { _ in alphabet[Int(rng.next() % 8)] })
+            #expect(try extract("{\"id\": \"\(escaped(decoy))\", \"text\": \"\(escaped(text))\"}") == text)
+        }
+    }
+
     @Test func loneSurrogateEscapesBecomeReplacementCharacters() throws {
         var x = JSONFieldExtractor(fieldPath: "text")
         var s = #"{"text": "a\ud800b"}"#

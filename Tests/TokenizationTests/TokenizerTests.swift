@@ -57,4 +57,28 @@ import TestSupport
         let text = String(decoding: TestSupport.read(path), as: UTF8.self)
         #expect(fold.tokens(of: text) == TestSupport.referenceTokens(text))
     }
+
+    @Test func wordAtATimeASCIIPathAgreesOnRandomBytesWithInvalidUTF8() {
+        // ASCII runs of every length around the 8-byte fast path, cut by multi-byte characters,
+        // lone continuation bytes, truncated sequences and overlong forms at every offset.
+        let pieces: [[UInt8]] = [
+            Array("ab".utf8), Array("Hello".utf8), Array("x9".utf8), Array(" ".utf8), Array(", ".utf8),
+            Array("ABCDEFGHIJK".utf8), Array("é".utf8), Array("日本".utf8), Array("🙂".utf8), Array("ς".utf8),
+            [0x80], [0xC3], [0xE6, 0x97], [0xF0, 0x9F, 0x99], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xFF],
+        ]
+        var rng = SplitMix(seed: 7)
+        let t = Tokenizer(config: TokenizerConfig(caseFold: true))
+        let buf = TokenBuffer()
+        for _ in 0..<400 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 30) { bytes += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let before = t.invalidSequences
+            bytes.withUnsafeBytes { t.tokenize($0, into: buf) }
+            let got = (0..<buf.count).map { buf.string($0) }
+            // Invalid sequences decode to U+FFFD (maximal subparts), a separator like any other.
+            let decoded = String(decoding: bytes, as: UTF8.self)
+            #expect(got == TestSupport.referenceTokens(decoded), "\(bytes)")
+            #expect(t.invalidSequences - before == decoded.unicodeScalars.filter { $0 == "\u{FFFD}" }.count, "\(bytes)")
+        }
+    }
 }
