@@ -87,7 +87,8 @@ final class PruneWorker {
         let n = buf.count
         if ids.count < n { ids = [UInt32](repeating: 0, count: max(n, ids.count * 2)) }
         ids.withUnsafeMutableBufferPointer { p in
-            for i in 0..<n { p[i] = vocab.count(buf.token(i), doc: UInt64(doc)) }
+            vocab.countTokens(buf.bytes, ends: buf.ends, count: n, readable: buf.readableBytes, doc: UInt64(doc),
+                              ids: p.baseAddress)
         }
         tokensSeen += Int64(n)
         growCaches()
