@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Indexing", "Statistics", "Reporting"],
                 swiftSettings: hotLoop),
         // `prune`: dedup, decontamination, near-dup, balancing and --keep over a corpus, with a manifest.
-        .target(name: "Curation", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Indexing", "Evaluation"],
+        .target(name: "Curation", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Indexing", "Evaluation", "Statistics"],
                 swiftSettings: hotLoop),
         // `report`: tail coverage of an eval set as index.html, report.md and report.json.
         .target(name: "Report", dependencies: ["CorpusIO", "Tokenization", "IndexStore", "Indexing", "Statistics", "Evaluation", "Reporting"]),
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
-        .testTarget(name: "CurationTests", dependencies: ["Curation", "CorpusIO", "IndexStore", "Indexing", "Tokenization", "Evaluation", "TestSupport"]),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "CorpusIO", "IndexStore", "Indexing", "Tokenization", "Evaluation", "Statistics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

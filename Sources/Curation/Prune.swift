@@ -3,6 +3,7 @@ import Counting
 import Evaluation
 import Indexing
 import IndexStore
+import Statistics
 import Tokenization
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ public struct StageSummary: Sendable, Equatable {
 /// What one step did.
 public struct StepSummary: Sendable {
     public let step: PruneStep
-    public let parameters: String
+    public internal(set) var parameters: String
     public var docsIn: Int64 = 0
     public var tokensIn: Int64 = 0
     public var dropped: Int64 = 0
@@ -58,6 +59,9 @@ public struct PruneReport: Sendable {
     /// of 1 - prod(1 - p_e)) and the standard deviation of that number.
     public var balanceExpected: (mean: Double, sd: Double)? = nil
     public var keepCutoff: Double? = nil
+    /// `--keep hard|easy`: the k-means fit.
+    public var prototypes: PrototypeFit? = nil
+    public var scoreSeconds = 0.0
     public var coverage: CoverageSummary? = nil
     public var skipped: [String: Int64] = [:]
     public var seconds = 0.0
@@ -173,6 +177,8 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     let lsh = ctx.minhash.map { LSHIndex($0) }
     var balanceMean = 0.0, balanceVar = 0.0
     let totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
+    let usesPrototypes = o.keep?.usesPrototypes ?? false
+    var sample = PrototypeSample(capacity: Prototypes.sample, dims: Prototypes.dims)
 
     // Without --keep every decision is final when it is made: one pass decides and writes, and
     // the kept corpus's counts are the input's minus those of the dropped documents. With
@@ -202,6 +208,7 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
         while let (b, features) = pool.next() {
             if let e = b.error { throw e }
             let f = features!
+            var protoAt = 0
             for d in 0..<b.count {
                 let doc = b.firstDoc + Int64(d)
                 let tokens = Int64(f.tokens[d])
@@ -261,6 +268,15 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
                     }
                 }
                 if drop == nil, o.keep != nil { pass(.keep) }
+                if usesPrototypes {
+                    while protoAt < f.protoDocs.count && Int(f.protoDocs[protoAt]) < d { protoAt += 1 }
+                    if drop == nil, protoAt < f.protoDocs.count, Int(f.protoDocs[protoAt]) == d {
+                        f.protoVectors.withUnsafeBufferPointer { v in
+                            sample.offer(doc: doc, priority: f.protoPriority[protoAt], vector: v.baseAddress! + protoAt * Prototypes.dims)
+                        }
+                        if sample.isFull { ctx.sampleThreshold.store(sample.threshold.bitPattern, ordering: .relaxed) }
+                    }
+                }
                 if let s = drop {
                     steps[s]!.dropped += 1
                     steps[s]!.tokensDropped += tokens
@@ -269,10 +285,11 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
                 }
                 decision.value.append(drop?.code ?? 0)
                 docTokens.append(f.tokens[d])
-                if o.keep != nil { scores.append(Float(f.score[d])) }
+                let score: Double? = o.keep == nil || usesPrototypes ? nil : f.score[d]
+                if o.keep != nil { scores.append(Float(score ?? .nan)) }
                 try manifest?.addDocument(doc: doc, source: b.fileIndex, line: b.lines[d], offset: b.offsets[d], tokens: Int(tokens),
                                           step: drop?.rawValue, reason: reason, detail: detail,
-                                          score: o.keep != nil ? f.score[d] : nil, matchDoc: matchDoc, similarity: similarity)
+                                          score: score, matchDoc: matchDoc, similarity: similarity)
                 report.before.docs += 1
                 report.before.tokens += tokens
                 if let em = emitter1 {
@@ -314,6 +331,54 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     report.analyzeSeconds = now() - t1
     if o.balance != nil { report.balanceExpected = (balanceMean, balanceVar.squareRoot()) }
 
+    // ---- --keep hard|easy: fit prototypes on the sample, then score every document the other
+    // steps kept by its cosine distance to the nearest prototype (a pass that only reads).
+    if usesPrototypes {
+        let t = now()
+        if sample.count > 0 {
+            let (x, _) = sample.rows()
+            let model = SphericalKMeans.fit(x, count: sample.count, dims: Prototypes.dims, k: o.clusters, seed: o.seed,
+                                            maxIterations: Prototypes.maxIterations, tolerance: Prototypes.tolerance)
+            ctx.prototypes = model
+            report.prototypes = PrototypeFit(sampled: sample.count, clusters: model.k, iterations: model.iterations,
+                                             converged: model.converged, meanSimilarity: model.meanSimilarity,
+                                             sizes: model.sizes, seconds: now() - t)
+            steps[.keep]!.parameters = prototypeParameters(o, model, sampled: sample.count)
+            for c in 0..<model.k {
+                try manifest?.addPrototype(cluster: c, size: model.sizes[c],
+                                           centroid: Array(model.centroids[(c * model.dims)..<((c + 1) * model.dims)]))
+            }
+            log("keep \(o.keep!.rawValue): k-means with \(model.k) clusters on \(sample.count) sampled documents, \(model.iterations) iteration(s)\(model.converged ? "" : " (not converged)"), mean cosine similarity \(fmt(model.meanSimilarity, 3))")
+            let scorers = (0..<o.workers).map { _ in PruneWorker(ctx, keepIds: false) }
+            let ss = Shared(scorers)
+            let dec = decision
+            // The workers call BLAS at the same time: one BLAS thread each.
+            let blasThreads = SphericalKMeans.blasThreads
+            SphericalKMeans.setBLASThreads(1)
+            defer { SphericalKMeans.setBLASThreads(blasThreads) }
+            let producer = RecordProducer(files: files, options: o.read, keepRaw: false)
+            let pool = OrderedPool<[(Int32, Float)]>(input: producer.queue, workers: o.workers) { w, b in
+                ss.value[w].prototypeScores(b, model) { dec.value[Int($0)] == 0 }
+            }
+            defer { producer.stop(); pool.finish() }
+            var progress = Progress(label: "prune: scoring", total: totalBytes, enabled: o.progress)
+            var doneBytes: Int64 = 0
+            while let (b, out) = pool.next() {
+                if let e = b.error { throw e }
+                for (d, sc) in out ?? [] {
+                    let doc = Int(b.firstDoc) + Int(d)
+                    scores[doc] = sc
+                    try manifest?.setScore(doc: Int64(doc), score: sc.isNaN ? nil : Double(sc))
+                }
+                if b.endOfFile != nil { doneBytes += fileSize(files[b.fileIndex]) ?? 0 }
+                try checkInterrupt()
+                progress.update(done: doneBytes + (b.endOfFile == nil ? b.fileOffset : 0), docs: Int64(b.firstDoc) + Int64(b.count))
+            }
+            progress.finish()
+        }
+        report.scoreSeconds = now() - t
+    }
+
     // ---- The --keep selection, on the documents every other step kept.
     if let mode = o.keep {
         var cand: [Int32] = []
@@ -321,7 +386,7 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
         cand.sort { x, y in
             let a = scores[Int(x)], b = scores[Int(y)]
             if a.isNaN != b.isNaN { return !a.isNaN }
-            if !a.isNaN && a != b { return mode == .tail ? a < b : a > b }
+            if !a.isNaN && a != b { return mode.keepsLargest ? a > b : a < b }
             return x < y
         }
         var take = 0
@@ -347,7 +412,8 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
             steps[.keep]!.reasons[reason, default: (0, 0)].tokens += tokens
             try manifest?.drop(doc: Int64(doc), step: "keep", reason: reason,
                                detail: s.isNaN ? "no content term to score" :
-                                   "\(mode.rawValue) score \(fmt(s, 4)) is past the cutoff \(cutoff.map { fmt($0, 4) } ?? "-") of the \(take) documents kept")
+                                   "\(mode.rawValue) score \(fmt(s, 4)) is past the cutoff \(cutoff.map { fmt($0, 4) } ?? "-") of the \(take) documents kept"
+                                   + (mode.usesPrototypes ? " (cosine distance to the nearest prototype)" : ""))
         }
     }
     report.steps = enabled.map { steps[$0]! }
@@ -470,9 +536,19 @@ func parameters(of s: PruneStep, _ o: PruneOptions, _ ctx: PruneContext) -> Stri
         let entries = o.entriesFile.map { "entries from \($0) (\(ctx.entryText.count))" } ?? "entries = the index's unigrams (\(ctx.indexCount.count)), c = document frequency"
         return "MetaCLIP: T = \(fmtCount(o.balance!)), \(entries), keep entry with p = min(1, T/c), seed \(o.seed)"
     case .keep:
-        let target = o.targetFraction.map { "target fraction \($0) of the input documents" } ?? "target \(o.targetTokens!) tokens"
-        return "\(o.keep!.rawValue): score = mean log10(1+count) of the \(o.rarestK) rarest content terms; \(target)"
+        if o.keep!.usesPrototypes { return prototypeParameters(o, nil, sampled: 0) }
+        return "\(o.keep!.rawValue): score = mean log10(1+count) of the \(o.rarestK) rarest content terms; \(keepTarget(o))"
     }
+}
+
+private func keepTarget(_ o: PruneOptions) -> String {
+    o.targetFraction.map { "target fraction \($0) of the input documents" } ?? "target \(o.targetTokens!) tokens"
+}
+
+private func prototypeParameters(_ o: PruneOptions, _ m: SphericalKMeans?, sampled: Int) -> String {
+    let fit = m.map { "\($0.k) spherical k-means prototypes fitted on \(sampled) sampled documents (\($0.iterations) iterations\($0.converged ? " until at most 0.1% changed cluster" : ", stopped before 0.1% changed cluster"), seed \(o.seed))" }
+        ?? "no prototypes (no document with content terms reached this step)"
+    return "\(o.keep!.rawValue): score = cosine distance of the document's hashed TF-IDF vector (\(Prototypes.dims) dims, content terms, idf = ln((1+N)/(1+df))+1 from the index) to the nearest of \(fit); \(o.keep!.keepsLargest ? "largest" : "smallest") kept first; \(keepTarget(o))"
 }
 
 private func fmtCount(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? "\(Int64(x))" : "\(x)" }

@@ -3,6 +3,8 @@ import Counting
 import Evaluation
 import Indexing
 import IndexStore
+import Synchronization
+import Statistics
 import Tokenization
 
 /// Which documents `--keep` prefers.
@@ -11,6 +13,27 @@ public enum KeepMode: String, Sendable, CaseIterable {
     case tail
     /// The opposite of tail.
     case head
+    /// Largest prototype distance first (Sorscher et al. 2022): documents far from every
+    /// k-means centroid of hashed TF-IDF vectors.
+    case hard
+    /// Smallest prototype distance first: the most prototypical documents.
+    case easy
+
+    /// Whether the score is the distance to the nearest k-means prototype.
+    public var usesPrototypes: Bool { self == .hard || self == .easy }
+    /// Whether larger scores are kept first.
+    var keepsLargest: Bool { self == .head || self == .hard }
+}
+
+/// The document vectors of `--keep hard|easy`.
+public enum Prototypes {
+    /// Hashed TF-IDF dimensions.
+    public static let dims = 1024
+    /// Documents sampled (bottom-k by a seeded hash of the document number) to fit k-means on.
+    public static let sample = 20_000
+    /// Lloyd iterations at most; they stop earlier once at most 0.1% of the sample changes cluster.
+    public static let maxIterations = 50
+    public static let tolerance = 0.001
 }
 
 /// The steps, in the order they run. Each sees only the documents the steps before it kept.
@@ -43,6 +66,8 @@ public struct PruneOptions: Sendable {
     public var keep: KeepMode? = nil
     public var targetFraction: Double? = nil
     public var targetTokens: Int64? = nil
+    /// k-means clusters for `--keep hard|easy`.
+    public var clusters = 100
     /// How many of a document's rarest content terms its tail score averages over.
     public var rarestK = 5
     public var seed: UInt64 = 0
@@ -92,6 +117,13 @@ final class PruneContext: @unchecked Sendable {
     var entryCount: [UInt64] = []
 
     var minhash: MinHashParams? = nil
+
+    /// `--keep hard|easy`: the sampling threshold on a document's priority u(doc) (bits of a
+    /// Double). Workers build vectors for documents below it; the main thread lowers it as the
+    /// bottom-k sample fills.
+    let sampleThreshold = Atomic<UInt64>(Double(1).bitPattern)
+    /// The fitted prototypes (set between the deciding and the scoring pass).
+    var prototypes: SphericalKMeans? = nil
 
     init(_ o: PruneOptions, log: (String) -> Void) throws {
         self.o = o

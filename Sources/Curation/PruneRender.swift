@@ -9,7 +9,7 @@ public enum PruneRender {
         var s = ""
         let what = r.dryRun ? "dry run (nothing written)" : "wrote \(r.output ?? "")"
         let passes = r.writeSeconds > 0
-            ? "decide \(fmt(r.analyzeSeconds, 1)) s, \(r.dryRun ? "measure" : "write") \(fmt(r.writeSeconds, 1)) s"
+            ? "decide \(fmt(r.analyzeSeconds, 1)) s, \(r.scoreSeconds > 0 ? "score \(fmt(r.scoreSeconds, 1)) s, " : "")\(r.dryRun ? "measure" : "write") \(fmt(r.writeSeconds, 1)) s"
             : "one pass"
         s += "prune: \(what) in \(fmt(r.seconds, 1)) s (\(passes)), peak RSS \(formatBytes(Double(r.peakRSS)))\n"
         s += "\n"
@@ -31,6 +31,11 @@ public enum PruneRender {
             s += "balance: kept \(st.docsIn - st.dropped) of \(st.docsIn); expected \(fmt(b.mean, 1)) ± \(fmt(b.sd, 1)) (sd)\n"
         }
         if let c = r.keepCutoff { s += "keep: score cutoff \(fmt(c, 4))\n" }
+        if let p = r.prototypes {
+            let sz = p.sizes.sorted()
+            s += "keep: \(p.clusters) prototypes from \(p.sampled) sampled documents, \(p.iterations) iteration(s)\(p.converged ? "" : " (not converged)"), "
+                + "mean cosine similarity to own prototype \(fmt(p.meanSimilarity, 3)), cluster sizes \(sz.first ?? 0)-\(sz.last ?? 0) (median \(sz.isEmpty ? 0 : sz[sz.count / 2])), fitted in \(fmt(p.seconds, 1)) s\n"
+        }
         if let c = r.coverage {
             s += "\neval coverage (\(c.questions) questions with content terms, \(c.terms) distinct terms): before -> after\n"
             s += "  terms never seen              \(c.unseenTerms[0]) -> \(c.unseenTerms[1])\n"
@@ -78,6 +83,12 @@ public enum PruneRender {
         }
         if let b = r.balanceExpected { o.append(("balance_expected", .object([("mean", .double(b.mean)), ("sd", .double(b.sd))]))) }
         if let c = r.keepCutoff { o.append(("keep_cutoff", .double(c))) }
+        if let p = r.prototypes {
+            o.append(("prototypes", .object([("dims", .int(Int64(Prototypes.dims))), ("sampled", .int(Int64(p.sampled))),
+                                             ("clusters", .int(Int64(p.clusters))), ("iterations", .int(Int64(p.iterations))),
+                                             ("converged", .bool(p.converged)), ("mean_similarity", .double(p.meanSimilarity)),
+                                             ("sizes", .array(p.sizes.map { .int(Int64($0)) }))])))
+        }
         if let c = r.coverage {
             func pair(_ x: [Int]) -> JSON { .object([("before", .int(Int64(x[0]))), ("after", .int(Int64(x[1])))]) }
             o.append(("coverage", .object([("questions", .int(Int64(c.questions))), ("terms", .int(Int64(c.terms))),

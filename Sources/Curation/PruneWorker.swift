@@ -1,5 +1,6 @@
 import Counting
 import Evaluation
+import Statistics
 import Tokenization
 
 #if canImport(Glibc)
@@ -21,6 +22,11 @@ final class BatchFeatures {
     /// The probability that balancing keeps the document: 1 - prod(1 - p_e) over its entries.
     var balanceP: [Double] = []
     var score: [Double] = []
+    /// `--keep hard|easy`: documents (batch positions) whose sampling priority was below the
+    /// threshold, with their unit vectors (`Prototypes.dims` floats each) and priorities.
+    var protoDocs: [Int32] = []
+    var protoPriority: [Double] = []
+    var protoVectors: [Float] = []
     /// With `keepIds`: every document's token ids (worker-local), document d ending at idEnds[d].
     var docIds: [UInt32] = []
     var idEnds: [Int] = []
@@ -42,6 +48,10 @@ final class PruneWorker {
     private var entryTok: [Int32] = []
     private var indexTok: [Int32] = []
     private var isStop: [Bool] = []
+    /// `--keep hard|easy`: each type's hashed TF-IDF bucket and signed idf weight (0 for stopwords).
+    private var protoBucket: [Int32] = []
+    private var protoWeight: [Float] = []
+    private let usesPrototypes: Bool
     private var seen: [UInt32] = []
     private var seenStamp: UInt32 = 0
     private var entrySeen: [UInt32] = []
@@ -63,6 +73,7 @@ final class PruneWorker {
         minhasher = ctx.minhash.map { MinHasher($0) }
         let entries = ctx.entryAutomaton != nil ? ctx.entryCount.count : ctx.indexCount.count
         entrySeen = [UInt32](repeating: 0, count: entries)
+        usesPrototypes = ctx.o.keep?.usesPrototypes ?? false
     }
 
     /// Fills the per-type caches for ids the vocabulary added since the last call.
@@ -76,8 +87,16 @@ final class PruneWorker {
             if let v = ctx.contamVocab { contamTok.append(v.lookup(t).map { Int32($0) } ?? -1) }
             if let v = ctx.entryVocab { entryTok.append(v.lookup(t).map { Int32($0) } ?? -1) }
             if let v = ctx.indexVocab { indexTok.append(v.lookup(t).map { Int32($0) } ?? -1) }
-            isStop.append(ctx.stopVocab.lookup(t) != nil)
+            let stop = ctx.stopVocab.lookup(t) != nil
+            isStop.append(stop)
             seen.append(0)
+            if usesPrototypes {
+                let h = h1[id]
+                protoBucket.append(Int32(truncatingIfNeeded: (h >> 32) & UInt64(Prototypes.dims - 1)))
+                let df = indexTok[id] >= 0 ? ctx.indexDf[Int(indexTok[id])] : 0
+                let w = stop ? 0 : prototypeIdf(df: df, docs: ctx.indexDocs)
+                protoWeight.append(h >> 63 == 0 ? w : -w)
+            }
         }
     }
 
@@ -148,10 +167,80 @@ final class PruneWorker {
                     f.hasSignature.append(ok)
                 }
                 if let t = o.balance { balance(ids, n, doc: doc, threshold: t, into: f) }
-                if o.keep != nil { f.score.append(tailScore(ids, n)) }
+                if let k = o.keep {
+                    if !k.usesPrototypes {
+                        f.score.append(tailScore(ids, n))
+                    } else {
+                        let u = prototypePriority(seed: o.seed, doc: doc)
+                        if u < Double(bitPattern: ctx.sampleThreshold.load(ordering: .relaxed)) {
+                            let at = f.protoVectors.count
+                            f.protoVectors.append(contentsOf: repeatElement(0, count: Prototypes.dims))
+                            let ok = f.protoVectors.withUnsafeMutableBufferPointer { prototypeVector(ids, n, into: $0.baseAddress! + at) }
+                            if ok {
+                                f.protoDocs.append(Int32(d))
+                                f.protoPriority.append(u)
+                            } else {
+                                f.protoVectors.removeLast(Prototypes.dims)
+                            }
+                        }
+                    }
+                }
             }
         }
         return f
+    }
+
+    /// The unit hashed TF-IDF vector of a document into `v` (`Prototypes.dims` zeroed floats):
+    /// each occurrence of a content term adds its signed idf to its bucket. False when the
+    /// document has no content term (the vector stays zero).
+    private func prototypeVector(_ ids: UnsafeBufferPointer<UInt32>, _ n: Int, into v: UnsafeMutablePointer<Float>) -> Bool {
+        protoBucket.withUnsafeBufferPointer { bucket in
+            protoWeight.withUnsafeBufferPointer { weight in
+                for i in 0..<n {
+                    let id = Int(ids[i])
+                    v[Int(bucket[id])] += weight[id]
+                }
+            }
+        }
+        var s: Float = 0
+        for j in 0..<Prototypes.dims { s += v[j] * v[j] }
+        guard s > 0 else { return false }
+        let inv = 1 / s.squareRoot()
+        for j in 0..<Prototypes.dims { v[j] *= inv }
+        return true
+    }
+
+    /// `--keep hard|easy`, the scoring pass: the cosine distance of each selected document of
+    /// `b` to its nearest prototype (NaN without content terms), as (batch position, score).
+    func prototypeScores(_ b: RecordBatch, _ model: SphericalKMeans, select: (Int64) -> Bool) -> [(Int32, Float)] {
+        let dims = Prototypes.dims
+        let chunk = 256
+        var out: [(Int32, Float)] = []
+        var rows: [Int32] = []
+        var x = [Float](repeating: 0, count: chunk * dims)
+        var scratch = [Float](repeating: 0, count: chunk * model.k)
+        var best = [Float](repeating: 0, count: chunk)
+        var cluster = [Int32](repeating: 0, count: chunk)
+        func flush() {
+            x.withUnsafeBufferPointer { xp in
+                model.nearest(xp.baseAddress!, count: rows.count, scratch: &scratch, best: &best, cluster: &cluster)
+            }
+            for (i, r) in rows.enumerated() { out.append((r, 1 - best[i])) }
+            rows.removeAll(keepingCapacity: true)
+        }
+        for d in 0..<b.count where select(b.firstDoc + Int64(d)) {
+            let n = load(b.text(d), doc: b.firstDoc + Int64(d))
+            let at = rows.count * dims
+            for j in 0..<dims { x[at + j] = 0 }
+            let ok = ids.withUnsafeBufferPointer { ids in
+                x.withUnsafeMutableBufferPointer { prototypeVector(ids, n, into: $0.baseAddress! + at) }
+            }
+            if !ok { out.append((Int32(d), .nan)); continue }
+            rows.append(Int32(d))
+            if rows.count == chunk { flush() }
+        }
+        if !rows.isEmpty { flush() }
+        return out
     }
 
     private func mapIds(_ ids: UnsafeBufferPointer<UInt32>, _ n: Int, _ table: [Int32]) {
@@ -225,4 +314,16 @@ final class PruneWorker {
         for i in 0..<k { s += log10(1 + Double(counts[i])) }
         return s / Double(k)
     }
+}
+
+/// Smoothed inverse document frequency, as scikit-learn's TfidfVectorizer computes it:
+/// ln((1 + N) / (1 + df)) + 1.
+@inline(__always) func prototypeIdf(df: UInt64, docs: Int64) -> Float {
+    Float(log((1 + Double(docs)) / (1 + Double(df))) + 1)
+}
+
+/// The sampling priority of a document for `--keep hard|easy`: the k-means sample is the k
+/// documents with the smallest priority among those the other steps keep.
+@inline(__always) func prototypePriority(seed: UInt64, doc: Int64) -> Double {
+    uniform(seed: seed ^ 0x5052_4F54_4F54_5950, UInt64(doc), 0x7072_6F74)
 }

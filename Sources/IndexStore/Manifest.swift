@@ -15,6 +15,7 @@ public final class ManifestWriter {
     private var db: Database?
     private let insertDoc: Statement
     private let dropDoc: Statement
+    private let setScoreStatement: Statement
 
     static let schema = """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -38,6 +39,7 @@ public final class ManifestWriter {
         docs_in INTEGER NOT NULL, docs_dropped INTEGER NOT NULL, tokens_in INTEGER NOT NULL, tokens_dropped INTEGER NOT NULL);
     CREATE TABLE summary(stage TEXT PRIMARY KEY, docs INTEGER NOT NULL, tokens INTEGER NOT NULL, types INTEGER NOT NULL,
         hapax INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE prototypes(cluster INTEGER PRIMARY KEY, size INTEGER NOT NULL, centroid BLOB NOT NULL);
     CREATE VIEW reasons AS SELECT step, reason, COUNT(*) AS docs, SUM(tokens) AS tokens
         FROM documents WHERE decision = 'drop' GROUP BY step, reason;
     """
@@ -53,6 +55,7 @@ public final class ManifestWriter {
         try d.exec("BEGIN")
         insertDoc = try d.prepare("INSERT INTO documents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
         dropDoc = try d.prepare("UPDATE documents SET decision = 'drop', step = ?2, reason = ?3, detail = ?4 WHERE doc = ?1")
+        setScoreStatement = try d.prepare("UPDATE documents SET score = ?2 WHERE doc = ?1")
     }
 
     deinit { abandon() }
@@ -60,6 +63,23 @@ public final class ManifestWriter {
     public func setMeta(_ key: String, _ value: String) throws(StoreError) {
         let st = try db!.prepare("INSERT OR REPLACE INTO meta VALUES (?1, ?2)")
         st.bind(1, key); st.bind(2, value)
+        try st.run()
+    }
+
+    /// Sets the --keep score of a document (scored after its row was written).
+    public func setScore(doc: Int64, score: Double?) throws(StoreError) {
+        let s = setScoreStatement
+        s.bind(1, doc)
+        if let score { s.bind(2, score) } else { s.bindNull(2) }
+        try s.run()
+    }
+
+    /// Stores the k-means prototypes of --keep hard|easy: each centroid as little-endian float32.
+    public func addPrototype(cluster: Int, size: Int, centroid: [Float]) throws(StoreError) {
+        let st = try db!.prepare("INSERT INTO prototypes VALUES (?1, ?2, ?3)")
+        st.bind(1, Int64(cluster)); st.bind(2, Int64(size))
+        let bytes = centroid.flatMap { v -> [UInt8] in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+        bytes.withUnsafeBytes { st.bindBlob(3, $0) }
         try st.run()
     }
 

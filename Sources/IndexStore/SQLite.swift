@@ -90,6 +90,9 @@ final class Statement {
     func bind(_ i: Int32, _ v: String) { sqlite3_bind_text(s, i, v, -1, transient) }
     func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(s, i, v) }
     func bindNull(_ i: Int32) { sqlite3_bind_null(s, i) }
+    func bindBlob(_ i: Int32, _ b: UnsafeRawBufferPointer) {
+        sqlite3_bind_blob(s, i, b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(b.count), transient)
+    }
     /// Binds bytes that stay valid and unchanged until the statement has run (no copy).
     @inline(__always) func bindTextNoCopy(_ i: Int32, _ b: UnsafeRawBufferPointer) {
         if let base = b.baseAddress, b.count > 0 {

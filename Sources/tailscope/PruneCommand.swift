@@ -8,7 +8,7 @@ import IndexStore
 struct PruneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Curate a corpus to a smaller subset (dedup, decontamination, near-dup, balancing, tail keeping), recording every decision.",
+        abstract: "Curate a corpus to a smaller subset (dedup, decontamination, near-dup, balancing, tail or prototype keeping), recording every decision.",
         discussion: """
         Steps run in this order; each sees only the documents the steps before it kept:
           --dedup exact        drop a document whose normalized token sequence (the index's tokenizer: \
@@ -22,6 +22,10 @@ struct PruneCommand: ParsableCommand {
         seeded with --seed; a document is kept if any of its entries is (a document with no entry is dropped)
           --keep tail|head     keep the documents whose rarest content terms are rarest (tail) or most \
         common (head) in the index, up to --target-fraction of the input documents or --target-tokens
+          --keep hard|easy     Sorscher et al.'s prototype metric on text: hashed TF-IDF vectors (1024 \
+        dims, idf from the index), spherical k-means with --clusters K (default 100) on a seeded sample \
+        of up to 20,000 documents, score = cosine distance to the nearest centroid; hard keeps the \
+        farthest, easy the most prototypical. Costs one more read of the corpus
 
         Out: the kept records in input order, in the input's format (JSONL lines byte for byte, with \
         every field) or as -o's name says (.jsonl: text documents become {"text": ...}), compressed by \
@@ -79,8 +83,11 @@ struct PruneCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Balancing entries, one term or phrase per line (default: the index's unigrams).", valueName: "file"))
     var entries: String?
 
-    @Option(help: ArgumentHelp("Keep the tail (rarest content terms) or head of what the other steps kept.", valueName: "tail|head"))
+    @Option(help: ArgumentHelp("Keep the tail (rarest content terms), head, hard (far from every prototype) or easy (prototypical) part of what the other steps kept.", valueName: "tail|head|hard|easy"))
     var keep: String?
+
+    @Option(help: ArgumentHelp("With --keep hard|easy: k-means clusters (prototypes).", valueName: "K"))
+    var clusters: Int = 100
 
     @Option(help: ArgumentHelp("With --keep: keep this fraction of the input documents.", valueName: "F"))
     var targetFraction: Double?
@@ -91,7 +98,7 @@ struct PruneCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --keep: the score averages log10(1+count) over this many of a document's rarest content terms.", valueName: "k"))
     var rarestTerms: Int = 5
 
-    @Option(help: ArgumentHelp("Seed for --balance draws and MinHash permutations.", valueName: "n"))
+    @Option(help: ArgumentHelp("Seed for --balance draws, MinHash permutations and the k-means sample and start.", valueName: "n"))
     var seed: UInt64 = 0
 
     @Flag(help: "Decide and measure the output exactly (documents, tokens, bytes) without writing it.")
@@ -155,9 +162,11 @@ struct PruneCommand: ParsableCommand {
         if entries != nil && balance == nil { throw ValidationError("--entries goes with --balance T") }
         o.entriesFile = entries
         if let k = keep {
-            guard let m = KeepMode(rawValue: k) else { throw ValidationError("--keep must be tail or head") }
+            guard let m = KeepMode(rawValue: k) else { throw ValidationError("--keep must be tail, head, hard or easy") }
             o.keep = m
         }
+        guard clusters >= 1 else { throw ValidationError("--clusters must be at least 1") }
+        o.clusters = clusters
         if let f = targetFraction {
             guard f > 0 && f <= 1 else { throw ValidationError("--target-fraction must be in (0, 1]") }
             o.targetFraction = f
@@ -166,7 +175,7 @@ struct PruneCommand: ParsableCommand {
             guard n > 0 else { throw ValidationError("--target-tokens must be positive") }
             o.targetTokens = n
         }
-        if (targetFraction != nil || targetTokens != nil) && keep == nil { throw ValidationError("--target-fraction/--target-tokens go with --keep tail|head") }
+        if (targetFraction != nil || targetTokens != nil) && keep == nil { throw ValidationError("--target-fraction/--target-tokens go with --keep") }
         guard rarestTerms >= 1 else { throw ValidationError("--rarest-terms must be at least 1") }
         o.rarestK = rarestTerms
         o.seed = seed
