@@ -212,6 +212,33 @@ public final class ManifestReader {
         return out
     }
 
+    /// Every document's --keep score in input order (nil where none).
+    public func scores() throws(StoreError) -> [Double?] {
+        let st = try db.prepare("SELECT score FROM documents ORDER BY doc")
+        var out: [Double?] = []
+        while try st.step() { out.append(st.isNull(0) ? nil : st.double(0)) }
+        return out
+    }
+
+    /// The --keep hard|easy prototypes: each cluster's size and centroid.
+    public func prototypes() throws(StoreError) -> [(size: Int, centroid: [Float])] {
+        let st = try db.prepare("SELECT size, centroid FROM prototypes ORDER BY cluster")
+        var out: [(size: Int, centroid: [Float])] = []
+        while try st.step() {
+            let b = st.blob(1)
+            var c: [Float] = []
+            for i in stride(from: 0, to: b.count - 3, by: 4) {
+                var bits = UInt32(b[i])
+                bits |= UInt32(b[i + 1]) << 8
+                bits |= UInt32(b[i + 2]) << 16
+                bits |= UInt32(b[i + 3]) << 24
+                c.append(Float(bitPattern: bits))
+            }
+            out.append((Int(st.int(0)), c))
+        }
+        return out
+    }
+
     /// Every document's decision in input order: (doc, step or nil when kept, reason, match_doc).
     public func decisions() throws(StoreError) -> [(doc: Int64, step: String?, reason: String?, matchDoc: Int64?)] {
         let st = try db.prepare("SELECT doc, step, reason, match_doc FROM documents ORDER BY doc")

@@ -133,6 +133,11 @@ final class Statement {
         return String(cString: p)
     }
     func double(_ c: Int32) -> Double { sqlite3_column_double(s, c) }
+    func blob(_ c: Int32) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(s, c))
+        guard n > 0, let p = sqlite3_column_blob(s, c) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
     func isNull(_ c: Int32) -> Bool { sqlite3_column_type(s, c) == SQLITE_NULL }
     /// The column's bytes, valid until the next step.
     func bytes(_ c: Int32) -> UnsafeRawBufferPointer {

@@ -21,6 +21,19 @@ import TestSupport
         #expect(ts("prune", "\(d)/c.jsonl", "--balance", "5", "--dry-run").0 == 64)               // needs --index
         #expect(ts("prune", "\(d)/c.jsonl", "--index", "\(d)/i.sqlite", "--keep", "tail", "--dry-run").0 == 64)  // no target
         #expect(ts("prune", "\(d)/c.jsonl", "--dedup", "exact", "-o", "\(d)/o.txt").0 == 64)     // JSONL -> text
+        #expect(ts("prune", "\(d)/c.jsonl", "--index", "\(d)/i.sqlite", "--keep", "hard", "--clusters", "0",
+                   "--target-fraction", "0.5", "--dry-run").0 == 64)
+        #expect(ts("prune", "\(d)/c.jsonl", "--index", "\(d)/i.sqlite", "--keep", "middle", "--target-fraction", "0.5",
+                   "--dry-run").0 == 64)
+
+        // --keep hard: prototypes fitted, reported in the JSON, half the documents kept.
+        let (hrc, hout, herr) = ts("prune", "\(d)/c.jsonl", "--index", "\(d)/i.sqlite", "--keep", "hard", "--clusters", "4",
+                                   "--target-fraction", "0.5", "--dry-run", "--json")
+        #expect(hrc == 0, "\(herr)")
+        let hj = try JSONSerialization.jsonObject(with: Data(hout.utf8)) as? [String: Any]
+        let proto = hj?["prototypes"] as? [String: Any]
+        #expect(proto?["clusters"] as? Int == 4 && proto?["sampled"] as? Int == 301, "\(hout)")
+        #expect(herr.contains("prototypes from 301 sampled documents"), "\(herr)")
         #expect(!FileManager.default.fileExists(atPath: "\(d)/o.jsonl"))
 
         // Dry run: the exact output size, nothing written but the manifest.

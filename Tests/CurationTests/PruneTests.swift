@@ -311,6 +311,82 @@ func writeAndIndex(_ texts: [String], in dir: String, maxOrder: Int) throws {
         }
     }
 
+    /// --keep hard|easy: each document's score in the manifest equals an independent hashed
+    /// TF-IDF vector's cosine distance to the nearest stored prototype, and the kept documents
+    /// are the farthest (hard) or nearest (easy) ones.
+    @Test func keepHardAndEasyScoreByDistanceToPrototypes() throws {
+        guard let texts = fortuneTexts(limit: 1200) else { return }
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        try writeAndIndex(texts, in: d, maxOrder: 1)
+        let toks = texts.map { TestSupport.referenceTokens($0) }
+        var df: [String: Double] = [:]
+        for t in toks { for w in Set(t) { df[w, default: 0] += 1 } }
+        let n = Double(texts.count), dims = Prototypes.dims
+        // Unit vectors: tf x (ln((1+N)/(1+df)) + 1) summed into signed hash buckets.
+        let vectors: [[Double]?] = toks.map { t in
+            var v = [Double](repeating: 0, count: dims)
+            for w in t where !defaultStopwords.contains(w) {
+                let h = Array(w.utf8).withUnsafeBytes { hashBytes64($0, seed: 0x243F_6A88_85A3_08D3) }
+                let idf = log((1 + n) / (1 + df[w]!)) + 1
+                v[Int((h >> 32) & UInt64(dims - 1))] += h >> 63 == 0 ? idf : -idf
+            }
+            let s = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return s > 0 ? v.map { $0 / s } : nil
+        }
+        for mode in [KeepMode.hard, .easy] {
+            var o = PruneOptions(inputs: ["\(d)/c.jsonl"])
+            o.index = "\(d)/i.sqlite"
+            o.keep = mode
+            o.clusters = 7
+            o.seed = 3
+            o.targetFraction = 0.4
+            o.manifest = "\(d)/m-\(mode).sqlite"
+            o.dryRun = true
+            let r = try prune(o) { _ in }
+            let m = try ManifestReader(path: o.manifest!)
+            let protos = try m.prototypes()
+            #expect(protos.count == 7)
+            #expect(protos.reduce(0) { $0 + $1.size } == vectors.compactMap { $0 }.count, "every document with content terms is sampled")
+            #expect(r.prototypes?.sampled == vectors.compactMap { $0 }.count)
+            let stored = try m.scores()
+            var expected: [Double] = []
+            for (i, v) in vectors.enumerated() {
+                guard let v else {
+                    #expect(stored[i] == nil)
+                    expected.append(.nan)
+                    continue
+                }
+                let best = protos.map { p in zip(v, p.centroid).reduce(0) { $0 + $1.0 * Double($1.1) } }.max()!
+                expected.append(1 - best)
+                #expect(abs(stored[i]! - (1 - best)) < 1e-4, "doc \(i)")
+            }
+            let want = Int(0.4 * n)
+            #expect(r.after.docs == Int64(want))
+            let kept = Set(try m.decisions().filter { $0.step == nil }.map { Int($0.doc) })
+            let order = expected.indices.filter { !expected[$0].isNaN }.sorted {
+                mode == .hard ? expected[$0] > expected[$1] : expected[$0] < expected[$1]
+            }
+            let cutoff = expected[order[want - 1]]
+            for i in order.prefix(want) where abs(expected[i] - cutoff) > 1e-4 { #expect(kept.contains(i)) }
+            for i in order.dropFirst(want) where abs(expected[i] - cutoff) > 1e-4 { #expect(!kept.contains(i)) }
+        }
+    }
+
+    @Test func prototypeSampleHoldsTheSmallestPriorities() {
+        var rng = SplitMix64(state: 5)
+        var sample = PrototypeSample(capacity: 50, dims: 2)
+        var all: [(Double, Int64)] = []
+        for doc in 0..<Int64(1000) {
+            let u = Double(rng.next() >> 11) * 0x1p-53
+            all.append((u, doc))
+            let v: [Float] = [Float(doc), -Float(doc)]
+            v.withUnsafeBufferPointer { sample.offer(doc: doc, priority: u, vector: $0.baseAddress!) }
+        }
+        let (x, docs) = sample.rows()
+        #expect(docs == all.sorted { $0.0 < $1.0 }.prefix(50).map(\.1).sorted())
+        #expect(x == docs.flatMap { [Float($0), -Float($0)] })
+    }
+
     /// Text in, text or JSONL out; gzip output; JSONL cannot become text.
     @Test func formatsAndCompression() throws {
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
