@@ -5,7 +5,7 @@
 #   tailscope index --orders 1        unigrams
 #   tailscope index --orders 1-3      with --memory 1GiB
 #   Python reference, orders 1-3      collections.Counter, same tokenizer, rows written to SQLite
-#   correlate, cooccur, prune         on the shared eval files, when present
+#   correlate, cooccur, prune         on the shared eval files, when present (prune --keep hard always)
 # Prints wall seconds, MB/s of raw text and peak RSS for each, and the ratios.
 #
 # Usage: Benchmarks/run.sh [CORPUS]   (default: ../shared/datasets/corpora/enwiki-2015-wikiextractor-30k.jsonl.zst)
@@ -53,6 +53,9 @@ if [ -f "$evals/gsm8k_test.jsonl" ]; then
     -o "$out/pruned.jsonl.zst" --no-progress
 fi
 measure "prune near-dup 0.8" "$bin" prune "$corpus" --near-dup 0.8 -o "$out/neardup.jsonl.zst" --no-progress
+# prune --keep hard: prototype distances (a decide pass, k-means, a scoring pass, a writing pass).
+measure "prune keep hard 0.5" "$bin" prune "$corpus" --index "$out/o3.sqlite" --keep hard --target-fraction 0.5 \
+  -o "$out/hard.jsonl.zst" --no-progress
 if [ -z "${BENCH_SKIP_PYTHON:-}" ]; then
   measure "python Counter, orders 1-3" python3 scripts/reference_count.py "$corpus" --orders 3 --sqlite "$out/py.sqlite"
 fi

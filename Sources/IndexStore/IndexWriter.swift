@@ -177,6 +177,10 @@ public final class IndexWriter {
     /// Builds the token lookup index and the text views, marks the index complete, and renames it
     /// into place atomically.
     public func commit() throws(StoreError) {
+        // The token index is one external sort. With a small page cache SQLite's sorter cuts it
+        // into several runs that two worker threads sort at once (measured on 565k tokens:
+        // 0.48 s against 0.65-0.80 s in one run).
+        try conn.exec("PRAGMA threads = 2; PRAGMA cache_size = -4096;")
         try conn.exec("CREATE UNIQUE INDEX vocab_token ON vocab(token);")
         try conn.exec(Schema.viewsSQL(maxOrder: maxOrder))
         try setMeta([("complete", "1")])
