@@ -339,7 +339,6 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
             let (x, _) = sample.rows()
             let model = SphericalKMeans.fit(x, count: sample.count, dims: Prototypes.dims, k: o.clusters, seed: o.seed,
                                             maxIterations: Prototypes.maxIterations, tolerance: Prototypes.tolerance)
-            ctx.prototypes = model
             report.prototypes = PrototypeFit(sampled: sample.count, clusters: model.k, iterations: model.iterations,
                                              converged: model.converged, meanSimilarity: model.meanSimilarity,
                                              sizes: model.sizes, seconds: now() - t)

@@ -4,7 +4,6 @@ import Evaluation
 import Indexing
 import IndexStore
 import Synchronization
-import Statistics
 import Tokenization
 
 /// Which documents `--keep` prefers.
@@ -122,8 +121,6 @@ final class PruneContext: @unchecked Sendable {
     /// Double). Workers build vectors for documents below it; the main thread lowers it as the
     /// bottom-k sample fills.
     let sampleThreshold = Atomic<UInt64>(Double(1).bitPattern)
-    /// The fitted prototypes (set between the deciding and the scoring pass).
-    var prototypes: SphericalKMeans? = nil
 
     init(_ o: PruneOptions, log: (String) -> Void) throws {
         self.o = o
