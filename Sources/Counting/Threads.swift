@@ -88,3 +88,44 @@ public final class JoinableThread: @unchecked Sendable {
         pthread_join(tid, nil)
     }
 }
+
+/// Counts arrivals; `wait(seconds:)` returns true once `count` parties have arrived.
+public final class Latch: @unchecked Sendable {
+    private var remaining: Int
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+
+    public init(count: Int) {
+        remaining = count
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&cond, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(&cond)
+    }
+
+    public func arrive() {
+        pthread_mutex_lock(&mutex)
+        remaining -= 1
+        if remaining <= 0 { pthread_cond_broadcast(&cond) }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Waits up to `seconds`; true when everyone has arrived.
+    public func wait(seconds: Double) -> Bool {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let ns = Int(ts.tv_nsec) + Int(seconds * 1e9)
+        ts.tv_sec += ns / 1_000_000_000
+        ts.tv_nsec = ns % 1_000_000_000
+        pthread_mutex_lock(&mutex)
+        while remaining > 0 {
+            if pthread_cond_timedwait(&cond, &mutex, &ts) == ETIMEDOUT { break }
+        }
+        let done = remaining <= 0
+        pthread_mutex_unlock(&mutex)
+        return done
+    }
+}

@@ -144,6 +144,75 @@ public final class IndexWriter {
         try writeSummary(summary) { v.string($0) }
     }
 
+    /// Writes the union of several vocabularies (counted over disjoint documents) with ids in
+    /// token byte order, which lets both the table and its token index grow by appending: the
+    /// index is created first and every row lands at the end of both B-trees. Only for an index
+    /// without n-gram tables, whose rows would need the counting ids.
+    public func writeSortedVocabulary(_ parts: [SortedVocabulary]) throws(StoreError) {
+        precondition(maxOrder == 1, "n-gram rows use the counting ids")
+        try conn.exec("CREATE UNIQUE INDEX vocab_token ON vocab(token);")
+        // The first row gets id 0 explicitly; later rows leave it to SQLite, which appends at
+        // the largest rowid + 1 without the uniqueness probe an explicit id costs.
+        let perStatement = 64
+        let first = try conn.prepare("INSERT INTO vocab(id, token, count, df) VALUES (0, ?, ?, ?)")
+        let sql = "INSERT INTO vocab(token, count, df) VALUES "
+        let single = try conn.prepare(sql + "(?, ?, ?)")
+        let multi = try conn.prepare(sql + Array(repeating: "(?, ?, ?)", count: perStatement).joined(separator: ", "))
+        var summary = OrderSummary(order: 1)
+        var counts: [UInt64] = []
+        var dfs: [UInt64] = []
+        var source: [(part: Int, id: UInt32)] = []
+        var pending: [(token: UnsafeRawBufferPointer, count: UInt64, df: UInt64)] = []
+        pending.reserveCapacity(perStatement)
+        func insert(_ st: Statement, _ rows: ArraySlice<(token: UnsafeRawBufferPointer, count: UInt64, df: UInt64)>) throws(StoreError) {
+            var p: Int32 = 1
+            for r in rows {
+                st.bindTextNoCopy(p, r.token); st.bind(p + 1, r.count); st.bind(p + 2, r.df)
+                p += 3
+            }
+            try st.run()
+        }
+        do {
+            try SortedVocabulary.mergeSorted(parts) { token, c, df, part, id in
+                // (A token interned but never counted cannot come from indexed text.)
+                guard c > 0 else { return }
+                counts.append(c); dfs.append(df); source.append((part, id))
+                summary.total &+= c
+                summary.types += 1
+                summary.countOfCounts[c, default: 0] += 1
+                pending.append((token, c, df))
+                if counts.count == 1 {
+                    try insert(first, pending[...])
+                    pending.removeAll(keepingCapacity: true)
+                } else if pending.count == perStatement {
+                    try insert(multi, pending[...])
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+            for r in pending { try insert(single, [r]) }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError("\(error)")
+        }
+        summary.stored = summary.types
+        // The top rows: only counts at or above the storedTopK-th largest need sorting.
+        var atLeast = 0, cutoff: UInt64 = 0
+        for (c, t) in summary.countOfCounts.sorted(by: { $0.key > $1.key }) {
+            cutoff = c
+            atLeast += Int(t)
+            if atLeast >= storedTopK { break }
+        }
+        var top: [(UInt32, UInt64)] = []
+        for (i, c) in counts.enumerated() where c >= cutoff { top.append((UInt32(i), c)) }
+        top.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        summary.top = top.prefix(storedTopK).map { ([$0.0], $0.1, dfs[Int($0.0)]) }
+        try writeSummary(summary) { id in
+            let s = source[Int(id)]
+            return parts[s.part].vocab.string(s.id)
+        }
+    }
+
     /// A sink that inserts order-`n` rows; rows must come in ascending id-tuple order.
     /// Call `finish()` on it after the last row.
     public func ngramSink(order n: Int) throws(StoreError) -> NGramInserter {
@@ -181,7 +250,7 @@ public final class IndexWriter {
         // into several runs that two worker threads sort at once (measured on 565k tokens:
         // 0.48 s against 0.65-0.80 s in one run).
         try conn.exec("PRAGMA threads = 2; PRAGMA cache_size = -4096;")
-        try conn.exec("CREATE UNIQUE INDEX vocab_token ON vocab(token);")
+        try conn.exec("CREATE UNIQUE INDEX IF NOT EXISTS vocab_token ON vocab(token);")
         try conn.exec(Schema.viewsSQL(maxOrder: maxOrder))
         try setMeta([("complete", "1")])
         try conn.exec("COMMIT;")

@@ -1,6 +1,7 @@
 import CorpusIO
 import Counting
 import IndexStore
+import Synchronization
 import Tokenization
 
 #if canImport(Glibc)
@@ -40,6 +41,9 @@ public struct IndexOptions: Sendable {
     public var shard = ShardSpec(index: 1, count: 1, by: .file)
     public var maxLineBytes = 64 << 20
     public var progress = false
+    /// Documents are handed from the reader to the counting threads in batches of about this
+    /// many bytes (tests make it small to get many batches).
+    public var batchBytes = 4 << 20
 
     public init(inputs: [String], output: String) {
         self.inputs = inputs
@@ -84,16 +88,24 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
         }
         existing = r
     }
-    let known = Set(try existing?.sources().map { "\($0.checksum)|\($0.shard)" } ?? [])
-    var todo: [(path: String, checksum: FileChecksum)] = []
-    for f in files {
-        let c = try FileChecksum.of(path: f)
-        if known.contains("\(c)|\(shardName)") {
-            report.sourcesAlreadyIndexed.append(f)
-            log("\(f): already in \(o.output) (same checksum), skipped")
-        } else {
-            todo.append((f, c))
+    // Checksums identify sources already in an index being extended, so they come first then;
+    // for a new index they are computed on a helper thread while the files are counted.
+    var todo: [(path: String, size: Int64)] = []
+    var upfront: [FileChecksum] = []
+    if let r = existing {
+        let known = Set(try r.sources().map { "\($0.checksum)|\($0.shard)" })
+        for f in files {
+            let c = try FileChecksum.of(path: f)
+            if known.contains("\(c)|\(shardName)") {
+                report.sourcesAlreadyIndexed.append(f)
+                log("\(f): already in \(o.output) (same checksum), skipped")
+            } else {
+                todo.append((f, c.size))
+                upfront.append(c)
+            }
         }
+    } else {
+        todo = files.map { ($0, fileSize($0)) }
     }
     if todo.isEmpty {
         report.seconds = now() - t0
@@ -118,91 +130,81 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
         priorTokens = Int64(r.meta["tokens"] ?? "0") ?? 0
     }
 
-    let tokenizer = Tokenizer(config: o.settings.tokenizer)
-    let tokens = TokenBuffer()
-    var batch: [UInt32] = []
-    let batchTarget = 1 << 20
-    batch.reserveCapacity(batchTarget + 4096)
-    var docNumber: UInt64 = 0
-    let totalBytes = todo.reduce(Int64(0)) { $0 + $1.checksum.size }
-    var doneBytes: Int64 = 0
-    var lastReport = now()
+    let totalBytes = todo.reduce(Int64(0)) { $0 + $1.size }
     let tCount = now()
 
-    // A reader thread decompresses and extracts documents while this thread tokenizes and
-    // counts (and the counting workers, if any, count n-grams).
-    let reader = DocumentProducer(files: todo.map(\.path), options: o)
+    // A reader thread decompresses and extracts documents; counting lanes tokenize and count
+    // them (and the n-gram counter's workers, if any, count n-grams). Unigram counting runs one
+    // lane per job, each with its own vocabulary, merged at the end; with n-grams one lane feeds
+    // the counter, whose ids must come from one vocabulary.
+    let background = existing == nil ? ChecksumTask(paths: todo.map(\.path)) : nil
+    let laneCount = counter == nil ? max(1, o.jobs) : 1
+    let reader = DocumentProducer(files: todo.map(\.path), options: o, lanes: laneCount)
     defer { reader.stop() }
-    var fileTokens: Int64 = 0
-    var invalidBefore = tokenizer.invalidSequences
-    while let b = reader.queue.pop() {
-        if let e = b.error { throw e }
-        b.forEachDocument { text in
-            tokenizer.tokenize(text, into: tokens)
-            let n = tokens.count
-            if let c = counter {
-                let start = batch.count
-                batch.append(contentsOf: repeatElement(documentEnd, count: n + 1))
-                batch.withUnsafeMutableBufferPointer { b in
-                    vocab.countTokens(tokens.bytes, ends: tokens.ends, count: n, readable: tokens.readableBytes,
-                                      doc: docNumber, ids: b.baseAddress! + start)
-                }
-                if batch.count >= batchTarget {
-                    c.add(batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
-            } else {
-                // Unigrams only: the vocabulary is the whole count; no id batches needed.
-                vocab.countTokens(tokens.bytes, ends: tokens.ends, count: n, readable: tokens.readableBytes,
-                                  doc: docNumber, ids: nil)
-            }
-            docNumber += 1
-            fileTokens += Int64(n)
+    let lanes = (0..<laneCount).map { k in
+        CountingLane(queue: reader.queues[k], recycle: { [unowned reader] in reader.recycle($0) }, tokenizer: Tokenizer(config: o.settings.tokenizer),
+                     vocab: k == 0 ? vocab : Vocabulary(), counter: counter, files: todo.count)
+    }
+    let finished = Latch(count: laneCount)
+    var threads = lanes.map { lane in JoinableThread { lane.run(); finished.arrive() } }
+    defer { for t in threads { t.join() } }
+    var lastReport = now()
+    while !finished.wait(seconds: o.progress ? 0.5 : 0.1) {
+        if interruptFlag != 0 {
+            reader.stop()
+            for t in threads { t.join() }
+            threads = []
+            throw Interrupted()
         }
-        try checkInterrupt()
-        let path = todo[b.fileIndex].path
         if o.progress {
             let t = now()
             if t - lastReport >= 0.5 {
                 lastReport = t
-                let done = doneBytes + b.fileOffset
+                let p = reader.progress
+                let docs = lanes.reduce(Int64(0)) { $0 + $1.docsCounted.load(ordering: .relaxed) }
+                let toks = lanes.reduce(Int64(0)) { $0 + $1.tokensCounted.load(ordering: .relaxed) }
+                let done = p.compressed.load(ordering: .relaxed)
                 let el = t - tCount
-                let rate = Double(report.bytes + b.bytesDecompressed) / el
+                let rate = Double(p.decompressed.load(ordering: .relaxed)) / el
                 let frac = Double(done) / Double(max(1, totalBytes))
                 let eta = frac > 0 ? el * (1 - frac) / frac : 0
-                printError("\r\u{1B}[K\(progressFile(path)) \(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(docNumber) docs, \(report.tokens + fileTokens) tokens, \(format1(rate / 1e6)) MB/s, ETA \(Int(eta))s, spills \(counter?.spills ?? 0)")
+                let path = todo[min(todo.count - 1, p.file.load(ordering: .relaxed))].path
+                printError("\r\u{1B}[K\(progressFile(path)) \(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(docs) docs, \(toks) tokens, \(format1(rate / 1e6)) MB/s, ETA \(Int(eta))s, spills \(counter?.spills ?? 0)")
             }
         }
-        guard let end = b.endOfFile else { continue }
-        // The file is done: record it.
-        let checksum = todo[b.fileIndex].checksum
-        doneBytes += checksum.size
+    }
+    for t in threads { t.join() }
+    threads = []
+    if let e = lanes.lazy.compactMap(\.error).first { throw e }
+    try checkInterrupt()
+    let checksums = try existing != nil ? upfront : background!.wait()
+
+    // Record every file, in input order.
+    for (fi, f) in todo.enumerated() {
+        guard let end = lanes.lazy.compactMap({ $0.ends[fi] }).first else { continue }
+        let fileTokens = lanes.reduce(Int64(0)) { $0 + $1.fileTokens[fi] }
+        let invalid = lanes.reduce(Int64(0)) { $0 + $1.fileInvalid[fi] }
+        let checksum = checksums[fi]
         let c = end.counters
         var skipped: [String: Int64] = [:]
         for (k, v) in c.skipped { skipped[k.rawValue] = v }
         let rec = SourceRecord(
-            path: path, size: checksum.size, checksum: checksum.description, container: end.container.rawValue,
+            path: f.path, size: checksum.size, checksum: checksum.description, container: end.container.rawValue,
             format: end.jsonl ? "jsonl:\(o.textField)" : "text:\(o.docPer.rawValue)", shard: shardName,
             docs: end.docs, tokens: fileTokens, bytesDecompressed: c.bytesDecompressed, lines: c.lines,
-            blankLines: c.blankLines,
-            replacedInvalidUTF8: c.replacedInvalidUTF8 + Int64(tokenizer.invalidSequences - invalidBefore),
+            blankLines: c.blankLines, replacedInvalidUTF8: c.replacedInvalidUTF8 + invalid,
             skipped: skipped, incomplete: c.incomplete, indexedAt: isoNow())
         report.sourcesIndexed.append(rec)
         report.bytes += c.bytesDecompressed
         report.tokens += fileTokens
-        fileTokens = 0
-        invalidBefore = tokenizer.invalidSequences
         let skippedTotal = c.skipped.values.reduce(0, +)
         if skippedTotal > 0 {
             let parts = c.skipped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
-            log("\(path): skipped \(parts.joined(separator: ", "))\(c.incomplete ? " (rest of file unreadable)" : "")")
+            log("\(f.path): skipped \(parts.joined(separator: ", "))\(c.incomplete ? " (rest of file unreadable)" : "")")
         }
     }
-    report.docs = Int64(docNumber)
-    if let c = counter {
-        if !batch.isEmpty { c.add(batch) }
-        try c.finishInput()
-    }
+    report.docs = lanes.reduce(Int64(0)) { $0 + $1.docsCounted.load(ordering: .relaxed) }
+    if let c = counter { try c.finishInput() }
     if o.progress { printError("\r\u{1B}[K") }
     report.countSeconds = now() - tCount
 
@@ -218,7 +220,12 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
             ("counts_exact", exact),
         ])
         try writer.addSources((try existing?.sources() ?? []) + report.sourcesIndexed)
-        try writer.writeVocabulary(vocab)
+        if counter == nil {
+            // Unigrams only: the lanes' vocabularies, merged in token order.
+            try writer.writeSortedVocabulary(lanes.compactMap(\.sorted))
+        } else {
+            try writer.writeVocabulary(vocab)
+        }
         if let c = counter {
             for n in 2...maxOrder {
                 try checkInterrupt()
@@ -249,7 +256,7 @@ private func progressFile(_ p: String) -> String {
 
 /// Documents of one or more files, packed into one buffer, handed from the reader thread.
 public final class DocBatch: @unchecked Sendable {
-    public let fileIndex: Int
+    public private(set) var fileIndex: Int
     var bytes: [UInt8] = []
     var ends: [Int] = []
     /// Compressed bytes of the file consumed so far (for progress).
@@ -259,9 +266,19 @@ public final class DocBatch: @unchecked Sendable {
     /// Set on the last batch of a file.
     public internal(set) var endOfFile: (counters: SourceCounters, container: Container, jsonl: Bool, docs: Int64)?
 
-    init(fileIndex: Int) {
+    init(fileIndex: Int, capacity: Int) {
         self.fileIndex = fileIndex
-        bytes.reserveCapacity(DocumentProducer.batchBytes + 4096)
+        bytes.reserveCapacity(capacity + 4096)
+    }
+
+    func reset(fileIndex: Int) {
+        self.fileIndex = fileIndex
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        fileOffset = 0
+        bytesDecompressed = 0
+        error = nil
+        endOfFile = nil
     }
 
     public var documentCount: Int { ends.count }
@@ -280,23 +297,57 @@ public final class DocBatch: @unchecked Sendable {
 /// Reads the inputs on its own thread: decompression, line splitting and JSON extraction overlap
 /// with tokenizing and counting. Applies `--shard ... by doc`.
 public final class DocumentProducer: @unchecked Sendable {
-    static let batchBytes = 4 << 20
-    public let queue = BoundedQueue<DocBatch>(capacity: 4)
+    /// Batch k goes to `queues[k % lanes]`, so which lane counts which documents does not
+    /// depend on timing.
+    public let queues: [BoundedQueue<DocBatch>]
+    /// The only queue when there is one lane.
+    public var queue: BoundedQueue<DocBatch> { queues[0] }
+    /// How far the reader is, for progress lines.
+    public let progress = ReadProgress()
+    /// Batches handed back after use, refilled instead of allocating (and page-faulting in)
+    /// fresh 4 MiB buffers.
+    private let spare = Mutex<[DocBatch]>([])
+    private let batchBytes: Int
     private var thread: JoinableThread?
     private var stopFlag: sig_atomic_t = 0
 
     /// Starts reading `files` with the reading options of `o` (text field, format, error policy,
-    /// shard by doc); batches arrive on `queue`, which closes after the last file.
-    public init(files: [String], options o: IndexOptions) {
+    /// shard by doc); batches arrive on `queues` (round robin over `lanes`), which close after
+    /// the last file.
+    public init(files: [String], options o: IndexOptions, lanes: Int = 1) {
+        batchBytes = o.batchBytes
+        queues = (0..<max(1, lanes)).map { _ in BoundedQueue<DocBatch>(capacity: lanes > 1 ? 3 : 4) }
         thread = JoinableThread { [unowned self] in self.run(files, o) }
     }
 
+    /// Returns a batch the caller is done with, for reuse.
+    public func recycle(_ b: DocBatch) {
+        spare.withLock { if $0.count < queues.count * 4 { $0.append(b) } }
+    }
+
+    private func batch(_ fileIndex: Int) -> DocBatch {
+        if let b = spare.withLock({ $0.popLast() }) {
+            b.reset(fileIndex: fileIndex)
+            return b
+        }
+        return DocBatch(fileIndex: fileIndex, capacity: batchBytes)
+    }
+
     private func run(_ files: [String], _ o: IndexOptions) {
-        defer { queue.close() }
+        defer { for q in queues { q.close() } }
+        var sent = 0
+        var doneCompressed: Int64 = 0, doneDecompressed: Int64 = 0
+        func push(_ b: DocBatch) {
+            queues[sent % queues.count].push(b)
+            sent += 1
+            progress.compressed.store(doneCompressed + b.fileOffset, ordering: .relaxed)
+            progress.decompressed.store(doneDecompressed + b.bytesDecompressed, ordering: .relaxed)
+        }
         for (fi, path) in files.enumerated() {
+            progress.file.store(fi, ordering: .relaxed)
             let jsonl = o.jsonl ?? isJSONLName(path)
             let format: DocumentFormat = jsonl ? .jsonl(field: o.textField) : .text(o.docPer)
-            var b = DocBatch(fileIndex: fi)
+            var b = batch(fi)
             do {
                 let reader = try DocumentReader(path: path, format: format, policy: o.onError, maxLineBytes: o.maxLineBytes)
                 var fileDoc = 0
@@ -310,21 +361,23 @@ public final class DocumentProducer: @unchecked Sendable {
                     b.bytes.append(contentsOf: text)
                     b.ends.append(b.bytes.count)
                     kept += 1
-                    if b.bytes.count >= Self.batchBytes {
+                    if b.bytes.count >= o.batchBytes {
                         b.fileOffset = reader.fileOffset
                         b.bytesDecompressed = reader.bytesRead
-                        queue.push(b)
-                        b = DocBatch(fileIndex: fi)
+                        push(b)
+                        b = batch(fi)
                     }
                 }
                 if stopFlag != 0 { return }
                 b.fileOffset = reader.fileOffset
                 b.bytesDecompressed = reader.counters.bytesDecompressed
                 b.endOfFile = (reader.counters, reader.container, jsonl, kept)
-                queue.push(b)
+                push(b)
+                doneCompressed += b.fileOffset
+                doneDecompressed += b.bytesDecompressed
             } catch {
                 b.error = error
-                queue.push(b)
+                push(b)
                 return
             }
         }
@@ -333,10 +386,53 @@ public final class DocumentProducer: @unchecked Sendable {
     /// Stops reading and waits for the thread (drains what it already queued).
     public func stop() {
         stopFlag = 1
-        while queue.pop() != nil {}
+        for q in queues { while q.pop() != nil {} }
         thread?.join()
         thread = nil
     }
+}
+
+/// The reader's position: file index, compressed bytes consumed and bytes decompressed over
+/// all files so far.
+public final class ReadProgress: Sendable {
+    public let file = Atomic<Int>(0)
+    public let compressed = Atomic<Int64>(0)
+    public let decompressed = Atomic<Int64>(0)
+}
+
+/// Checksums of files computed on a helper thread.
+final class ChecksumTask: @unchecked Sendable {
+    private let thread: JoinableThread
+    private let box: ChecksumBox
+
+    init(paths: [String]) {
+        let box = ChecksumBox()
+        thread = JoinableThread {
+            do {
+                for p in paths { box.results.append(try FileChecksum.of(path: p)) }
+            } catch let e as InputError {
+                box.failure = e
+            } catch {}
+        }
+        self.box = box
+    }
+
+    /// Waits for the thread; throws the first file's error.
+    func wait() throws -> [FileChecksum] {
+        thread.join()
+        if let e = box.failure { throw e }
+        return box.results
+    }
+}
+
+private final class ChecksumBox: @unchecked Sendable {
+    var results: [FileChecksum] = []
+    var failure: InputError?
+}
+
+private func fileSize(_ path: String) -> Int64 {
+    var st = stat()
+    return stat(path, &st) == 0 ? Int64(st.st_size) : 0
 }
 
 /// Checks for Ctrl-C every 64k rows while writing.

@@ -178,4 +178,84 @@ func options(_ inputs: [String], _ out: String, orders: Int = 3, memory: Int = 6
         let bottom = try topNGrams(path: "\(d)/i.sqlite", order: 1, limit: 3, bottom: true)
         #expect(bottom.allSatisfy { $0.count == 1 })
     }
+
+    /// Unigram indexes count on one lane per job, each with its own vocabulary, merged in token
+    /// order at the end: any job count gives the same rows, ids, sources and summaries.
+    @Test func unigramIndexIsTheSameForAnyJobCount() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        var texts = writeCorpus("\(d)/a.jsonl", docs: 700, seed: 21)
+        texts += writeCorpus("\(d)/b.jsonl", docs: 400, seed: 22)
+        TestSupport.gzip("\(d)/b.jsonl", "\(d)/b.jsonl.gz")
+        // Text with invalid UTF-8 spread over many batches.
+        var raw: [UInt8] = []
+        for i in 0..<300 { raw += Array("line \(i) café".utf8) + (i % 3 == 0 ? [0xFF, 0x7A] : []) + [0x0A] }
+        TestSupport.write("\(d)/c.txt", bytes: raw)
+        let inputs = ["\(d)/a.jsonl", "\(d)/b.jsonl.gz", "\(d)/c.txt"]
+        var runs: [(vocab: [(UInt32, [UInt8], UInt64, UInt64)], sources: [SourceRecord], top: [String])] = []
+        for jobs in [1, 2, 3] {
+            var o = options(inputs, "\(d)/j\(jobs).sqlite", orders: 1, jobs: jobs)
+            o.batchBytes = 1024
+            let rep = try buildIndex(o) { _ in }
+            #expect(rep.docs == 1100 + 300)
+            let r = try IndexReader(path: "\(d)/j\(jobs).sqlite")
+            var rows: [(UInt32, [UInt8], UInt64, UInt64)] = []
+            try r.forEachToken { id, bytes, c, df in rows.append((id, Array(bytes), c, df)) }
+            rows.sort { $0.0 < $1.0 }
+            let top = try topNGrams(path: "\(d)/j\(jobs).sqlite", order: 1, limit: 50, bottom: false)
+            runs.append((rows, try r.sources(), top.map { "\($0.ngram) \($0.count) \($0.df)" }))
+        }
+        // Ids are dense and follow the tokens' byte order.
+        let ids = runs[0].vocab.map(\.0)
+        #expect(ids == Array(0..<UInt32(ids.count)))
+        for k in 1..<ids.count { #expect(runs[0].vocab[k - 1].1.lexicographicallyPrecedes(runs[0].vocab[k].1)) }
+        // Counts equal an independent counter (the invalid bytes decode to U+FFFD, a separator).
+        let textLines = String(decoding: raw, as: UTF8.self).split(separator: "\n").map(String.init)
+        let ref = referenceIndex(texts + textLines, maxOrder: 1)
+        #expect(same(try dump("\(d)/j1.sqlite"), ref))
+        for run in runs.dropFirst() {
+            #expect(run.vocab.elementsEqual(runs[0].vocab) { $0.0 == $1.0 && $0.1 == $1.1 && $0.2 == $1.2 && $0.3 == $1.3 })
+            #expect(run.top == runs[0].top)
+            #expect(run.sources.map(\.path) == runs[0].sources.map(\.path))
+            #expect(run.sources.map(\.tokens) == runs[0].sources.map(\.tokens))
+            #expect(run.sources.map(\.docs) == runs[0].sources.map(\.docs))
+            #expect(run.sources.map(\.replacedInvalidUTF8) == runs[0].sources.map(\.replacedInvalidUTF8))
+            #expect(run.sources.map(\.checksum) == runs[0].sources.map(\.checksum))
+        }
+        #expect(runs[0].sources.map(\.replacedInvalidUTF8) == [0, 0, 100])
+        #expect(runs[0].sources.map(\.tokens).reduce(0, +) == Int64(ref.values.reduce(0) { $0 + $1.0 }))
+        // Extending a unigram index with more sources equals indexing them together.
+        var first = options(["\(d)/a.jsonl"], "\(d)/inc.sqlite", orders: 1, jobs: 2)
+        first.batchBytes = 1024
+        _ = try buildIndex(first) { _ in }
+        var more = options(inputs, "\(d)/inc.sqlite", orders: 1, jobs: 2)
+        more.batchBytes = 1024
+        let rep = try buildIndex(more) { _ in }
+        #expect(rep.sourcesAlreadyIndexed == ["\(d)/a.jsonl"])
+        #expect(same(try dump("\(d)/inc.sqlite"), ref))
+    }
+
+    /// A bad line in a later batch stops a multi-lane unigram run with its file and line, and no
+    /// index; with --on-error skip it is counted.
+    @Test func badInputInAnyLaneStopsOrIsCounted() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        var lines = (0..<400).map { "{\"text\": \"doc \($0) words\"}" }
+        lines[333] = "{\"text\": broken"
+        TestSupport.write("\(d)/c.jsonl", lines.joined(separator: "\n") + "\n")
+        var o = options(["\(d)/c.jsonl"], "\(d)/i.sqlite", orders: 1, jobs: 2)
+        o.batchBytes = 256
+        #expect(throws: InputError.self) { _ = try buildIndex(o) { _ in } }
+        do {
+            _ = try buildIndex(o) { _ in }
+        } catch let e as InputError {
+            #expect(e.line == 334)
+            #expect(e.path == "\(d)/c.jsonl")
+        }
+        #expect(!fileExists("\(d)/i.sqlite"))
+        o.onError = .skip
+        let rep = try buildIndex(o) { _ in }
+        #expect(rep.docs == 399)
+        let s = try indexStatistics(path: "\(d)/i.sqlite")
+        #expect(s.skipped == ["invalid_json": 1])
+        #expect(try countTerms(path: "\(d)/i.sqlite", queries: ["words", "333", "334"]).map(\.count) == [399, 0, 1])
+    }
 }
