@@ -112,7 +112,6 @@ public final class IndexWriter {
         let multi = try conn.prepare(sql + Array(repeating: one, count: perStatement).joined(separator: ", "))
         let (counts, dfs) = v.countsById()
         var summary = OrderSummary(order: 1)
-        var top: [(UInt32, UInt64)] = []
         var ids: [UInt32] = []
         ids.reserveCapacity(counts.count)
         for id in 0..<UInt32(counts.count) where counts[Int(id)] > 0 {
@@ -122,7 +121,6 @@ public final class IndexWriter {
             summary.total &+= c
             summary.types += 1
             summary.countOfCounts[c, default: 0] += 1
-            top.append((id, c))
         }
         // The token bytes live in the vocabulary until it is released: bind them without a copy.
         var k = 0
@@ -139,9 +137,23 @@ public final class IndexWriter {
             k += rows
         }
         summary.stored = summary.types
-        top.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        summary.top = top.prefix(storedTopK).map { ([$0.0], $0.1, dfs[Int($0.0)]) }
+        summary.top = Self.topUnigrams(counts: counts, dfs: dfs, countOfCounts: summary.countOfCounts)
         try writeSummary(summary) { v.string($0) }
+    }
+
+    /// The `storedTopK` most frequent ids (ties by id), sorting only the counts at or above the
+    /// `storedTopK`-th largest (found from the count-of-counts).
+    static func topUnigrams(counts: [UInt64], dfs: [UInt64], countOfCounts: [UInt64: UInt64]) -> [(ids: [UInt32], count: UInt64, df: UInt64)] {
+        var atLeast: UInt64 = 0, cutoff: UInt64 = 1
+        for (c, t) in countOfCounts.sorted(by: { $0.key > $1.key }) {
+            cutoff = c
+            atLeast += t
+            if atLeast >= UInt64(storedTopK) { break }
+        }
+        var top: [(UInt32, UInt64)] = []
+        for (i, c) in counts.enumerated() where c >= cutoff { top.append((UInt32(i), c)) }
+        top.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        return top.prefix(storedTopK).map { ([$0.0], $0.1, dfs[Int($0.0)]) }
     }
 
     /// Writes the union of several vocabularies (counted over disjoint documents) with ids in
@@ -196,17 +208,7 @@ public final class IndexWriter {
             throw StoreError("\(error)")
         }
         summary.stored = summary.types
-        // The top rows: only counts at or above the storedTopK-th largest need sorting.
-        var atLeast = 0, cutoff: UInt64 = 0
-        for (c, t) in summary.countOfCounts.sorted(by: { $0.key > $1.key }) {
-            cutoff = c
-            atLeast += Int(t)
-            if atLeast >= storedTopK { break }
-        }
-        var top: [(UInt32, UInt64)] = []
-        for (i, c) in counts.enumerated() where c >= cutoff { top.append((UInt32(i), c)) }
-        top.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        summary.top = top.prefix(storedTopK).map { ([$0.0], $0.1, dfs[Int($0.0)]) }
+        summary.top = Self.topUnigrams(counts: counts, dfs: dfs, countOfCounts: summary.countOfCounts)
         try writeSummary(summary) { id in
             let s = source[Int(id)]
             return parts[s.part].vocab.string(s.id)

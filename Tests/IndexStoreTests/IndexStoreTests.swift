@@ -62,6 +62,25 @@ import Counting
         #expect(try r.top(order: 2, limit: 2, bottom: true).map(\.ngram) == ["a a", "a b"])
         #expect(try r.top(order: 1, limit: 1, bottom: true).map(\.ngram) == ["c"])
     }
+
+    /// The top unigrams sort only counts at or above the cutoff: the same rows as sorting all.
+    @Test func topUnigramsEqualAFullSort() {
+        var rng = SplitMix(seed: 9)
+        for n in [0, 5, storedTopK, 3 * storedTopK + 7] {
+            // Few distinct counts, so the cutoff falls inside a run of ties; some zeros.
+            let counts = (0..<n).map { _ in rng.next() % 40 }
+            let dfs = counts.map { $0 / 2 }
+            var cc: [UInt64: UInt64] = [:]
+            for c in counts where c > 0 { cc[c, default: 0] += 1 }
+            let got = IndexWriter.topUnigrams(counts: counts, dfs: dfs, countOfCounts: cc)
+            let want = counts.indices.filter { counts[$0] > 0 }
+                .sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
+                .prefix(storedTopK)
+            #expect(got.map { $0.ids[0] } == want.map { UInt32($0) })
+            #expect(got.map(\.count) == want.map { counts[$0] })
+            #expect(got.map(\.df) == want.map { dfs[$0] })
+        }
+    }
 }
 
 #if canImport(Glibc)
