@@ -68,8 +68,9 @@ public struct FileChecksum: Sendable, Equatable, CustomStringConvertible {
         return String(repeating: "0", count: 8 - s.count) + s
     }
 
-    /// Reads the whole file once. - Complexity: O(file size), about 1 GB/s.
-    public static func of(path: String) throws(InputError) -> FileChecksum {
+    /// Reads the whole file once; returns nil if `cancelled()` turns true (checked every MiB).
+    /// - Complexity: O(file size), about 1 GB/s.
+    public static func of(path: String, cancelled: () -> Bool) throws(InputError) -> FileChecksum? {
         let src = try FileSource(path: path)
         let bufSize = 1 << 20
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: bufSize, alignment: 16)
@@ -78,6 +79,7 @@ public struct FileChecksum: Sendable, Equatable, CustomStringConvertible {
         var a = CZlib.adler32(0, nil, 0)
         var size: Int64 = 0
         while true {
+            if cancelled() { return nil }
             let n = try src.read(into: buf)
             if n == 0 { break }
             let p = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -86,5 +88,10 @@ public struct FileChecksum: Sendable, Equatable, CustomStringConvertible {
             size += Int64(n)
         }
         return FileChecksum(size: size, crc32: UInt32(c), adler32: UInt32(a))
+    }
+
+    /// Reads the whole file once. - Complexity: O(file size), about 1 GB/s.
+    public static func of(path: String) throws(InputError) -> FileChecksum {
+        try of(path: path, cancelled: { false })!
     }
 }

@@ -408,13 +408,22 @@ final class ChecksumTask: @unchecked Sendable {
     init(paths: [String]) {
         let box = ChecksumBox()
         thread = JoinableThread {
-            do {
-                for p in paths { box.results.append(try FileChecksum.of(path: p)) }
-            } catch let e as InputError {
-                box.failure = e
-            } catch {}
+            do throws(InputError) {
+                for p in paths {
+                    guard let c = try FileChecksum.of(path: p, cancelled: { box.cancelled.load(ordering: .relaxed) }) else { return }
+                    box.results.append(c)
+                }
+            } catch {
+                box.failure = error
+            }
         }
         self.box = box
+    }
+
+    /// A run that fails or is interrupted stops the thread within a MiB of reading.
+    deinit {
+        box.cancelled.store(true, ordering: .relaxed)
+        thread.join()
     }
 
     /// Waits for the thread; throws the first file's error.
@@ -428,6 +437,7 @@ final class ChecksumTask: @unchecked Sendable {
 private final class ChecksumBox: @unchecked Sendable {
     var results: [FileChecksum] = []
     var failure: InputError?
+    let cancelled = Atomic<Bool>(false)
 }
 
 private func fileSize(_ path: String) -> Int64 {
