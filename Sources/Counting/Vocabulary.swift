@@ -97,14 +97,15 @@ public final class Vocabulary: @unchecked Sendable {
     /// The first 32 bytes of a token, zero-padded.
     typealias Key = (UInt64, UInt64, UInt64, UInt64)
 
-    /// Loads a key with plain 8-byte loads; 32 bytes from `p` must be readable.
+    /// Loads a key with plain 8-byte loads; 32 bytes from `p` must be readable. Branch-free: token
+    /// lengths vary from one token to the next, so a branch per word would be mispredicted often.
     @inline(__always) static func loadKeyPadded(_ p: UnsafeRawPointer, _ len: Int) -> Key {
+        // Word j keeps its first clamp(len - 8j, 0, 8) bytes. Swift's `>>` gives 0 for shifts of
+        // 64 or more, so the mask needs no branch either.
+        let l8 = 8 * len
         @inline(__always) func word(_ j: Int) -> UInt64 {
             let v = p.loadUnaligned(fromByteOffset: 8 * j, as: UInt64.self)
-            let valid = len - 8 * j
-            if valid >= 8 { return v }
-            if valid <= 0 { return 0 }
-            return v & ((1 &<< UInt64(8 * valid)) &- 1)
+            return v & (UInt64.max >> UInt64(max(0, 64 * (j + 1) - l8)))
         }
         return (word(0), word(1), word(2), word(3))
     }
@@ -120,20 +121,16 @@ public final class Vocabulary: @unchecked Sendable {
 
     @inline(__always) static func hash(_ k: Key, _ len: Int, _ p: UnsafeRawPointer?) -> UInt64 {
         if len > 32 { return hashBytes(p!, len) }
-        let m: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var h = UInt64(truncatingIfNeeded: len) &* m
-        h = (h ^ k.0) &* 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 29
-        if len > 8 {
-            h = (h ^ k.1) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 29
-            if len > 16 {
-                h = (h ^ k.2) &* 0xFF51_AFD7_ED55_8CCD
-                h ^= h >> 29
-                h = (h ^ k.3) &* 0xFF51_AFD7_ED55_8CCD
-            }
+        // Two independent 64x64->128-bit multiplies folded together (as in wyhash), then one
+        // more: every key bit reaches the low bits that index the table, with no branch on the
+        // length (padding words are zero and the length is mixed in).
+        @inline(__always) func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let r = a.multipliedFullWidth(by: b)
+            return r.high ^ r.low
         }
-        return mix64(h)
+        let a = fold(k.0 ^ 0xA076_1D64_78BD_642F, k.1 ^ 0xE703_7ED1_A0B4_28DB ^ UInt64(truncatingIfNeeded: len))
+        let b = fold(k.2 ^ 0x8EBC_6AF0_9C88_C6E3, k.3 ^ 0x5899_65CC_7537_4CC3)
+        return fold(a ^ 0x1D8E_4E27_C47D_124F, b ^ 0x9E37_79B9_7F4A_7C15)
     }
 
     /// The slot holding the key, or the empty slot where it would go (and whether it was found).
@@ -144,8 +141,10 @@ public final class Vocabulary: @unchecked Sendable {
             let s = slots + i
             let meta = s.pointee.meta
             if meta == 0 { return (i, false) }
-            if meta & 0xFFFF_FFFF_0000_0000 == lenTag && s.pointee.k0 == k.0 && s.pointee.k1 == k.1
-                && s.pointee.k2 == k.2 && s.pointee.k3 == k.3 {
+            // One branch for the whole compare: which of several words differs is unpredictable.
+            let diff = (s.pointee.k0 ^ k.0) | (s.pointee.k1 ^ k.1) | (s.pointee.k2 ^ k.2) | (s.pointee.k3 ^ k.3)
+                | ((meta ^ lenTag) >> 32)
+            if diff == 0 {
                 if len <= 32 { return (i, true) }
                 let id = Int(truncatingIfNeeded: meta & 0xFFFF_FFFF) - 1
                 if memcmp(arena + starts[id] + 32, p! + 32, len - 32) == 0 { return (i, true) }
@@ -189,10 +188,9 @@ public final class Vocabulary: @unchecked Sendable {
         if !found { i = insert(k, len, p, h, slot: i).slot }
         let s = slots + i
         s.pointee.count &+= 1
-        if s.pointee.lastDoc != doc {
-            s.pointee.lastDoc = doc
-            s.pointee.df &+= 1
-        }
+        // A token's first occurrence in a document is unpredictable: no branch.
+        s.pointee.df &+= s.pointee.lastDoc != doc ? 1 : 0
+        s.pointee.lastDoc = doc
         return UInt32(truncatingIfNeeded: s.pointee.meta & 0xFFFF_FFFF) &- 1
     }
 
