@@ -97,17 +97,28 @@ public final class Vocabulary: @unchecked Sendable {
     /// The first 32 bytes of a token, zero-padded.
     typealias Key = (UInt64, UInt64, UInt64, UInt64)
 
-    /// Loads a key with plain 8-byte loads; 32 bytes from `p` must be readable. Branch-free: token
-    /// lengths vary from one token to the next, so a branch per word would be mispredicted often.
-    @inline(__always) static func loadKeyPadded(_ p: UnsafeRawPointer, _ len: Int) -> Key {
-        // Word j keeps its first clamp(len - 8j, 0, 8) bytes. Swift's `>>` gives 0 for shifts of
-        // 64 or more, so the mask needs no branch either.
-        let l8 = 8 * len
-        @inline(__always) func word(_ j: Int) -> UInt64 {
-            let v = p.loadUnaligned(fromByteOffset: 8 * j, as: UInt64.self)
-            return v & (UInt64.max >> UInt64(max(0, 64 * (j + 1) - l8)))
+    /// Word masks by token length: row `min(len, 32)` keeps the token's bytes of each of the
+    /// key's four words (word j keeps clamp(len - 8j, 0, 8) bytes).
+    nonisolated(unsafe) static let keyMasks: UnsafePointer<UInt64> = {
+        let m = UnsafeMutablePointer<UInt64>.allocate(capacity: 33 * 4)
+        for len in 0...32 {
+            for j in 0..<4 {
+                let bytes = min(8, max(0, len - 8 * j))
+                m[4 * len + j] = bytes == 8 ? .max : (1 &<< UInt64(8 * bytes)) &- 1
+            }
         }
-        return (word(0), word(1), word(2), word(3))
+        return UnsafePointer(m)
+    }()
+
+    /// Loads a key with plain 8-byte loads; 32 bytes from `p` must be readable. Branch-free (token
+    /// lengths vary from one token to the next, so a branch per word would be mispredicted
+    /// often): each word is masked with a row of `masks` (`keyMasks`).
+    @inline(__always) static func loadKeyPadded(_ p: UnsafeRawPointer, _ len: Int, _ masks: UnsafePointer<UInt64>) -> Key {
+        let m = masks + 4 * min(len, 32)
+        return (p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) & m[0],
+                p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & m[1],
+                p.loadUnaligned(fromByteOffset: 16, as: UInt64.self) & m[2],
+                p.loadUnaligned(fromByteOffset: 24, as: UInt64.self) & m[3])
     }
 
     /// Loads a key without reading past `len` bytes.
@@ -208,11 +219,12 @@ public final class Vocabulary: @unchecked Sendable {
         }
         let raw = UnsafeRawPointer(bytes)
         let hs = hashScratch
+        let masks = Self.keyMasks
         @inline(__always) func key(_ t: Int) -> (Key, Int, UnsafeRawPointer) {
             let s = t == 0 ? 0 : Int(ends[t - 1])
             let len = Int(ends[t]) - s
             let p = raw + s
-            return (s + 32 <= readable ? Self.loadKeyPadded(p, len) : Self.loadKey(p, len), len, p)
+            return (s + 32 <= readable ? Self.loadKeyPadded(p, len, masks) : Self.loadKey(p, len), len, p)
         }
         for t in 0..<n {
             let (k, len, p) = key(t)

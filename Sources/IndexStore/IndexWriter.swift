@@ -173,7 +173,7 @@ public final class IndexWriter {
         var summary = OrderSummary(order: 1)
         var counts: [UInt64] = []
         var dfs: [UInt64] = []
-        var source: [(part: Int, id: UInt32)] = []
+        var source: [(part: Int, position: Int)] = []
         var pending: [(token: UnsafeRawBufferPointer, count: UInt64, df: UInt64)] = []
         pending.reserveCapacity(perStatement)
         func insert(_ st: Statement, _ rows: ArraySlice<(token: UnsafeRawBufferPointer, count: UInt64, df: UInt64)>) throws(StoreError) {
@@ -185,10 +185,10 @@ public final class IndexWriter {
             try st.run()
         }
         do {
-            try SortedVocabulary.mergeSorted(parts) { token, c, df, part, id in
+            try SortedVocabulary.mergeSorted(parts) { token, c, df, part, position in
                 // (A token interned but never counted cannot come from indexed text.)
                 guard c > 0 else { return }
-                counts.append(c); dfs.append(df); source.append((part, id))
+                counts.append(c); dfs.append(df); source.append((part, position))
                 summary.total &+= c
                 summary.types += 1
                 summary.countOfCounts[c, default: 0] += 1
@@ -211,7 +211,7 @@ public final class IndexWriter {
         summary.top = Self.topUnigrams(counts: counts, dfs: dfs, countOfCounts: summary.countOfCounts)
         try writeSummary(summary) { id in
             let s = source[Int(id)]
-            return parts[s.part].vocab.string(s.id)
+            return parts[s.part].string(at: s.position)
         }
     }
 

@@ -30,16 +30,18 @@ import TestSupport
     @Test func orderIsByteOrderWithShorterFirst() {
         let v = Self.count([Self.tokens(3000, seed: 1)])[0]
         let s = SortedVocabulary(v)
-        let sorted = (0..<s.order.count).map { Array(v.token(s.order[$0])) }
+        let sorted = (0..<s.count).map { Array(s.token(at: $0)) }
         #expect(sorted.count == v.count)
         #expect(Set(s.order).count == v.count)
         for k in 1..<sorted.count {
             #expect(sorted[k - 1].lexicographicallyPrecedes(sorted[k]))
         }
-        #expect(s.counts.count == v.count)
-        for id in 0..<UInt32(v.count) {
-            #expect(s.counts[Int(id)] == v.count(of: id))
-            #expect(s.dfs[Int(id)] == v.df(of: id))
+        for i in 0..<s.count {
+            let id = s.order[i]
+            #expect(Array(v.token(id)) == sorted[i])
+            #expect(s.counts[i] == v.count(of: id))
+            #expect(s.dfs[i] == v.df(of: id))
+            #expect(s.string(at: i) == v.string(id))
         }
     }
 
@@ -58,8 +60,9 @@ import TestSupport
             }
         }
         var got: [([UInt8], UInt64, UInt64, Int)] = []
-        SortedVocabulary.mergeSorted(vocabs.map(SortedVocabulary.init)) { tok, c, df, part, id in
-            #expect(Array(vocabs[part].token(id)) == Array(tok))
+        let parts = vocabs.map(SortedVocabulary.init)
+        SortedVocabulary.mergeSorted(parts) { tok, c, df, part, position in
+            #expect(Array(vocabs[part].token(parts[part].order[position])) == Array(tok))
             got.append((Array(tok), c, df, part))
         }
         #expect(got.count == ref.count)
