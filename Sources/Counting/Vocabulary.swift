@@ -36,8 +36,14 @@ public final class Vocabulary: @unchecked Sendable {
     private var slotOf: UnsafeMutablePointer<UInt32>
     private var cap: Int
     public private(set) var count = 0
-    private var hashScratch: UnsafeMutablePointer<UInt64>
-    private var hashScratchCap = 0
+    /// Keys staged for counting (see `countTokens`).
+    private struct Pending {
+        var k: Key
+        var len: Int
+        var p: UnsafeRawPointer
+        var h: UInt64
+    }
+    private let pending: UnsafeMutablePointer<Pending>
 
     /// How many tokens ahead `countTokens` prefetches.
     private static let prefetchDistance = 32
@@ -51,12 +57,11 @@ public final class Vocabulary: @unchecked Sendable {
         slotOf = .allocate(capacity: cap)
         slots = Self.allocateSlots(1 << 13)
         slotMask = (1 << 13) - 1
-        hashScratchCap = 1 << 12
-        hashScratch = .allocate(capacity: hashScratchCap)
+        pending = .allocate(capacity: 2 * Self.prefetchDistance)
     }
 
     deinit {
-        arena.deallocate(); starts.deallocate(); slotOf.deallocate(); hashScratch.deallocate()
+        arena.deallocate(); starts.deallocate(); slotOf.deallocate(); pending.deallocate()
         free(slots)
     }
 
@@ -76,7 +81,7 @@ public final class Vocabulary: @unchecked Sendable {
 
     /// Bytes held, for the memory budget.
     public var allocatedBytes: Int {
-        arenaCap + cap * 12 + (slotMask + 1) * MemoryLayout<Slot>.stride + hashScratchCap * 8
+        arenaCap + cap * 12 + (slotMask + 1) * MemoryLayout<Slot>.stride
     }
 
     /// Occurrences of token `id`.
@@ -206,36 +211,33 @@ public final class Vocabulary: @unchecked Sendable {
     }
 
     /// Counts the `n` tokens of one document: token `t` is `bytes[ends[t-1] ..< ends[t]]` (from 0
-    /// for the first). `readable` bytes from `bytes` may be read (at least 32 past the last token
-    /// lets every key load with whole-word reads). Writes each token's id to `ids` when given.
-    /// The hot path of indexing: hashes every token first, then counts, prefetching ahead.
+    /// for the first). `readable` bytes from `bytes` may be read (at least 32 past a token's start
+    /// lets its key load with whole-word reads). Writes each token's id to `ids` when given.
+    /// The hot path of indexing: each token is hashed and its slot prefetched a few tokens
+    /// before it is counted.
     public func countTokens(_ bytes: UnsafePointer<UInt8>, ends: UnsafePointer<Int32>, count n: Int,
                             readable: Int, doc: UInt64, ids: UnsafeMutablePointer<UInt32>?) {
         if n == 0 { return }
-        if n > hashScratchCap {
-            hashScratch.deallocate()
-            hashScratchCap = max(n, hashScratchCap * 2)
-            hashScratch = .allocate(capacity: hashScratchCap)
-        }
         let raw = UnsafeRawPointer(bytes)
-        let hs = hashScratch
         let masks = Self.keyMasks
-        @inline(__always) func key(_ t: Int) -> (Key, Int, UnsafeRawPointer) {
+        let ring = pending
+        let d = Self.prefetchDistance
+        // Token t's key and hash are computed d tokens before it is counted, when its slot is
+        // prefetched; they wait in a ring of 2d entries (which stays in L1).
+        @inline(__always) func stage(_ t: Int) {
             let s = t == 0 ? 0 : Int(ends[t - 1])
             let len = Int(ends[t]) - s
             let p = raw + s
-            return (s + 32 <= readable ? Self.loadKeyPadded(p, len, masks) : Self.loadKey(p, len), len, p)
+            let k = s + 32 <= readable ? Self.loadKeyPadded(p, len, masks) : Self.loadKey(p, len)
+            let h = Self.hash(k, len, p)
+            ring[t & (2 * d - 1)] = Pending(k: k, len: len, p: p, h: h)
+            ts_prefetch(slots + (Int(truncatingIfNeeded: h) & slotMask))
         }
+        for t in 0..<min(d, n) { stage(t) }
         for t in 0..<n {
-            let (k, len, p) = key(t)
-            hs[t] = Self.hash(k, len, p)
-        }
-        let d = Self.prefetchDistance
-        for t in 0..<min(d, n) { ts_prefetch(slots + (Int(truncatingIfNeeded: hs[t]) & slotMask)) }
-        for t in 0..<n {
-            if t + d < n { ts_prefetch(slots + (Int(truncatingIfNeeded: hs[t + d]) & slotMask)) }
-            let (k, len, p) = key(t)
-            let id = countKey(k, len, p, hs[t], doc: doc)
+            if t + d < n { stage(t + d) }
+            let e = ring[t & (2 * d - 1)]
+            let id = countKey(e.k, e.len, e.p, e.h, doc: doc)
             ids?[t] = id
         }
     }

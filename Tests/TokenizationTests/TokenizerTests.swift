@@ -81,4 +81,21 @@ import TestSupport
             #expect(t.invalidSequences - before == decoded.unicodeScalars.filter { $0 == "\u{FFFD}" }.count, "\(bytes)")
         }
     }
+    @Test(arguments: [true, false])
+    func wordAtATimePathClassifiesEveryASCIIByte(fold: Bool) {
+        // Runs over all 128 ASCII bytes (the edges of 0-9, A-Z and a-z sit next to separators),
+        // with a non-ASCII letter now and then so tokens cross between the word and byte paths.
+        var rng = SplitMix(seed: fold ? 11 : 12)
+        let t = Tokenizer(config: TokenizerConfig(caseFold: fold))
+        let buf = TokenBuffer()
+        for _ in 0..<500 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 120) {
+                if rng.next() % 40 == 0 { bytes += Array("É".utf8) } else { bytes.append(UInt8(rng.next() % 128)) }
+            }
+            bytes.withUnsafeBytes { t.tokenize($0, into: buf) }
+            let got = (0..<buf.count).map { buf.string($0) }
+            #expect(got == TestSupport.referenceTokens(String(decoding: bytes, as: UTF8.self), fold: fold), "\(bytes)")
+        }
+    }
 }
