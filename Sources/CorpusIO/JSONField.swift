@@ -317,8 +317,9 @@ public struct JSONFieldExtractor {
 import Glibc
 #endif
 
-/// The first `"` or `\\` at or after `from` (or `end`), sixteen bytes at a time (SIMD compares
-/// that compile to pcmpeqb/pmovmskb on x86-64), then byte by byte within the block that has one.
+/// The first `"` or `\\` at or after `from` (or `end`): sixteen bytes at a time with SIMD
+/// compares (pcmpeqb/pmovmskb on x86-64); within the block that has one, eight bytes at a time,
+/// where `(y - 0x01..) & ~y & 0x80..` flags the lowest zero byte of y = x ^ c exactly.
 @inline(__always) func nextQuoteOrBackslash(_ p: UnsafePointer<UInt8>, from: Int, end n: Int) -> Int {
     let quote = SIMD16<UInt8>(repeating: 0x22), backslash = SIMD16<UInt8>(repeating: 0x5C)
     var i = from
@@ -326,6 +327,14 @@ import Glibc
         let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt8>.self)
         if any((v .== quote) .| (v .== backslash)) { break }
         i += 16
+    }
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    while i + 8 <= n {
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+        let q = v ^ 0x2222_2222_2222_2222, b = v ^ 0x5C5C_5C5C_5C5C_5C5C
+        let z = ((q &- ones) & ~q | (b &- ones) & ~b) & highs
+        if z != 0 { return i + z.trailingZeroBitCount >> 3 }
+        i += 8
     }
     while i < n && p[i] != 0x22 && p[i] != 0x5C { i += 1 }
     return i

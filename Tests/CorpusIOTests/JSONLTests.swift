@@ -21,15 +21,18 @@ private func extract(_ line: String, _ field: String = "text") throws -> String?
     }
 
     @Test func quotesAndBackslashesAtEveryOffsetAroundTheWordScan() throws {
-        // The string scan looks eight bytes at a time; put escapes at every position of a word.
+        // The string scan looks sixteen, then eight bytes at a time; put escapes at every
+        // position of a block, densely and sparsely (runs of plain bytes up to ~100 long).
         let alphabet: [Character] = ["a", "b", "\"", "\\", "\n", "é", " ", "/"]
         var rng = SplitMix(seed: 3)
         func escaped(_ s: String) -> String {
             s.map { c -> String in c == "\"" ? "\\\"" : c == "\\" ? "\\\\" : c == "\n" ? "\\n" : String(c) }.joined()
         }
-        for _ in 0..<500 {
-            let text = String((0..<Int(rng.next() % 40)).map { _ in alphabet[Int(rng.next() % 8)] })
-            let decoy = String((0..<Int(rng.next() % 20)).map { _ in alphabet[Int(rng.next() % 8)] })
+        for k in 0..<1000 {
+            let plain = k % 2 == 0 ? 0 : 30  // odds, out of 32, that a character is a plain "a"
+            func char() -> Character { rng.next() % 32 < UInt64(plain) ? "a" : alphabet[Int(rng.next() % 8)] }
+            let text = String((0..<Int(rng.next() % 100)).map { _ in char() })
+            let decoy = String((0..<Int(rng.next() % 40)).map { _ in char() })
             #expect(try extract("{\"id\": \"\(escaped(decoy))\", \"text\": \"\(escaped(text))\"}") == text)
         }
     }
