@@ -113,6 +113,26 @@ public struct OrderSummary: Sendable {
     public var hapax: UInt64 { countOfCounts[1] ?? 0 }
 }
 
+/// Builds a count-of-counts: an array for the small counts most n-grams have (no hashing per
+/// n-gram), a dictionary beyond.
+public struct CountTally {
+    private var small = [UInt64](repeating: 0, count: 4096)
+    private var large: [UInt64: UInt64] = [:]
+
+    public init() {}
+
+    @inline(__always) public mutating func add(_ count: UInt64) {
+        if count < 4096 { small[Int(count)] += 1 } else { large[count, default: 0] += 1 }
+    }
+
+    /// count -> number of n-grams with that count (counts of 0 are left out).
+    public var countOfCounts: [UInt64: UInt64] {
+        var d = large
+        for c in 1..<4096 where small[c] > 0 { d[UInt64(c)] = small[c] }
+        return d
+    }
+}
+
 /// Keeps the `k` largest counts; ties keep the earliest (lowest key) in merge order.
 struct TopK {
     let k: Int
@@ -168,7 +188,7 @@ func mergeRuns<K: NGramKey>(_ cursors: [RunCursor<K>], minCount: UInt64, topK: I
                             sink: NGramRowSink) throws -> OrderSummary {
     var summary = OrderSummary(order: K.order)
     var top = TopK(k: topK, order: K.order)
-    var small = [UInt64](repeating: 0, count: 4096)
+    var tally = CountTally()
     var heap = cursors.filter { !$0.isDone }
     @inline(__always) func less(_ a: Int, _ b: Int) -> Bool { heap[a].current.pointee.key < heap[b].current.pointee.key }
     func siftDown(_ start: Int) {
@@ -203,7 +223,7 @@ func mergeRuns<K: NGramKey>(_ cursors: [RunCursor<K>], minCount: UInt64, topK: I
         }
         summary.total &+= count
         summary.types += 1
-        if count < 4096 { small[Int(count)] += 1 } else { summary.countOfCounts[count, default: 0] += 1 }
+        tally.add(count)
         if count >= minCount {
             key.write(ids)
             if count > top.threshold { top.offer(ids, count: count, df: df) }
@@ -211,7 +231,7 @@ func mergeRuns<K: NGramKey>(_ cursors: [RunCursor<K>], minCount: UInt64, topK: I
             summary.stored += 1
         }
     }
-    for c in 1..<4096 where small[c] > 0 { summary.countOfCounts[UInt64(c)] = small[c] }
+    summary.countOfCounts = tally.countOfCounts
     summary.top = top.sorted()
     return summary
 }

@@ -112,6 +112,7 @@ public final class IndexWriter {
         let multi = try conn.prepare(sql + Array(repeating: one, count: perStatement).joined(separator: ", "))
         let (counts, dfs) = v.countsById()
         var summary = OrderSummary(order: 1)
+        var tally = CountTally()
         var ids: [UInt32] = []
         ids.reserveCapacity(counts.count)
         for id in 0..<UInt32(counts.count) where counts[Int(id)] > 0 {
@@ -120,7 +121,7 @@ public final class IndexWriter {
             ids.append(id)
             summary.total &+= c
             summary.types += 1
-            summary.countOfCounts[c, default: 0] += 1
+            tally.add(c)
         }
         // The token bytes live in the vocabulary until it is released: bind them without a copy.
         var k = 0
@@ -137,6 +138,7 @@ public final class IndexWriter {
             k += rows
         }
         summary.stored = summary.types
+        summary.countOfCounts = tally.countOfCounts
         summary.top = Self.topUnigrams(counts: counts, dfs: dfs, countOfCounts: summary.countOfCounts)
         try writeSummary(summary) { v.string($0) }
     }
@@ -171,9 +173,12 @@ public final class IndexWriter {
         let single = try conn.prepare(sql + "(?, ?, ?)")
         let multi = try conn.prepare(sql + Array(repeating: "(?, ?, ?)", count: perStatement).joined(separator: ", "))
         var summary = OrderSummary(order: 1)
+        var tally = CountTally()
         var counts: [UInt64] = []
         var dfs: [UInt64] = []
         var source: [(part: Int, position: Int)] = []
+        let upper = parts.reduce(0) { $0 + $1.count }  // types, at most
+        counts.reserveCapacity(upper); dfs.reserveCapacity(upper); source.reserveCapacity(upper)
         var pending: [(token: UnsafeRawBufferPointer, count: UInt64, df: UInt64)] = []
         pending.reserveCapacity(perStatement)
         func insert(_ st: Statement, _ rows: ArraySlice<(token: UnsafeRawBufferPointer, count: UInt64, df: UInt64)>) throws(StoreError) {
@@ -191,7 +196,7 @@ public final class IndexWriter {
                 counts.append(c); dfs.append(df); source.append((part, position))
                 summary.total &+= c
                 summary.types += 1
-                summary.countOfCounts[c, default: 0] += 1
+                tally.add(c)
                 pending.append((token, c, df))
                 if counts.count == 1 {
                     try insert(first, pending[...])
@@ -208,6 +213,7 @@ public final class IndexWriter {
             throw StoreError("\(error)")
         }
         summary.stored = summary.types
+        summary.countOfCounts = tally.countOfCounts
         summary.top = Self.topUnigrams(counts: counts, dfs: dfs, countOfCounts: summary.countOfCounts)
         try writeSummary(summary) { id in
             let s = source[Int(id)]
