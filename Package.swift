@@ -55,6 +55,7 @@ let package = Package(
             name: "tailscope",
             dependencies: [
                 "Indexing",
+                "Statistics",
                 "Evaluation",
                 "Report",
                 "Curation",

@@ -189,3 +189,16 @@ public struct SphericalKMeans: Sendable {
     public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     public static var blasThreads: Int { Int(openblas_get_num_threads()) }
 }
+
+/// OpenBLAS's worker threads.
+public enum BLASThreads {
+    /// Stops OpenBLAS's worker threads until a BLAS call wants them again.
+    ///
+    /// The pthreads build starts one worker per extra core when the library is loaded, and each
+    /// spins on sched_yield for about 2^28 cycles (~0.1 s) before it sleeps. Every tailscope
+    /// command loads OpenBLAS but only k-means (`prune --keep`) calls it with work to split, so
+    /// the CLI calls this first thing: in `index --orders 1` the spinning took CPU from the
+    /// reader and counting threads (0.1-0.4 s of a 2-2.7 s run, measured with
+    /// OPENBLAS_NUM_THREADS=1 against the default).
+    public static func stopIdle() { _ = blas_thread_shutdown_() }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Indexing
+import Statistics
 
 @main
 struct Tailscope: ParsableCommand {
@@ -33,4 +34,10 @@ struct Tailscope: ParsableCommand {
         subcommands: [IndexCommand.self, StatsCommand.self, CountCommand.self, TopCommand.self, MergeCommand.self,
                       CorrelateCommand.self, CooccurCommand.self, ReportCommand.self, PruneCommand.self]
     )
+
+    static func main() {
+        // OpenBLAS's idle worker threads spin for ~0.1 s after load; see BLASThreads.stopIdle.
+        BLASThreads.stopIdle()
+        main(nil)
+    }
 }
