@@ -11,8 +11,9 @@ import Glibc
 /// Layout: an open-addressing table of 64-byte slots, one cache line each. A slot holds the
 /// token's first 32 bytes inline (zero-padded), its length and id, and its count, document
 /// frequency and last document, so counting a token touches one cache line; tokens longer than
-/// 32 bytes compare the rest against a byte arena. `countTokens` hashes a document's tokens
-/// first and prefetches each slot a few tokens ahead, so the misses of rare tokens overlap.
+/// 32 bytes compare the rest against a byte arena. `countTokens` hashes each token and prefetches
+/// its slot 32 tokens before counting it, so the misses of rare tokens overlap; key loads, the
+/// hash and the compare have no branch on the token's length, which varies unpredictably.
 ///
 /// Keys are compared byte for byte on every hit: two different byte strings never share an id.
 /// - Complexity: `intern` O(token length) expected. Memory per type is its bytes plus about
