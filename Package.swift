@@ -27,15 +27,18 @@ let package = Package(
         // Header only: a prefetch hint for hash-table probes (no library to link).
         .systemLibrary(name: "CPrefetch"),
 
+        // The one shared utility module: interrupts, usage/output errors, file identity, safe
+        // output files (atomic for regular files only, `-` is stdout), temp-file leftovers.
+        .target(name: "Support"),
         // Reading: open any input, detect the container by magic bytes, stream-decompress,
         // split lines, pull the JSON text field, yield documents.
-        .target(name: "CorpusIO", dependencies: ["CZstd", "CZlib"], swiftSettings: hotLoop),
+        .target(name: "CorpusIO", dependencies: ["Support", "CZstd", "CZlib"], swiftSettings: hotLoop),
         // Tokenizing bytes into normalized tokens (no String in the hot loop).
         .target(name: "Tokenization", swiftSettings: hotLoop),
         // Exact bounded-memory counting: vocabulary, n-gram tables, sorted spill runs, k-way merge.
-        .target(name: "Counting", dependencies: ["CPrefetch"], swiftSettings: hotLoop),
+        .target(name: "Counting", dependencies: ["Support", "CPrefetch"], swiftSettings: hotLoop),
         // The only module that speaks SQL.
-        .target(name: "IndexStore", dependencies: ["CSQLite", "Counting"]),
+        .target(name: "IndexStore", dependencies: ["Support", "CSQLite", "Counting"]),
         // Statistics: rank correlations, logistic regression (BLAS/LAPACK), bins, bootstrap.
         .target(name: "Statistics", dependencies: ["COpenBLAS"]),
         // The `index`/`merge` pipelines that wire the stages together.

@@ -43,11 +43,17 @@ public final class FileSource: ByteSource {
         }
     }
 
+    /// Reads up to `buffer.count` bytes at `offset` without moving the read position.
+    func pread(_ buffer: inout [UInt8], at offset: Int64) -> Int {
+        let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        return max(0, n)
+    }
+
     /// Reads the first `count` bytes (or fewer) without disturbing later reads' semantics:
     /// callers use this on a fresh source only.
     func peek(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
-        let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, 0) }
+        let n = out.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress, count, 0) }
         return n > 0 ? Array(out[0..<n]) : []
     }
 }

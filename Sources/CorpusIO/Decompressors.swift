@@ -15,6 +15,15 @@ public final class ZstdSource: ByteSource {
     private var fileEnded = false
     /// True while a frame has been started and not finished.
     private var inFrame = false
+    /// Compressed offset where the current frame starts (for locating a damaged block).
+    private var frameStart: Int64 = 0
+    /// An error found after some bytes of the same call were decoded: those bytes are returned
+    /// first, the error on the next call.
+    private var pending: InputError?
+
+    /// The decoder is given at most this much input per call, so a damaged block is found
+    /// within a slice of the file, not somewhere in a large read buffer.
+    static let slice = 16 << 10
 
     public var fileOffset: Int64 { file.fileOffset - Int64(inEnd - inPos) }
 
@@ -35,6 +44,7 @@ public final class ZstdSource: ByteSource {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        if let e = pending { throw e }
         var output = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
         while output.pos == 0 {
             if inPos == inEnd && !fileEnded {
@@ -48,15 +58,25 @@ public final class ZstdSource: ByteSource {
             }
             let atEnd = inPos == inEnd && fileEnded
             if atEnd && !inFrame { break }
-            var input = ZSTD_inBuffer(src: inBuf.baseAddress, size: inEnd, pos: inPos)
+            let callStart = fileOffset
+            var input = ZSTD_inBuffer(src: inBuf.baseAddress, size: min(inEnd, inPos + Self.slice), pos: inPos)
             let ret = ZSTD_decompressStream(dctx, &output, &input)
             inPos = input.pos
             if ZSTD_isError(ret) != 0 {
+                // Everything decoded before the damaged block is handed out first.
                 let name = String(cString: ZSTD_getErrorName(ret))
-                throw InputError(.corrupt, path: file.path, offset: fileOffset, "zstd: \(name)")
+                let at = damagedBlock(callStart: callStart, callEnd: callStart + Int64(input.size - input.pos))
+                let e = InputError(.corrupt, path: file.path, offset: at,
+                                   "zstd: \(name) in the block at compressed byte \(at); the \(output.pos > 0 ? "text before it was read" : "rest of the file is unreadable")")
+                if output.pos > 0 {
+                    pending = e
+                    return output.pos
+                }
+                throw e
             }
             // 0 means a frame is complete and fully flushed; anything else is a hint.
             inFrame = ret != 0
+            if ret == 0 { frameStart = fileOffset }
             if atEnd && output.pos == 0 {
                 // No input left and nothing more came out: the last frame is cut short.
                 if inFrame {
@@ -67,6 +87,36 @@ public final class ZstdSource: ByteSource {
             }
         }
         return output.pos
+    }
+
+    /// The compressed offset of the block that failed: the first block of the current frame
+    /// that ends after the input the failing call started at (blocks are decoded only once
+    /// complete, so every block that ended earlier decoded). Found by walking the frame's block
+    /// headers with `pread`; if the headers themselves are damaged, the call's start.
+    private func damagedBlock(callStart: Int64, callEnd: Int64) -> Int64 {
+        var head = [UInt8](repeating: 0, count: 18)
+        guard file.pread(&head, at: frameStart) == head.count else { return callStart }
+        // The frame header (RFC 8878 3.1.1): magic, descriptor, window byte unless single
+        // segment, dictionary id (0/1/2/4 bytes), content size (0 or 1/2/4/8 bytes).
+        guard head[0] == 0x28, head[1] == 0xB5, head[2] == 0x2F, head[3] == 0xFD else { return callStart }
+        let fhd = head[4]
+        let single = (fhd >> 5) & 1 == 1
+        let did = [0, 1, 2, 4][Int(fhd & 3)]
+        let fcs = [single ? 1 : 0, 2, 4, 8][Int(fhd >> 6)]
+        var pos = frameStart + 5 + (single ? 0 : 1) + Int64(did + fcs)
+        var bh = [UInt8](repeating: 0, count: 3)
+        while pos < callEnd + 3 {
+            guard file.pread(&bh, at: pos) == 3 else { return callStart }
+            let v = Int64(bh[0]) | Int64(bh[1]) << 8 | Int64(bh[2]) << 16
+            let type = (v >> 1) & 3
+            if type == 3 { return pos }  // reserved block type: this header is the damage
+            let size = type == 1 ? 1 : v >> 3
+            let end = pos + 3 + size
+            if end > callStart { return pos }
+            if v & 1 == 1 { return end }  // last block; the checksum follows
+            pos = end
+        }
+        return callStart
     }
 }
 
@@ -79,6 +129,7 @@ public final class GzipSource: ByteSource {
     private var fileEnded = false
     private var inMember = false
     private var finished = false
+    private var pending: InputError?
 
     public var fileOffset: Int64 { file.fileOffset - Int64(stream.pointee.avail_in) }
 
@@ -136,6 +187,7 @@ public final class GzipSource: ByteSource {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        if let e = pending { throw e }
         if finished { return 0 }
         stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
         stream.pointee.avail_out = uInt(buffer.count)
@@ -165,7 +217,14 @@ public final class GzipSource: ByteSource {
                 }
             default:
                 let msg = stream.pointee.msg.map { String(cString: $0) } ?? "error \(rc)"
-                throw InputError(.corrupt, path: file.path, offset: fileOffset, "gzip: \(msg)")
+                let e = InputError(.corrupt, path: file.path, offset: fileOffset, "gzip: \(msg)")
+                // Bytes decoded before the error (all of a member whose checksum is wrong) come first.
+                let produced = buffer.count - Int(stream.pointee.avail_out)
+                if produced > 0 {
+                    pending = e
+                    return produced
+                }
+                throw e
             }
         }
         return buffer.count - Int(stream.pointee.avail_out)

@@ -98,11 +98,24 @@ public final class DocumentReader {
         self.path = path
         self.format = format
         self.policy = policy
-        let (src, c) = try openDecompressed(path: path)
-        source = src
-        container = c
-        lines = LineReader(source: src, maxLineBytes: maxLineBytes)
+        do {
+            let (src, c) = try openDecompressed(path: path)
+            source = src
+            container = c
+        } catch {
+            // Under `.skip` a file that cannot be opened is counted and yields no documents.
+            guard policy == .skip, error.kind == .unreadable else { throw error }
+            source = EmptySource()
+            container = .plain
+            openError = error
+            counters.skipped[.unreadable] = 1
+            counters.incomplete = true
+        }
+        lines = LineReader(source: source, maxLineBytes: maxLineBytes)
     }
+
+    /// Why the file could not be opened, when `.skip` let it through with no documents.
+    public private(set) var openError: InputError?
 
     /// Bytes of the underlying (compressed) file consumed so far.
     public var fileOffset: Int64 { source.fileOffset }
@@ -129,6 +142,7 @@ public final class DocumentReader {
     /// JSONL the whole line (every field), for text the document's lines. `recordLine` and
     /// `recordOffset` say where it starts. Buffers are valid only during the call.
     public func forEachRecord(_ body: (_ text: UnsafeRawBufferPointer, _ record: UnsafeRawBufferPointer) -> Void) throws(InputError) {
+        if openError != nil { return }
         do {
             try readAll(body)
         } catch let e {
@@ -254,4 +268,10 @@ public final class DocumentReader {
         for c in b where !(c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C) { return false }
         return true
     }
+}
+
+/// A stream with no bytes: what an unreadable file skipped under `--on-error skip` reads as.
+final class EmptySource: ByteSource {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int { 0 }
+    var fileOffset: Int64 { 0 }
 }

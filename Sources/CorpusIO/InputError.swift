@@ -1,3 +1,4 @@
+import Support
 /// What can go wrong with one input, with enough context to find the spot.
 public struct InputError: Error, CustomStringConvertible, Sendable {
     /// The kind of problem. Each kind is counted separately when `--on-error skip` is in force.
@@ -43,4 +44,8 @@ public enum ErrorPolicy: String, Sendable, CaseIterable {
     case stop
     /// Skip the bad line (or the rest of a broken file), count it by kind, and go on.
     case skip
+}
+
+extension InputError: ExitCoded {
+    public var exitStatus: ExitStatus { kind == .unreadable ? .noInput : .dataError }
 }

@@ -2,60 +2,171 @@
 import Glibc
 #endif
 
-/// Expands command-line inputs: files as given, directories recursively (regular files whose
-/// names end in a known corpus suffix), and glob patterns. The result is sorted and de-duplicated
-/// so that shard slicing is deterministic.
-public func expandInputs(_ args: [String]) throws(InputError) -> [String] {
-    var out: [String] = []
+/// What expanding the command line's inputs found.
+public struct InputExpansion: Sendable, Equatable {
+    /// Every real file once, sorted by path (so shard slicing is deterministic).
+    public var files: [String] = []
+    /// Paths that reached a file already listed (a symlink or hard link to it, a directory
+    /// reached again through a link, or the same file named twice); each file is read once.
+    public var duplicatePaths: [String] = []
+    /// Symlinks inside a directory that point out of it; not followed (name the target to read it).
+    public var linksOutOfTree: [String] = []
+    /// Symlinks inside a directory whose target does not exist.
+    public var brokenLinks: [String] = []
+
+    /// One line for the log when anything was left out, else nil.
+    public var note: String? {
+        var parts: [String] = []
+        if !duplicatePaths.isEmpty {
+            parts.append("\(duplicatePaths.count) path(s) reached a file already listed (symlinks or hard links; each file is read once), e.g. \(duplicatePaths[0])")
+        }
+        if !linksOutOfTree.isEmpty {
+            parts.append("\(linksOutOfTree.count) symlink(s) point out of the directory and were not followed (name the target to read it), e.g. \(linksOutOfTree[0])")
+        }
+        if !brokenLinks.isEmpty {
+            parts.append("\(brokenLinks.count) broken symlink(s) left out, e.g. \(brokenLinks[0])")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
+}
+
+/// Expands command-line inputs: files as given (a named symlink is followed), directories
+/// recursively (regular files whose names end in a known corpus suffix; hidden names skipped),
+/// and glob patterns. Each real file (device and inode) is listed once, under its first path in
+/// sorted order with real entries preferred over links; a directory is walked once however many
+/// links reach it, so symlink loops end; symlinks that leave the directory being walked are not
+/// followed. The walk stops with `Interrupted` on SIGINT/SIGTERM.
+///
+/// - Complexity: O(entries) directory reads and stats; memory O(files).
+public func expandInputsDetailed(_ args: [String]) throws -> InputExpansion {
+    var walker = InputWalker()
     for a in args {
+        try checkInterrupt()
         if a.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" }) && !fileExists(a) {
             var g = glob_t()
             defer { globfree(&g) }
             if Glibc.glob(a, 0, nil, &g) == 0 {
-                for k in 0..<Int(g.gl_pathc) {
-                    if let c = g.gl_pathv[k] { out.append(contentsOf: try expandOne(String(cString: c))) }
-                }
+                var matches: [String] = []
+                for k in 0..<Int(g.gl_pathc) { if let c = g.gl_pathv[k] { matches.append(String(cString: c)) } }
+                for m in matches.sorted() { try walker.named(m) }
             } else {
                 throw InputError(.unreadable, path: a, "no file matches this pattern")
             }
         } else {
-            out.append(contentsOf: try expandOne(a))
+            try walker.named(a)
         }
     }
-    var seen = Set<String>()
-    return out.filter { seen.insert($0).inserted }.sorted()
+    return walker.finish()
+}
+
+/// `expandInputsDetailed(_:)`'s files; what it left out goes to `log` in one line.
+public func expandInputs(_ args: [String], log: (String) -> Void = { _ in }) throws -> [String] {
+    let e = try expandInputsDetailed(args)
+    if let note = e.note { log("inputs: " + note) }
+    return e.files
 }
 
 private let corpusSuffixes = [".jsonl", ".json", ".ndjson", ".txt", ".text"]
 
-private func expandOne(_ path: String) throws(InputError) -> [String] {
-    var st = stat()
-    guard stat(path, &st) == 0 else {
-        throw InputError(.unreadable, path: path, String(cString: strerror(errno)))
-    }
-    if (st.st_mode & S_IFMT) != S_IFDIR { return [path] }
-    guard let dir = opendir(path) else {
-        throw InputError(.unreadable, path: path, String(cString: strerror(errno)))
-    }
-    defer { closedir(dir) }
-    var out: [String] = []
-    while let ent = readdir(dir) {
-        let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+/// True when a file name (after .zst/.zstd/.gz) ends in a corpus suffix.
+func hasCorpusSuffix(_ name: String) -> Bool {
+    var base = Substring(name)
+    for suffix in [".zst", ".zstd", ".gz"] where base.hasSuffix(suffix) { base = base.dropLast(suffix.count) }
+    return corpusSuffixes.contains(where: { base.hasSuffix($0) })
+}
+
+private struct InputWalker {
+    var found: [(path: String, id: FileIdentity?)] = []
+    var walkedDirs = Set<FileIdentity>()
+    var result = InputExpansion()
+
+    mutating func named(_ path: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw InputError(.unreadable, path: path, String(cString: strerror(errno)))
         }
-        if name == "." || name == ".." || name.hasPrefix(".") { continue }
-        let full = path.hasSuffix("/") ? path + name : path + "/" + name
-        var s2 = stat()
-        guard stat(full, &s2) == 0 else { continue }
-        if (s2.st_mode & S_IFMT) == S_IFDIR {
-            out.append(contentsOf: try expandOne(full))
-        } else {
-            var base = Substring(name)
-            for suffix in [".zst", ".zstd", ".gz"] where base.hasSuffix(suffix) { base = base.dropLast(suffix.count) }
-            if corpusSuffixes.contains(where: { base.hasSuffix($0) }) { out.append(full) }
+        if (st.st_mode & S_IFMT) != S_IFDIR {
+            found.append((path, FileIdentity(st)))
+            return
+        }
+        // A named directory (or link to one) is a tree root: links inside it may point anywhere
+        // within it, but not out of it.
+        let root = resolvedPath(path) ?? path
+        try walk(path, identity: FileIdentity(st), root: root)
+    }
+
+    mutating func walk(_ dir: String, identity: FileIdentity, root: String) throws {
+        guard walkedDirs.insert(identity).inserted else {
+            result.duplicatePaths.append(dir)
+            return
+        }
+        guard let d = opendir(dir) else {
+            throw InputError(.unreadable, path: dir, String(cString: strerror(errno)))
+        }
+        var names: [String] = []
+        while let ent = readdir(d) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name == "." || name == ".." || name.hasPrefix(".") { continue }
+            names.append(name)
+        }
+        closedir(d)
+        names.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        // Real entries first, links after: a file or directory reached both ways is listed
+        // under its real path.
+        var links: [(String, String)] = []
+        for name in names {
+            try checkInterrupt()
+            let full = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+            var lst = stat()
+            guard lstat(full, &lst) == 0 else { continue }
+            switch lst.st_mode & S_IFMT {
+            case S_IFLNK:
+                links.append((name, full))
+            case S_IFDIR:
+                try walk(full, identity: FileIdentity(lst), root: root)
+            case S_IFREG:
+                if hasCorpusSuffix(name) { found.append((full, FileIdentity(lst))) }
+            default:
+                continue
+            }
+        }
+        for (name, full) in links {
+            try checkInterrupt()
+            var st = stat()
+            guard stat(full, &st) == 0 else {
+                if hasCorpusSuffix(name) { result.brokenLinks.append(full) }
+                continue
+            }
+            let isDir = (st.st_mode & S_IFMT) == S_IFDIR
+            if !isDir && !hasCorpusSuffix(name) { continue }
+            guard let target = resolvedPath(full), target == root || target.hasPrefix(root == "/" ? "/" : root + "/") else {
+                result.linksOutOfTree.append(full)
+                continue
+            }
+            if isDir {
+                try walk(full, identity: FileIdentity(st), root: root)
+            } else if (st.st_mode & S_IFMT) == S_IFREG {
+                found.append((full, FileIdentity(st)))
+            }
         }
     }
-    return out
+
+    mutating func finish() -> InputExpansion {
+        // The first path found for each real file wins (named files in the order given, real
+        // entries before links); the winners are then sorted by path.
+        var seenIds = Set<FileIdentity>()
+        var seenPaths = Set<String>()
+        var files: [String] = []
+        for (p, id) in found {
+            if !seenPaths.insert(p).inserted { result.duplicatePaths.append(p); continue }
+            if let id, !seenIds.insert(id).inserted { result.duplicatePaths.append(p); continue }
+            files.append(p)
+        }
+        result.files = files.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return result
+    }
 }
 
 public func fileExists(_ path: String) -> Bool {

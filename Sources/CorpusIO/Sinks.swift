@@ -1,5 +1,6 @@
 import CZlib
 import CZstd
+@_exported import Support
 
 #if canImport(Glibc)
 import Glibc
@@ -17,23 +18,15 @@ public enum OutputCompression: String, Sendable {
     }
 }
 
-/// An error while writing an output file (disk full, permissions).
-public struct OutputError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let detail: String
-    public init(path: String, _ detail: String) { self.path = path; self.detail = detail }
-    public var description: String { "cannot write \(path): \(detail)" }
-}
-
-/// A compressed file written atomically: bytes go to `PATH.tmp-PID`, which is renamed over PATH
-/// by `commit()` only after the compressor is flushed and the file is synced. `abandon()` (or
-/// dropping the sink without committing) removes the temporary file, so an interrupted or failed
-/// run never leaves a file at PATH that looks complete.
+/// A compressed output written through `OutputFile`: for a regular file, bytes go to
+/// `PATH.tailscope-tmp-PID`, which is renamed over PATH by `commit()` only after the compressor
+/// is flushed and the file is synced; `abandon()` (or dropping the sink without committing)
+/// removes the temporary file, so an interrupted or failed run never leaves a file at PATH that
+/// looks complete. `-` writes to standard output; a device or FIFO is written in place.
 public final class AtomicSink {
     public let path: String
     public let compression: OutputCompression
-    private let tmp: String
-    private var fd: Int32
+    private let out: OutputFile
     private var zcctx: OpaquePointer?
     private var gz: UnsafeMutablePointer<z_stream>?
     private let outBuf: UnsafeMutableRawBufferPointer
@@ -50,9 +43,7 @@ public final class AtomicSink {
     public init(path: String, compression: OutputCompression, level: Int = 3, threads: Int = 0) throws {
         self.path = path
         self.compression = compression
-        tmp = "\(path).tmp-\(getpid())"
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw OutputError(path: path, String(cString: strerror(errno))) }
+        out = try OutputFile(path: path)
         outBuf = .allocate(byteCount: 1 << 20, alignment: 16)
         switch compression {
         case .zstd:
@@ -68,7 +59,7 @@ public final class AtomicSink {
             guard deflateInit2_(z, Int32(level), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                                 ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
                 z.deallocate()
-                close(fd); unlink(tmp)
+                out.abandon()
                 throw OutputError(path: path, "cannot start a gzip stream")
             }
             gz = z
@@ -84,15 +75,7 @@ public final class AtomicSink {
     }
 
     private func writeAll(_ p: UnsafeRawPointer, _ n: Int) throws {
-        var off = 0
-        while off < n {
-            let w = Glibc.write(fd, p + off, n - off)
-            if w < 0 {
-                if errno == EINTR { continue }
-                throw OutputError(path: path, String(cString: strerror(errno)))
-            }
-            off += w
-        }
+        try out.write(p, n)
         bytesOut += Int64(n)
     }
 
@@ -140,29 +123,28 @@ public final class AtomicSink {
         }
     }
 
+    /// True when the bytes go to standard output.
+    public var isStandardOutput: Bool { out.isStandardOutput }
+
     /// Finishes the stream, syncs, and renames the temporary file over `path`.
     public func commit() throws {
         precondition(!done)
-        try flushPending(end: true)
-        guard fsync(fd) == 0 else { throw OutputError(path: path, String(cString: strerror(errno))) }
-        guard close(fd) == 0 else { throw OutputError(path: path, String(cString: strerror(errno))) }
-        fd = -1
-        freeCompressor()
-        guard rename(tmp, path) == 0 else {
-            let e = String(cString: strerror(errno))
-            unlink(tmp)
-            done = true
-            throw OutputError(path: path, e)
+        do {
+            try flushPending(end: true)
+        } catch {
+            abandon()
+            throw error
         }
+        freeCompressor()
         done = true
+        try out.commit()
     }
 
     /// Removes the temporary file; PATH is left as it was.
     public func abandon() {
         if done { return }
         done = true
-        if fd >= 0 { close(fd); fd = -1 }
-        unlink(tmp)
+        out.abandon()
         freeCompressor()
     }
 

@@ -1,3 +1,4 @@
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,6 +38,9 @@ public final class NGramCounter: @unchecked Sendable {
     private var threads: [JoinableThread] = []
     private var queues: [BoundedQueue<Batch>] = []
     public let spillDir: String
+    private var lockFD: Int32 = -1
+    /// Spill directories of dead runs removed when this counter started.
+    public private(set) var removedLeftovers: [TempFiles.Leftover] = []
 
     final class Batch: @unchecked Sendable {
         let ids: [UInt32]
@@ -46,11 +50,17 @@ public final class NGramCounter: @unchecked Sendable {
     public init(config: CounterConfig) throws(SpillError) {
         precondition((2...5).contains(config.maxOrder))
         self.config = config
-        var template = Array("\(config.tempDir)/tailscope-spill-XXXXXX".utf8CString)
+        // Leftovers of killed runs in this temp dir go first (their process is gone, their lock free).
+        let cleaned = TempFiles.cleanLeftovers(in: config.tempDir)
+        var template = Array("\(config.tempDir)/\(TempFiles.spillPrefix)\(getpid())-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else {
             throw SpillError(description: "cannot create a spill directory in \(config.tempDir): \(String(cString: strerror(errno)))")
         }
         spillDir = String(cString: template)
+        // The lock tells `clean` (and later runs) that the directory is in use.
+        lockFD = open(spillDir + "/lock", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if lockFD >= 0 { TempFiles.lock(lockFD) }
+        removedLeftovers = cleaned
         let perWorker = config.tableBudget / config.workers
         let dir = spillDir
         workers = (0..<config.workers).map {
@@ -112,10 +122,15 @@ public final class NGramCounter: @unchecked Sendable {
         }
     }
 
-    /// Removes the spill directory and its runs.
+    /// Stops the workers (a run being written finishes first), then removes the spill directory
+    /// with everything in it. Safe to call more than once.
     public func removeSpillDir() {
-        for w in workers { w.removeRuns() }
-        rmdir(spillDir)
+        for q in queues { q.close() }
+        for t in threads { t.join() }
+        threads = []
+        queues = []
+        removeTree(spillDir)
+        if lockFD >= 0 { close(lockFD); lockFD = -1 }
     }
 }
 
@@ -218,9 +233,6 @@ final class Worker: @unchecked Sendable {
         return try t.cursors()
     }
 
-    func removeRuns() {
-        for p in (t2?.runs ?? []) + (t3?.runs ?? []) + (t4?.runs ?? []) + (t5?.runs ?? []) { unlink(p) }
-    }
 }
 
 /// A table for one order plus the runs it has spilled.

@@ -1,3 +1,4 @@
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -235,3 +236,5 @@ func mergeRuns<K: NGramKey>(_ cursors: [RunCursor<K>], minCount: UInt64, topK: I
     summary.top = top.sorted()
     return summary
 }
+
+extension SpillError: ExitCoded { public var exitStatus: ExitStatus { .ioError } }

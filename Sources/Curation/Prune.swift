@@ -132,9 +132,25 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     if o.keep != nil && (o.targetFraction == nil) == (o.targetTokens == nil) {
         throw PruneUsageError("--keep needs exactly one of --target-fraction F or --target-tokens N")
     }
-    let files = try expandInputs(o.inputs)
-    // The output format: from -o's name, else the input's; JSONL records cannot become plain text.
-    let outKind: OutKind = o.output.map { isJSONLName($0) ? .jsonl : .text }
+    let files = try expandInputs(o.inputs, log: log)
+    // No output may be an input or another output (compared by resolved path and inode), and
+    // the manifest, a SQLite file, must be a regular file. Checked before anything is read.
+    var inputPaths = files.map { NamedPath("", $0) }
+    inputPaths += (o.decontaminate.map { NamedPath("--decontaminate", $0) } + o.coverageEvals.map { NamedPath("--eval", $0) })
+    if let i = o.index { inputPaths.append(NamedPath("--index", i)) }
+    if let e = o.entriesFile { inputPaths.append(NamedPath("--entries", e)) }
+    var outputPaths: [NamedPath] = []
+    if !o.dryRun, let out = o.output { outputPaths.append(NamedPath("-o", out)) }
+    if let m = o.manifest { outputPaths.append(NamedPath("--manifest", m)) }
+    let destinations = try checkOutputs(inputs: inputPaths, outputs: outputPaths)
+    if o.manifest != nil, case .atomic = destinations.last! {} else if o.manifest != nil {
+        throw UsageError("--manifest \(o.manifest!) is not a regular file; the manifest is a SQLite file and needs a file name")
+    }
+    // The output format: from -o's name; JSONL for standard output, a device or a FIFO (`-o -`,
+    // `-o /dev/null`); else the input's. JSONL records cannot become plain text.
+    let toStream: Bool
+    if !o.dryRun, o.output != nil, case .atomic = destinations[0] { toStream = false } else { toStream = !o.dryRun && o.output != nil }
+    let outKind: OutKind = o.output.map { toStream || isJSONLName($0) ? .jsonl : .text }
         ?? (files.allSatisfy { if case .jsonl = o.read.format(of: $0) { return true } else { return false } } ? .jsonl : .text)
     for f in files {
         switch (o.read.format(of: f), outKind) {
@@ -145,7 +161,6 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
         default: break
         }
     }
-    if let out = o.output, files.contains(out) { throw PruneUsageError("the output \(out) is also an input") }
 
     let ctx = try PruneContext(o, log: log)
     var report = PruneReport()

@@ -237,3 +237,5 @@ final class PruneContext: @unchecked Sendable {
         entryAutomaton != nil ? entryText[Int(e)] : indexVocab!.string(UInt32(e))
     }
 }
+
+extension PruneUsageError: ExitCoded { public var exitStatus: ExitStatus { .usage } }

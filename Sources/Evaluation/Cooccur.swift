@@ -216,16 +216,25 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let tokenizer = Tokenizer(config: settings.tokenizer)
 
     // The corpus must be (part of) what the index counted.
-    let files = try expandInputs(o.corpus)
-    guard !files.isEmpty else { throw CorrelateError("no corpus files") }
+    var files: [String] = []
     let sources = try reader.sources()
     let known = Set(sources.map(\.checksum))
     var seen = Set<String>()
-    for f in files {
-        let c = try FileChecksum.of(path: f).description
+    for f in try expandInputs(o.corpus, log: log) {
+        let c: String
+        do {
+            c = try FileChecksum.of(path: f).description
+        } catch {
+            guard o.onError == .skip, error.kind == .unreadable else { throw error }
+            log("\(f): skipped 1 unreadable (\(error.detail))")
+            report.skipped[InputError.Kind.unreadable.rawValue, default: 0] += 1
+            continue
+        }
+        files.append(f)
         if !known.contains(c) { report.corpusFilesNotInIndex.append(f) }
         seen.insert(c)
     }
+    guard !files.isEmpty else { throw CorrelateError("no readable corpus files") }
     if !report.corpusFilesNotInIndex.isEmpty {
         throw CorrelateError("\(report.corpusFilesNotInIndex.joined(separator: ", ")) is not a source of \(o.index) (no source has its checksum); co-occurrence counts must come from the indexed corpus")
     }
@@ -369,21 +378,27 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                                     corpus: files.joined(separator: "\n"), createdAt: isoNow())
     do {
         for (p, t) in patternText.enumerated() { try writer.addTerm(t, n: patterns[p].count, count: count[p], df: df[p]) }
-        // Pairs with the same spelled-out key (different alias sets) are summed.
-        var named: [String: (UInt64, UInt64)] = [:]
+        // One row per pair, keyed by what it counts: both full alias lists. (Pairs that share
+        // only their first spellings count different documents and are never summed.)
+        var keys = Set<String>()
         for i in 0..<pairCount {
-            let k = pairNames[i].0 + "\t" + pairNames[i].1
-            let v = named[k] ?? (0, 0)
-            named[k] = (v.0 + pairDocs[i], v.1 + pairWindow[i])
-        }
-        for (k, v) in named {
-            let parts = k.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            try writer.addPair(question: parts[0], answer: parts[1], docs: v.0, window: v.1)
+            let qa = pairTerm[i].map { patternText[Int($0)] }.joined(separator: "|")
+            let aa = pairAnswer[i].map { patternText[Int($0)] }.joined(separator: "|")
+            guard keys.insert(qa + "\t" + aa).inserted else { continue }
+            // A pair's documents hold an alias of each side: never more than either side's
+            // documents (at most the sum of its aliases' document frequencies).
+            let qdf = pairTerm[i].reduce(UInt64(0)) { $0 + df[Int($1)] }
+            let adf = pairAnswer[i].reduce(UInt64(0)) { $0 + df[Int($1)] }
+            guard pairDocs[i] <= qdf && pairDocs[i] <= adf else {
+                throw CorrelateError("internal error: pair (\(qa), \(aa)) counted in \(pairDocs[i]) documents, more than its sides' \(qdf) and \(adf); nothing was stored")
+            }
+            try writer.addPair(question: pairNames[i].0, answer: pairNames[i].1, questionAliases: qa, answerAliases: aa,
+                               docs: pairDocs[i], window: pairWindow[i])
         }
         for (i, q) in questions.enumerated() { try writer.addQuestion(signature: q.signature, docs: questionDocs[i], window: questionWindow[i]) }
         try checkInterrupt()
-        try writer.commit(docs: doc, tokens: report.tokens, terms: patterns.count, pairs: named.count, questions: questions.count)
-        report.pairs = named.count
+        try writer.commit(docs: doc, tokens: report.tokens, terms: patterns.count, pairs: keys.count, questions: questions.count)
+        report.pairs = keys.count
     } catch {
         writer.abandon()
         throw error

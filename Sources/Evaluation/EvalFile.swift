@@ -326,3 +326,10 @@ extension String {
         return String(s)
     }
 }
+
+extension EvalError: ExitCoded {
+    public var exitStatus: ExitStatus { kind == .unreadable ? .noInput : .dataError }
+}
+extension CorrelateError: ExitCoded { public var exitStatus: ExitStatus { .dataError } }
+extension CSVError: ExitCoded { public var exitStatus: ExitStatus { .dataError } }
+extension JSONParseError: ExitCoded { public var exitStatus: ExitStatus { .dataError } }

@@ -1,4 +1,5 @@
 import Counting
+import Support
 
 #if canImport(Glibc)
 import Glibc
@@ -48,23 +49,30 @@ public struct SourceRecord: Sendable, Equatable {
 public let storedTopK = 10_000
 
 /// Builds an index in a temporary file next to the destination and renames it into place in
-/// `commit()`: an interrupted run leaves `NAME.tmp-PID`, never a file at `NAME`.
+/// `commit()`: an interrupted run leaves `NAME.tailscope-tmp-PID` (removed by the next run
+/// once its process is gone), never a file at `NAME`.
 ///
 /// All rows go into one transaction with the journal off; n-gram rows must arrive in primary-key
 /// order (the merge produces them so), which keeps SQLite's B-tree appends sequential.
 public final class IndexWriter {
+    /// The schema version new indexes get: the number of migrations (`PRAGMA user_version`).
+    public static var schemaVersion: Int { Schema.version }
     public let finalPath: String
     public let tempPath: String
     public let maxOrder: Int
     private var db: Database?
+    /// Holds the temporary file's lock (so `clean` never takes it for a leftover); closed after SQLite.
+    private var lockFD: Int32 = -1
 
     public init(path: String, maxOrder: Int) throws(StoreError) {
-        finalPath = path
-        tempPath = "\(path).tmp-\(getpid())"
+        finalPath = try regularOutputPath(path, what: "an index")
+        tempPath = TempFiles.path(for: finalPath)
         self.maxOrder = maxOrder
+        _ = TempFiles.cleanLeftovers(in: directoryName(finalPath), only: lastComponent(finalPath))
         unlink(tempPath)
         let db = try Database(path: tempPath, readOnly: false)
         self.db = db
+        lockFD = TempFiles.lockFile(tempPath)
         try db.exec("""
             PRAGMA page_size = 16384; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
             PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;
@@ -264,6 +272,7 @@ public final class IndexWriter {
         try conn.exec("COMMIT;")
         conn.close()
         db = nil
+        defer { if lockFD >= 0 { close(lockFD); lockFD = -1 } }
         if rename(tempPath, finalPath) != 0 {
             let msg = String(cString: strerror(errno))
             unlink(tempPath)
@@ -276,6 +285,7 @@ public final class IndexWriter {
         db?.close()
         db = nil
         unlink(tempPath)
+        if lockFD >= 0 { close(lockFD); lockFD = -1 }
     }
 }
 
@@ -321,4 +331,15 @@ public final class NGramInserter: NGramRowSink {
         }
         pending = 0
     }
+}
+
+/// The path an SQLite output is renamed to: `path` resolved (a symlink's target is replaced, not
+/// the link). SQLite files must be regular files: a device, FIFO or directory is refused.
+func regularOutputPath(_ path: String, what: String) throws(StoreError) -> String {
+    let d: OutputDestination
+    do { d = try OutputDestination(path) } catch { throw StoreError(error.description) }
+    guard case .atomic(let resolved) = d else {
+        throw StoreError("\(path) is not a regular file; \(what) is a SQLite file and needs a file name")
+    }
+    return resolved
 }

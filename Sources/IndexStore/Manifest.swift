@@ -1,4 +1,5 @@
 import CSQLite
+import Support
 
 #if canImport(Glibc)
 import Glibc
@@ -6,12 +7,13 @@ import Glibc
 
 /// The record of a `prune` run: one row per input document with its decision, and a row per
 /// step. Schema in indexes/README.md ("The prune manifest"). Written like an index: into
-/// `NAME.tmp-PID`, renamed over NAME by `commit()`, so an interrupted run leaves no manifest
+/// `NAME.tailscope-tmp-PID`, renamed over NAME by `commit()`, so an interrupted run leaves no manifest
 /// that looks complete.
 public final class ManifestWriter {
     public static let schemaVersion = 1
     public let path: String
     private let tmp: String
+    private var lockFD: Int32 = -1
     private var db: Database?
     private let insertDoc: Statement
     private let dropDoc: Statement
@@ -45,11 +47,13 @@ public final class ManifestWriter {
     """
 
     public init(path: String) throws(StoreError) {
-        self.path = path
-        tmp = "\(path).tmp-\(getpid())"
+        self.path = try regularOutputPath(path, what: "a manifest")
+        tmp = TempFiles.path(for: self.path)
+        _ = TempFiles.cleanLeftovers(in: directoryName(self.path), only: lastComponent(self.path))
         unlink(tmp)
         let d = try Database(path: tmp, readOnly: false)
         db = d
+        lockFD = TempFiles.lockFile(tmp)
         try d.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA user_version = \(Self.schemaVersion);")
         try d.exec(Self.schema)
         try d.exec("BEGIN")
@@ -132,6 +136,7 @@ public final class ManifestWriter {
         try d.exec("CREATE INDEX documents_source_line ON documents(source, line)")
         d.close()
         db = nil
+        defer { if lockFD >= 0 { close(lockFD); lockFD = -1 } }
         guard rename(tmp, path) == 0 else {
             let e = String(cString: strerror(errno))
             unlink(tmp)
@@ -145,6 +150,7 @@ public final class ManifestWriter {
         d.close()
         db = nil
         unlink(tmp)
+        if lockFD >= 0 { close(lockFD); lockFD = -1 }
     }
 }
 

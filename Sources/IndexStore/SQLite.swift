@@ -1,4 +1,5 @@
 import CSQLite
+import Support
 
 #if canImport(Glibc)
 import Glibc
@@ -146,3 +147,5 @@ final class Statement {
         return UnsafeRawBufferPointer(start: p, count: n)
     }
 }
+
+extension StoreError: ExitCoded { public var exitStatus: ExitStatus { .ioError } }

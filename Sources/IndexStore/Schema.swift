@@ -54,6 +54,18 @@ enum Schema {
         CREATE TABLE cooccur_questions(run INTEGER NOT NULL, signature TEXT NOT NULL,
             docs INTEGER NOT NULL, window_count INTEGER NOT NULL, PRIMARY KEY(run, signature)) WITHOUT ROWID;
         """),
+        // Migration 3: co-occurrence pairs are keyed by what they count, the full alias lists of
+        // the question term and of the answer (`|`-separated, first spelling first). Version 2
+        // keyed them by the first spellings only, which summed questions that share a term and
+        // the first spelling of their answer but have other aliases; those rows are dropped.
+        ("v3-pairs-by-aliases", """
+        CREATE TABLE cooccur_pairs_v3(run INTEGER NOT NULL, qterm TEXT NOT NULL, answer TEXT NOT NULL,
+            qterm_aliases TEXT NOT NULL, answer_aliases TEXT NOT NULL, docs INTEGER NOT NULL, window_count INTEGER NOT NULL,
+            PRIMARY KEY(run, qterm_aliases, answer_aliases)) WITHOUT ROWID;
+        DROP TABLE cooccur_pairs;
+        ALTER TABLE cooccur_pairs_v3 RENAME TO cooccur_pairs;
+        UPDATE targeted_runs SET pairs = 0;
+        """),
     ]
 
     static func ngramTableSQL(order n: Int) -> String {

@@ -150,7 +150,7 @@ public final class TargetedWriter {
         run = last.int(0)
         last.reset()
         termSt = try db.prepare("INSERT OR REPLACE INTO targeted_terms(run, term, n, count, df) VALUES (?1, ?2, ?3, ?4, ?5)")
-        pairSt = try db.prepare("INSERT OR REPLACE INTO cooccur_pairs(run, qterm, answer, docs, window_count) VALUES (?1, ?2, ?3, ?4, ?5)")
+        pairSt = try db.prepare("INSERT INTO cooccur_pairs(run, qterm, answer, qterm_aliases, answer_aliases, docs, window_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
         questionSt = try db.prepare("INSERT OR REPLACE INTO cooccur_questions(run, signature, docs, window_count) VALUES (?1, ?2, ?3, ?4)")
     }
 
@@ -159,8 +159,12 @@ public final class TargetedWriter {
         try termSt.run()
     }
 
-    public func addPair(question: String, answer: String, docs: UInt64, window: UInt64) throws(StoreError) {
-        pairSt.bind(1, run); pairSt.bind(2, question); pairSt.bind(3, answer); pairSt.bind(4, docs); pairSt.bind(5, window)
+    /// One (question term, answer) pair, keyed by both alias lists (each `|`-separated, first
+    /// spelling first); `question` and `answer` are the first spellings.
+    public func addPair(question: String, answer: String, questionAliases: String, answerAliases: String,
+                        docs: UInt64, window: UInt64) throws(StoreError) {
+        pairSt.bind(1, run); pairSt.bind(2, question); pairSt.bind(3, answer)
+        pairSt.bind(4, questionAliases); pairSt.bind(5, answerAliases); pairSt.bind(6, docs); pairSt.bind(7, window)
         try pairSt.run()
     }
 

@@ -45,3 +45,5 @@ public struct IndexingError: Error, CustomStringConvertible {
     public let description: String
     public init(_ d: String) { description = d }
 }
+
+extension IndexingError: ExitCoded { public var exitStatus: ExitStatus { .dataError } }

@@ -62,6 +62,8 @@ public struct IndexReport: Sendable {
     public var countSeconds = 0.0
     public var writeSeconds = 0.0
     public var spills = 0
+    /// Inputs skipped under `--on-error skip` because they could not be read.
+    public var unreadable: [String] = []
     public var output = ""
     public var wroteIndex = false
 }
@@ -71,8 +73,9 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     let t0 = now()
     var report = IndexReport()
     report.output = o.output
-    var files = try expandInputs(o.inputs)
+    var files = try expandInputs(o.inputs, log: log)
     if files.isEmpty { throw IndexingError("no input files") }
+    try checkIndexOutput(o.output, inputs: files.map { NamedPath("", $0) })
     if o.shard.count > 1 && o.shard.by == .file {
         files = files.enumerated().filter { $0.offset % o.shard.count == o.shard.index - 1 }.map(\.element)
     }
@@ -95,7 +98,15 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     if let r = existing {
         let known = Set(try r.sources().map { "\($0.checksum)|\($0.shard)" })
         for f in files {
-            let c = try FileChecksum.of(path: f)
+            let c: FileChecksum
+            do {
+                c = try FileChecksum.of(path: f)
+            } catch {
+                guard o.onError == .skip, error.kind == .unreadable else { throw error }
+                report.unreadable.append(f)
+                log("\(f): skipped 1 unreadable (\(error.detail))")
+                continue
+            }
             if known.contains("\(c)|\(shardName)") {
                 report.sourcesAlreadyIndexed.append(f)
                 log("\(f): already in \(o.output) (same checksum), skipped")
@@ -137,7 +148,7 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     // them (and the n-gram counter's workers, if any, count n-grams). Unigram counting runs one
     // lane per job, each with its own vocabulary, merged at the end; with n-grams one lane feeds
     // the counter, whose ids must come from one vocabulary.
-    let background = existing == nil ? ChecksumTask(paths: todo.map(\.path)) : nil
+    let background = existing == nil ? ChecksumTask(paths: todo.map(\.path), skipUnreadable: o.onError == .skip) : nil
     let laneCount = counter == nil ? max(1, o.jobs) : 1
     let reader = DocumentProducer(files: todo.map(\.path), options: o, lanes: laneCount)
     defer { reader.stop() }
@@ -177,15 +188,21 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     threads = []
     if let e = lanes.lazy.compactMap(\.error).first { throw e }
     try checkInterrupt()
-    let checksums = try existing != nil ? upfront : background!.wait()
+    let checksums: [FileChecksum?] = try existing != nil ? upfront : background!.wait()
 
     // Record every file, in input order.
     for (fi, f) in todo.enumerated() {
         guard let end = lanes.lazy.compactMap({ $0.ends[fi] }).first else { continue }
         let fileTokens = lanes.reduce(Int64(0)) { $0 + $1.fileTokens[fi] }
         let invalid = lanes.reduce(Int64(0)) { $0 + $1.fileInvalid[fi] }
-        let checksum = checksums[fi]
         let c = end.counters
+        // Under --on-error skip a file that cannot be read is counted and not recorded as a
+        // source (a later run tries it again).
+        guard let checksum = checksums[fi], !(end.docs == 0 && c.skipped[.unreadable] != nil && c.lines == 0) else {
+            report.unreadable.append(f.path)
+            log("\(f.path): skipped 1 unreadable\(checksums[fi] == nil ? "" : " (it could not be opened)")")
+            continue
+        }
         var skipped: [String: Int64] = [:]
         for (k, v) in c.skipped { skipped[k.rawValue] = v }
         let rec = SourceRecord(
@@ -203,6 +220,9 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
             log("\(f.path): skipped \(parts.joined(separator: ", "))\(c.incomplete ? " (rest of file unreadable)" : "")")
         }
     }
+    if report.sourcesIndexed.isEmpty && existing == nil, let first = report.unreadable.first {
+        throw InputError(.unreadable, path: first, "no input could be read (\(report.unreadable.count) unreadable file(s) skipped)")
+    }
     report.docs = lanes.reduce(Int64(0)) { $0 + $1.docsCounted.load(ordering: .relaxed) }
     if let c = counter { try c.finishInput() }
     if o.progress { printError("\r\u{1B}[K") }
@@ -214,7 +234,7 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     do {
         let exact = existing?.meta["counts_exact"] ?? "1"
         try writer.setMeta(o.settings.metaPairs + [
-            ("tool", "tailscope"), ("tool_version", tailscopeVersion), ("schema_version", "1"),
+            ("tool", "tailscope"), ("tool_version", tailscopeVersion), ("schema_version", "\(IndexWriter.schemaVersion)"),
             ("docs", "\(priorDocs + report.docs)"), ("tokens", "\(priorTokens + report.tokens)"),
             ("created_at", existing?.meta["created_at"] ?? isoNow()), ("updated_at", isoNow()),
             ("counts_exact", exact),
@@ -405,16 +425,23 @@ final class ChecksumTask: @unchecked Sendable {
     private let thread: JoinableThread
     private let box: ChecksumBox
 
-    init(paths: [String]) {
+    /// With `skipUnreadable`, a file that cannot be read gets no checksum (nil) instead of
+    /// failing the run.
+    init(paths: [String], skipUnreadable: Bool) {
         let box = ChecksumBox()
         thread = JoinableThread {
-            do throws(InputError) {
-                for p in paths {
+            for p in paths {
+                do throws(InputError) {
                     guard let c = try FileChecksum.of(path: p, cancelled: { box.cancelled.load(ordering: .relaxed) }) else { return }
                     box.results.append(c)
+                } catch {
+                    if skipUnreadable && error.kind == .unreadable {
+                        box.results.append(nil)
+                        continue
+                    }
+                    box.failure = error
+                    return
                 }
-            } catch {
-                box.failure = error
             }
         }
         self.box = box
@@ -427,7 +454,7 @@ final class ChecksumTask: @unchecked Sendable {
     }
 
     /// Waits for the thread; throws the first file's error.
-    func wait() throws -> [FileChecksum] {
+    func wait() throws -> [FileChecksum?] {
         thread.join()
         if let e = box.failure { throw e }
         return box.results
@@ -435,7 +462,7 @@ final class ChecksumTask: @unchecked Sendable {
 }
 
 private final class ChecksumBox: @unchecked Sendable {
-    var results: [FileChecksum] = []
+    var results: [FileChecksum?] = []
     var failure: InputError?
     let cancelled = Atomic<Bool>(false)
 }
@@ -474,5 +501,14 @@ func seed(from r: IndexReader, vocab: Vocabulary, counter: NGramCounter?, maxOrd
             for k in 0..<n { ids[k] = map[Int(old[k])] }
             try c.addCounted(order: n, ids: ids, count: count, df: df)
         }
+    }
+}
+
+/// Refuses an index output that is one of the inputs, or not a regular file (an index is a
+/// SQLite file: `/dev/null` or `-` cannot hold one). Checked before anything is read.
+func checkIndexOutput(_ output: String, inputs: [NamedPath]) throws {
+    let d = try checkOutputs(inputs: inputs, outputs: [NamedPath("-o", output)])
+    guard case .atomic = d[0] else {
+        throw UsageError("-o \(output) is not a regular file; an index is a SQLite file and needs a file name")
     }
 }

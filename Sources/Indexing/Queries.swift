@@ -147,7 +147,8 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
                          log: (String) -> Void) throws -> MergeReport {
     let t0 = now()
     guard !inputs.isEmpty else { throw IndexingError("nothing to merge") }
-    if fileExists(output) { throw IndexingError("\(output) exists; merge writes a new index") }
+    try checkIndexOutput(output, inputs: inputs.map { NamedPath("", $0) })
+    if fileExists(output) { throw UsageError("\(output) exists; merge writes a new index") }
     let readers = try inputs.map { try IndexReader(path: $0) }
     let settings = try IndexSettings(meta: readers[0].meta)
     var seen: [String: String] = [:]
@@ -189,7 +190,7 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
     let writer = try IndexWriter(path: output, maxOrder: maxOrder)
     do {
         try writer.setMeta(settings.metaPairs + [
-            ("tool", "tailscope"), ("tool_version", tailscopeVersion), ("schema_version", "1"),
+            ("tool", "tailscope"), ("tool_version", tailscopeVersion), ("schema_version", "\(IndexWriter.schemaVersion)"),
             ("docs", "\(docs)"), ("tokens", "\(tokens)"), ("created_at", isoNow()), ("updated_at", isoNow()),
             ("counts_exact", exact ? "1" : "0"), ("merged_from", inputs.joined(separator: "\n")),
         ])

@@ -130,7 +130,8 @@ public enum Render {
         return "\(r.output): indexed \(r.sourcesIndexed.count) source(s), \(r.docs) docs, \(r.tokens) tokens, "
             + "\(format1(mb)) MB of text in \(fixed(r.seconds, 1)) s (\(format1(mb / max(r.seconds, 1e-9))) MB/s; "
             + "counting \(fixed(r.countSeconds, 1)) s, writing \(fixed(r.writeSeconds, 1)) s; \(r.spills) spill run(s))"
-            + (r.sourcesAlreadyIndexed.isEmpty ? "" : "; \(r.sourcesAlreadyIndexed.count) already indexed, skipped") + "\n"
+            + (r.sourcesAlreadyIndexed.isEmpty ? "" : "; \(r.sourcesAlreadyIndexed.count) already indexed, skipped")
+            + (r.unreadable.isEmpty ? "" : "; \(r.unreadable.count) unreadable, skipped") + "\n"
     }
 
     public static func indexReportJSON(_ r: IndexReport) -> JSON {
@@ -140,6 +141,7 @@ public enum Render {
                  ("write_seconds", .double(r.writeSeconds)), ("spills", .int(Int64(r.spills))),
                  ("peak_rss_bytes", .int(Int64(peakRSS()))),
                  ("already_indexed", .array(r.sourcesAlreadyIndexed.map { .string($0) })),
+                 ("unreadable", .array(r.unreadable.map { .string($0) })),
                  ("sources", .array(r.sourcesIndexed.map(sourceJSON)))])
     }
 }

@@ -1,26 +1,11 @@
+@_exported import Support
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The version written into every index.
 public let tailscopeVersion = "0.1.0"
-
-/// Set by SIGINT/SIGTERM; long loops check it and stop cleanly (temp files removed).
-nonisolated(unsafe) var interruptFlag: sig_atomic_t = 0
-
-/// Installs handlers so that Ctrl-C stops a build between documents and removes its temp files.
-public func installInterruptHandlers() {
-    signal(SIGINT) { _ in interruptFlag = 1 }
-    signal(SIGTERM) { _ in interruptFlag = 1 }
-}
-
-public struct Interrupted: Error, CustomStringConvertible {
-    public var description: String { "interrupted; no index was written" }
-}
-
-@inline(__always) public func checkInterrupt() throws(Interrupted) {
-    if interruptFlag != 0 { throw Interrupted() }
-}
 
 /// Monotonic seconds.
 public func now() -> Double {
@@ -103,19 +88,8 @@ public func format1(_ x: Double) -> String {
     return r == r.rounded() ? "\(Int(r)).0" : "\(r)"
 }
 
-/// Writes a text file atomically: PATH.tmp-PID, then rename over PATH.
+/// Writes a text output: atomically for a regular file, in place for a device or FIFO, to
+/// standard output for `-`.
 public func writeTextFile(_ path: String, _ text: String) throws {
-    let tmp = "\(path).tmp-\(getpid())"
-    guard let f = fopen(tmp, "wb") else { throw IndexingError("cannot write \(path): \(String(cString: strerror(errno)))") }
-    let bytes = Array(text.utf8)
-    let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-    let closed = fclose(f)
-    guard n == bytes.count, closed == 0 else {
-        unlink(tmp)
-        throw IndexingError("cannot write \(path): \(String(cString: strerror(errno)))")
-    }
-    guard rename(tmp, path) == 0 else {
-        unlink(tmp)
-        throw IndexingError("cannot write \(path): \(String(cString: strerror(errno)))")
-    }
+    try writeOutput(path, text)
 }

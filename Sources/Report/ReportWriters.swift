@@ -323,9 +323,33 @@ public enum ReportWriter {
     }
 
     /// Writes index.html, report.md, report.json and the figures into `dir` (each file atomically).
+    /// Every file `write` may create in the report directory.
+    public static let fileNames = ["index.html", "report.md", "report.json", "rank_frequency.svg", "tail_histogram.svg",
+                                   "accuracy_by_bucket.svg", "accuracy_vs_frequency.svg"]
+
+    /// Refuses, before anything is read, a report directory that is a file, or one whose report
+    /// files would replace an input (`checkOutputs`).
+    public static func checkDestination(_ dir: String, inputs: [NamedPath]) throws {
+        var st = stat()
+        if stat(dir, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR {
+            throw UsageError("-o \(dir) is not a directory; the report is a folder of files")
+        }
+        let base = dir.hasSuffix("/") ? String(dir.dropLast()) : dir
+        if stat(dir, &st) != 0 {
+            // A new folder: its parent must exist, and cannot hold an input of the same name.
+            _ = try OutputDestination(base)
+            return
+        }
+        try checkOutputs(inputs: inputs, outputs: fileNames.map { NamedPath("-o", base + "/" + $0) })
+    }
+
     public static func write(_ r: TailReport, to dir: String) throws {
         if mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            throw IndexingError("cannot create \(dir): \(String(cString: strerror(errno)))")
+            throw OutputError(path: dir, "cannot create the directory: \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw UsageError("-o \(dir) is not a directory; the report is a folder of files")
         }
         let md = markdown(r)
         for (file, svg) in md.figures { try writeTextFile(dir + "/" + file, svg) }

@@ -92,7 +92,7 @@ struct CorrelateCommand: ParsableCommand {
           tailscope correlate --index indexes/wiki.sqlite --eval samples_gsm8k_2024-01-01T00-00-00.jsonl \\
               --group-by task --terms content --json out.json --csv per_question.csv
 
-        Exit status: 0 done; 64 usage; 65 malformed input (file:line named); 66 unreadable input.
+        Exit status: 0 done; 64 usage (including an output that is an input or another output); 65 malformed input (file:line named); 66 unreadable input; 74 cannot write an output.
         """
     )
 
@@ -106,13 +106,13 @@ struct CorrelateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The group-by field that varies between compared groups.", valueName: "field"))
     var compare: String?
 
-    @Option(help: ArgumentHelp("Write everything as JSON to this file (- for stdout, instead of the table).", valueName: "file"))
+    @Option(help: ArgumentHelp("Write everything as JSON to this file (- for stdout; the table then goes to stderr).", valueName: "file"))
     var json: String?
 
-    @Option(help: ArgumentHelp("Write one CSV row per question to this file.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write one CSV row per question to this file (- for stdout).", valueName: "file"))
     var csv: String?
 
-    @Option(help: ArgumentHelp("Write an SVG plot of binned accuracy vs frequency, one line per group.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write an SVG plot of binned accuracy vs frequency, one line per group (- for stdout).", valueName: "file"))
     var plot: String?
 
     func options() throws -> CorrelateOptions {
@@ -128,11 +128,17 @@ struct CorrelateCommand: ParsableCommand {
     func run() throws {
         let o = try options()
         do {
+            // Outputs never overwrite an input or each other; `-` is standard output (once).
+            var inputs = [NamedPath("--index", index)] + eval.evals.map { NamedPath("--eval", $0) }
+            if let s = feature.stopwords { inputs.append(NamedPath("--stopwords", s)) }
+            let outputs = [("--csv", csv), ("--json", json), ("--plot", plot)].compactMap { f, p in p.map { NamedPath(f, $0) } }
+            let destinations = try checkOutputs(inputs: inputs, outputs: outputs)
             let r = try correlate(o) { printError("tailscope: \($0)\n") }
             if let path = csv { try writeTextFile(path, CorrelateRender.csv(r)) }
             if let path = plot { try writeTextFile(path, CorrelateRender.svg(r)) }
-            if let path = json, path != "-" { try writeTextFile(path, CorrelateRender.json(r).render() + "\n") }
-            if json == "-" { printOut(CorrelateRender.json(r).render()) } else { printOut(CorrelateRender.text(r)) }
+            if let path = json { try writeTextFile(path, CorrelateRender.json(r).render() + "\n") }
+            // The table goes to stdout unless an output took it; then to stderr.
+            if destinations.contains(.standardOutput) { printError(CorrelateRender.text(r)) } else { printOut(CorrelateRender.text(r)) }
         } catch {
             throw fail(error)
         }

@@ -50,7 +50,7 @@ struct PruneCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Corpus files, directories or globs (.jsonl/.txt, optionally .zst/.gz).", valueName: "files"))
     var inputs: [String] = []
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The curated corpus (.jsonl.zst, .txt.gz, ...).", valueName: "file"))
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The curated corpus (.jsonl.zst, .txt.gz, ...; - for JSONL on standard output). Never an input: refused before reading if it is the same file as one.", valueName: "file"))
     var output: String?
 
     @Option(help: ArgumentHelp("Write the per-document record of decisions here (SQLite).", valueName: "file"))
@@ -136,6 +136,7 @@ struct PruneCommand: ParsableCommand {
             return
         }
         guard !inputs.isEmpty else { throw ValidationError("give the corpus files to prune") }
+        if json && output == "-" { throw ValidationError("-o - writes the corpus to standard output; --json cannot share it (the summary is on stderr)") }
         var o = PruneOptions(inputs: inputs)
         o.output = output
         o.manifest = manifest
@@ -196,9 +197,6 @@ struct PruneCommand: ParsableCommand {
             if json { printOut(PruneRender.json(r).render()) }
         } catch let e as PruneUsageError {
             throw ValidationError(e.description)
-        } catch let e as OutputError {
-            printError("tailscope: error: \(e)\n")
-            throw ExitCode(Exit.ioError)
         } catch {
             throw fail(error)
         }
@@ -209,7 +207,7 @@ struct PruneCommand: ParsableCommand {
         let rows = try r.find(key)
         guard !rows.isEmpty else {
             printError("tailscope: no document \(key) in \(manifest)\n")
-            throw ExitCode(Exit.dataError)
+            throw ExitCode(ExitStatus.dataError.rawValue)
         }
         if json {
             printOut(JSON.array(rows.map(PruneRender.json)).render())

@@ -31,7 +31,7 @@ struct ReportCommand: ParsableCommand {
           tailscope report --index indexes/wiki.sqlite --eval NQ-open.dev.jsonl \\
               --corpus corpus/*.jsonl.zst -o reports/wiki-vs-nq/
 
-        Exit status: 0 done; 64 usage; 65 malformed input (file:line named); 66 unreadable input; 130 interrupted.
+        Exit status: 0 done; 64 usage (including an output that would replace an input); 65 malformed input (file:line named); 66 unreadable input; 74 cannot write; 130 interrupted.
         """
     )
 
@@ -83,6 +83,9 @@ struct ReportCommand: ParsableCommand {
         o.progress = stderrIsTerminal()
         installInterruptHandlers()
         do {
+            var inputs = [NamedPath("--index", index)] + eval.evals.map { NamedPath("--eval", $0) }
+            inputs += try expandInputs(corpus).map { NamedPath("--corpus", $0) }
+            try ReportWriter.checkDestination(output, inputs: inputs)
             let r = try buildTailReport(o) { printError("tailscope: \($0)\n") }
             try ReportWriter.write(r, to: output)
             let dir = output.hasSuffix("/") ? String(output.dropLast()) : output

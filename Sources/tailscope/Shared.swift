@@ -21,28 +21,13 @@ struct BuildOptions: ParsableArguments {
     }
 }
 
-enum Exit {
-    static let dataError: Int32 = 65
-    static let noInput: Int32 = 66
-    static let ioError: Int32 = 74
-    static let interrupted: Int32 = 130
-}
-
-/// Prints an error to stderr and maps it to an exit code scripts can rely on.
-func fail(_ error: Error) -> ExitCode {
+/// Prints an error to stderr and maps it to its documented exit status (`exitStatus(for:)`,
+/// one mapping for every command; see `ExitStatus`).
+func fail(_ error: Error) -> Error {
+    if error is ExitCode || error is CleanExit { return error }
+    if let e = error as? UsageError { return ValidationError(e.description) }
     printError("tailscope: error: \(error)\n")
-    switch error {
-    case let e as InputError:
-        return ExitCode(e.kind == .unreadable ? Exit.noInput : Exit.dataError)
-    case let e as EvalError:
-        return ExitCode(e.kind == .unreadable ? Exit.noInput : Exit.dataError)
-    case is Interrupted:
-        return ExitCode(Exit.interrupted)
-    case is StoreError:
-        return ExitCode(Exit.ioError)
-    default:
-        return ExitCode(Exit.dataError)
-    }
+    return ExitCode(exitStatus(for: error).rawValue)
 }
 
 func printOut(_ s: String) {

@@ -9,11 +9,11 @@ import Counting
         do {
             let w = try IndexWriter(path: "\(d)/i.sqlite", maxOrder: 2)
             try w.setMeta([("docs", "1")])
-            #expect(fileExists("\(d)/i.sqlite.tmp-\(getpid())"))
+            #expect(fileExists("\(d)/i.sqlite.tailscope-tmp-\(getpid())"))
             // Dropped without commit(), as when a build fails or is interrupted.
         }
         #expect(!fileExists("\(d)/i.sqlite"))
-        #expect(!fileExists("\(d)/i.sqlite.tmp-\(getpid())"))
+        #expect(!fileExists("\(d)/i.sqlite.tailscope-tmp-\(getpid())"))
     }
 
     @Test func readersRefuseUnfinishedAndForeignFiles() throws {
