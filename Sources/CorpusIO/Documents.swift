@@ -214,7 +214,7 @@ public final class DocumentReader {
                                             offset: lines.lineOffset, "no string field \"\(field)\""))
                     case .notString(let what):
                         try fail(InputError(.fieldNotString, path: path, line: lines.lineNumber,
-                                            offset: lines.lineOffset, "field \"\(field)\" is \(what), not a string"))
+                                            offset: lines.lineOffset, "field \"\(field)\" \(what)"))
                     }
                 case .text(.line):
                     if blank { counters.blankLines += 1; continue }

@@ -109,7 +109,7 @@ public struct JSONFieldExtractor {
                     let kindStart = i
                     try parseValue(depth: depth + 1)
                     found = nil
-                    foundOther = describe(kindStart)
+                    foundOther = p[kindStart] == UInt8(ascii: "n") ? "null" : "is \(describe(kindStart)), not a string"
                 }
             } else if matched, i < n, p[i] == UInt8(ascii: "{") {
                 try parseObject(depth: depth + 1, pathLevel: pathLevel + 1)
@@ -117,7 +117,8 @@ public struct JSONFieldExtractor {
                 if matched, i < n {
                     // An intermediate path element that is not an object.
                     found = nil
-                    foundOther = describe(i)
+                    let prefix = path[0...pathLevel].map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".")
+                    foundOther = "cannot be reached: \"\(prefix)\" is \(describe(i)), not an object"
                 }
                 try parseValue(depth: depth + 1)
             }
@@ -135,6 +136,7 @@ public struct JSONFieldExtractor {
         case UInt8(ascii: "["): return "an array"
         case UInt8(ascii: "t"), UInt8(ascii: "f"): return "a boolean"
         case UInt8(ascii: "n"): return "null"
+        case UInt8(ascii: "\""): return "a string"
         default: return "a number"
         }
     }

@@ -38,10 +38,11 @@ public struct InputExpansion: Sendable, Equatable {
 /// followed. The walk stops with `Interrupted` on SIGINT/SIGTERM.
 ///
 /// - Complexity: O(entries) directory reads and stats; memory O(files).
-public func expandInputsDetailed(_ args: [String]) throws -> InputExpansion {
-    var walker = InputWalker()
+/// `interrupted` is polled before every entry (tests pass their own; the default is SIGINT/SIGTERM).
+public func expandInputsDetailed(_ args: [String], interrupted: @escaping () -> Bool = { interruptFlag != 0 }) throws -> InputExpansion {
+    var walker = InputWalker(interrupted: interrupted)
     for a in args {
-        try checkInterrupt()
+        try walker.check()
         if a.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" }) && !fileExists(a) {
             var g = glob_t()
             defer { globfree(&g) }
@@ -76,9 +77,14 @@ func hasCorpusSuffix(_ name: String) -> Bool {
 }
 
 private struct InputWalker {
+    let interrupted: () -> Bool
     var found: [(path: String, id: FileIdentity?)] = []
     var walkedDirs = Set<FileIdentity>()
     var result = InputExpansion()
+
+    func check() throws {
+        if interrupted() { throw Interrupted() }
+    }
 
     mutating func named(_ path: String) throws {
         var st = stat()
@@ -117,7 +123,7 @@ private struct InputWalker {
         // under its real path.
         var links: [(String, String)] = []
         for name in names {
-            try checkInterrupt()
+            try check()
             let full = dir.hasSuffix("/") ? dir + name : dir + "/" + name
             var lst = stat()
             guard lstat(full, &lst) == 0 else { continue }
@@ -133,7 +139,7 @@ private struct InputWalker {
             }
         }
         for (name, full) in links {
-            try checkInterrupt()
+            try check()
             var st = stat()
             guard stat(full, &st) == 0 else {
                 if hasCorpusSuffix(name) { result.brokenLinks.append(full) }

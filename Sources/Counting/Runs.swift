@@ -6,6 +6,7 @@ import Glibc
 /// Failure writing or reading spill files (disk full, temp dir missing, ...).
 public struct SpillError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Writes `count` sorted entries to `path` as raw records (machine-local temp files only).

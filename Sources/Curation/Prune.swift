@@ -143,6 +143,7 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     if !o.dryRun, let out = o.output { outputPaths.append(NamedPath("-o", out)) }
     if let m = o.manifest { outputPaths.append(NamedPath("--manifest", m)) }
     let destinations = try checkOutputs(inputs: inputPaths, outputs: outputPaths)
+    cleanLeftovers(outputs: outputPaths.map(\.path), tempDir: nil, log: log)
     if o.manifest != nil, case .atomic = destinations.last! {} else if o.manifest != nil {
         throw UsageError("--manifest \(o.manifest!) is not a regular file; the manifest is a SQLite file and needs a file name")
     }

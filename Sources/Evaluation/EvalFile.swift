@@ -157,6 +157,10 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
             } catch {
                 throw EvalError(.invalidCSV, path: path, "\(error)")
             }
+            // Malformed records stop the run or, with --on-error skip, are counted like bad JSON lines.
+            for e in table.errors {
+                try report.skip(EvalError(.invalidCSV, path: path, line: e.line, e.message), onError)
+            }
             for r in table.rows {
                 var o: [String: JSONValue] = [:]
                 for (k, v) in zip(table.header, r.fields) {

@@ -76,6 +76,7 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     var files = try expandInputs(o.inputs, log: log)
     if files.isEmpty { throw IndexingError("no input files") }
     try checkIndexOutput(o.output, inputs: files.map { NamedPath("", $0) })
+    cleanLeftovers(outputs: [o.output], tempDir: o.settings.maxOrder >= 2 ? o.tempDir : nil, log: log)
     if o.shard.count > 1 && o.shard.by == .file {
         files = files.enumerated().filter { $0.offset % o.shard.count == o.shard.index - 1 }.map(\.element)
     }

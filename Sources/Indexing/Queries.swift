@@ -149,6 +149,7 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
     guard !inputs.isEmpty else { throw IndexingError("nothing to merge") }
     try checkIndexOutput(output, inputs: inputs.map { NamedPath("", $0) })
     if fileExists(output) { throw UsageError("\(output) exists; merge writes a new index") }
+    cleanLeftovers(outputs: [output], tempDir: tempDir, log: log)
     let readers = try inputs.map { try IndexReader(path: $0) }
     let settings = try IndexSettings(meta: readers[0].meta)
     var seen: [String: String] = [:]

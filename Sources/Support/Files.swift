@@ -292,3 +292,22 @@ public func removeTree(_ path: String) {
         unlink(path)
     }
 }
+
+/// Removes the leftovers of killed runs that a new run is about to work beside: temporary files
+/// of `outputs` (same names) and spill directories in `tempDir`. Says what it freed through `log`.
+@discardableResult
+public func cleanLeftovers(outputs: [String], tempDir: String?, log: (String) -> Void) -> [TempFiles.Leftover] {
+    var removed: [TempFiles.Leftover] = []
+    for o in outputs where o != "-" {
+        guard case .atomic(let p)? = try? OutputDestination(o) else { continue }
+        removed += TempFiles.cleanLeftovers(in: directoryName(p), only: lastComponent(p))
+    }
+    if let t = tempDir {
+        removed += TempFiles.cleanLeftovers(in: t).filter { lastComponent($0.path).hasPrefix(TempFiles.spillPrefix) }
+    }
+    if !removed.isEmpty {
+        let bytes = removed.reduce(Int64(0)) { $0 + $1.bytes }
+        log("removed \(removed.count) leftover(s) of killed runs, \(bytes) bytes freed: " + removed.map(\.path).joined(separator: ", "))
+    }
+    return removed
+}

@@ -26,13 +26,16 @@ struct Tailscope: ParsableCommand {
           tailscope prune corpus/*.jsonl.zst -o curated.jsonl.zst --dedup exact --near-dup 0.8 \\
               --decontaminate eval.jsonl --manifest curated.manifest.sqlite
 
-        The index is a documented SQLite file (see indexes/README.md).
-        Exit codes: 0 ok, 64 bad usage, 65 bad input data, 66 input not found or unreadable,
-        74 index/disk error, 130 interrupted.
+        The index is a documented SQLite file (see indexes/README.md). No command writes over one of
+        its inputs (outputs are compared with inputs by resolved path and inode); `-` is standard
+        output; `tailscope clean` removes what killed runs left behind.
+        Exit codes: 0 ok, 64 bad usage (including an output that is an input), 65 bad input data,
+        66 input not found or unreadable, 74 disk or I/O error (index, spill files, outputs),
+        130 interrupted.
         """,
         version: tailscopeVersion,
         subcommands: [IndexCommand.self, StatsCommand.self, CountCommand.self, TopCommand.self, MergeCommand.self,
-                      CorrelateCommand.self, CooccurCommand.self, ReportCommand.self, PruneCommand.self]
+                      CorrelateCommand.self, CooccurCommand.self, ReportCommand.self, PruneCommand.self, CleanCommand.self]
     )
 
     static func main() {

@@ -57,9 +57,12 @@ private func extract(_ line: String, _ field: String = "text") throws -> String?
     @Test func missingNullAndNonStringFieldsAreDistinguished() throws {
         #expect(try extract(#"{"title": "x"}"#) == nil)
         #expect(try extract(#"{"text": null}"#) == nil)
-        #expect(try extract(#"{"text": 12}"#) == "<a number>")
-        #expect(try extract(#"{"text": ["a"]}"#) == "<an array>")
-        #expect(try extract(#"{"meta": 3}"#, "meta.body") == "<a number>")
+        #expect(try extract(#"{"text": 12}"#) == "<is a number, not a string>")
+        #expect(try extract(#"{"text": ["a"]}"#) == "<is an array, not a string>")
+        #expect(try extract(#"{"meta": 3}"#, "meta.body") == "<cannot be reached: \"meta\" is a number, not an object>")
+        // A string where an object is needed is named as a string (it was called a number).
+        #expect(try extract(#"{"meta": "a string"}"#, "meta.body") == "<cannot be reached: \"meta\" is a string, not an object>")
+        #expect(try extract(#"{"a": {"b": "x"}}"#, "a.b.c") == "<cannot be reached: \"a.b\" is a string, not an object>")
     }
 
     @Test(arguments: [
