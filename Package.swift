@@ -66,6 +66,10 @@ let package = Package(
             ]
         ),
 
+        // Fuzz targets for the parsers of untrusted bytes; `make fuzz` builds them with libFuzzer,
+        // a normal build replays inputs (`tailscope-fuzz csv crash-123`).
+        .executableTarget(name: "tailscope-fuzz", dependencies: ["CorpusIO", "Evaluation", "Tokenization"]),
+
         .target(name: "TestSupport", dependencies: ["CorpusIO", "Tokenization", "Indexing"], path: "Tests/TestSupport"),
         .testTarget(name: "CorpusIOTests", dependencies: ["CorpusIO", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
