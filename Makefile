@@ -7,7 +7,7 @@ NBENV := .build/nbenv
 BIN := .build/release/tailscope
 DEMO_INDEX := indexes/fortunes.sqlite
 
-.PHONY: demo test deps build data bench clean notebook-env fuzz
+.PHONY: demo test deps build data bench clean notebook-env fuzz sanitize
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -52,10 +52,17 @@ clean:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := json tokenizer csv zstd gzip
 fuzz: deps
-	swift build -c release --scratch-path .build-fuzz -sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -parse-as-library --product tailscope-fuzz
+	swift build -c release --scratch-path .build-fuzz --sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -parse-as-library --product tailscope-fuzz
 	mkdir -p .build-fuzz/crashes
 	for t in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/corpus/$$t; cp -n Tests/Fuzz/seeds/$$t/* .build-fuzz/corpus/$$t/ 2>/dev/null || true; \
 	  TAILSCOPE_FUZZ_TARGET=$$t .build-fuzz/release/tailscope-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    -artifact_prefix=.build-fuzz/crashes/$$t- .build-fuzz/corpus/$$t 2>&1 | grep -E "^(#[0-9]+ +DONE|Done|==|SUMMARY)" ; \
 	done
+
+# The test suite under ThreadSanitizer and AddressSanitizer, each in its own build folder.
+sanitize: deps data notebook-env
+	swift build --build-tests --scratch-path .build-tsan --sanitize=thread
+	swift test --skip-build --scratch-path .build-tsan --sanitize=thread
+	swift build --build-tests --scratch-path .build-asan --sanitize=address
+	swift test --skip-build --scratch-path .build-asan --sanitize=address
