@@ -224,17 +224,14 @@ public enum TempFiles {
     /// any output there, and spill directories. With `only`, just the temporary files of that
     /// output name. Entries of live runs are never touched.
     public static func cleanLeftovers(in dir: String, only name: String? = nil, dryRun: Bool = false) -> [Leftover] {
-        guard let d = opendir(dir) else { return [] }
         var names: [String] = []
-        while let ent = readdir(d) {
-            let n = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        for n in directoryEntries(dir) {
             if let only = name {
                 if n.hasPrefix(only + fileMarker) { names.append(n) }
             } else if lastMarker(in: n) != nil || n.hasPrefix(spillPrefix) {
                 names.append(n)
             }
         }
-        closedir(d)
         var out: [Leftover] = []
         for n in names.sorted() {
             guard let pid = owner(of: n), !processAlive(pid) else { continue }
@@ -262,15 +259,7 @@ public func treeBytes(_ path: String) -> Int64 {
     var st = stat()
     guard lstat(path, &st) == 0 else { return 0 }
     if (st.st_mode & S_IFMT) != S_IFDIR { return (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : 0 }
-    guard let d = opendir(path) else { return 0 }
-    defer { closedir(d) }
-    var total: Int64 = 0
-    while let ent = readdir(d) {
-        let n = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        if n == "." || n == ".." { continue }
-        total += treeBytes(path + "/" + n)
-    }
-    return total
+    return directoryEntries(path).reduce(Int64(0)) { $0 + treeBytes(path + "/" + $1) }
 }
 
 /// Removes `path` and, for a directory, everything under it (symlinks are removed, not followed).
@@ -278,15 +267,7 @@ public func removeTree(_ path: String) {
     var st = stat()
     guard lstat(path, &st) == 0 else { return }
     if (st.st_mode & S_IFMT) == S_IFDIR {
-        if let d = opendir(path) {
-            var names: [String] = []
-            while let ent = readdir(d) {
-                let n = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                if n != "." && n != ".." { names.append(n) }
-            }
-            closedir(d)
-            for n in names { removeTree(path + "/" + n) }
-        }
+        for n in directoryEntries(path) { removeTree(path + "/" + n) }
         rmdir(path)
     } else {
         unlink(path)
@@ -310,4 +291,16 @@ public func cleanLeftovers(outputs: [String], tempDir: String?, log: (String) ->
         log("removed \(removed.count) leftover(s) of killed runs, \(bytes) bytes freed: " + removed.map(\.path).joined(separator: ", "))
     }
     return removed
+}
+
+/// The names in a directory, without `.` and `..` (empty when it cannot be read).
+public func directoryEntries(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var names: [String] = []
+    while let ent = readdir(d) {
+        let n = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        if n != "." && n != ".." { names.append(n) }
+    }
+    return names
 }
