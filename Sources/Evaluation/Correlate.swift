@@ -40,6 +40,8 @@ public struct CorrelateOptions: Sendable {
     public var gapQuantile = 0.1
     /// The group field that varies between compared groups (default: the last `--group-by` field).
     public var compare: String?
+    /// Adjustment of the comparisons' p-values.
+    public var adjust: PAdjust = .holm
     public var onError: ErrorPolicy = .stop
     public var stopwords: Set<String> = defaultStopwords
 
@@ -104,6 +106,8 @@ public struct GroupResult: Sendable {
     public let logistic: LogisticFit?
     /// Why there is no logistic fit.
     public let logisticNote: String?
+    /// Why the correlations and the fit are n/a (fewer than 10 questions, no variation in x).
+    public let statisticsNote: String?
     /// Wald 95% interval of the slope.
     public var slopeCI: Interval? {
         logistic.map { Interval(low: $0.coef[1] - Distribution.z975 * $0.se[1], high: $0.coef[1] + Distribution.z975 * $0.se[1]) }
@@ -118,15 +122,6 @@ public struct GroupResult: Sendable {
     public let bootstrapValid: Int
 }
 
-/// Two groups that differ in the compared field only.
-public struct Comparison: Sendable {
-    public let a: Int
-    public let b: Int
-    public let slopesOverlap: Bool?
-    /// Nil when a group has no interval (no countable questions).
-    public let gapsOverlap: Bool?
-}
-
 public struct CorrelationReport: Sendable {
     public let options: CorrelateOptions
     public let indexMeta: [String: String]
@@ -134,7 +129,8 @@ public struct CorrelationReport: Sendable {
     public let groupFields: [String]
     public let groups: [GroupResult]
     public let questions: [QuestionResult]
-    public let comparisons: [Comparison]
+    /// Groups that differ in the compared field only, paired over the questions they share.
+    public let comparisons: [ArmComparison]
     public let compareField: String?
     /// Distinct terms longer than the index's orders that no targeted pass counted.
     public let uncountedTerms: [String]
@@ -310,9 +306,10 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
         groups.append(groupStatistics(label: label, x: x, y: y, withoutTerms: qs.count - usable.count, options: o, seed: o.seed &+ UInt64(g)))
     }
 
-    // Comparisons: groups equal in every group field but the compared one.
+    // Comparisons: groups equal in every group field but the compared one, paired over the
+    // questions they share (same --id-field, or the same question text).
     let groupFields = o.fields.groupBy
-    var comparisons: [Comparison] = []
+    var comparisons: [ArmComparison] = []
     var compareField: String? = nil
     if groupFields.count >= 1 && labels.count >= 2 {
         let field = o.compare ?? groupFields.last!
@@ -320,15 +317,29 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
             throw CorrelateError("--compare \(field) is not one of the --group-by fields (\(groupFields.joined(separator: ",")))")
         }
         compareField = field
+        var pairs: [(Int, Int)] = []
         for a in 0..<labels.count {
             for b in (a + 1)..<labels.count {
                 let la = labels[a], lb = labels[b]
                 guard la[k] != lb[k], (0..<la.count).allSatisfy({ $0 == k || la[$0] == lb[$0] }) else { continue }
-                let ga = groups[a], gb = groups[b]
-                var slopes: Bool? = nil
-                if let x = ga.slopeCI, let y = gb.slopeCI { slopes = x.overlaps(y) }
-                comparisons.append(Comparison(a: a, b: b, slopesOverlap: slopes, gapsOverlap: ga.gapCI.isFinite && gb.gapCI.isFinite ? ga.gapCI.overlaps(gb.gapCI) : nil))
+                pairs.append((a, b))
             }
+        }
+        if !pairs.isEmpty {
+            var clusterOf: [String: Int] = [:]
+            var arms: [Arm] = []
+            for g in labels.indices {
+                let usable = questions.filter { $0.group == g && $0.value != nil }
+                let c = usable.map { q -> Int in
+                    if let v = clusterOf[q.row.key] { return v }
+                    clusterOf[q.row.key] = clusterOf.count
+                    return clusterOf.count - 1
+                }
+                arms.append(Arm(x: usable.map { $0.x! }, y: usable.map { $0.row.correct! }, cluster: c))
+            }
+            let resampled = armBootstrap(arms, clusterCount: clusterOf.count, resamples: o.bootstrap,
+                                         seed: o.seed ^ 0xC0A1, gapQuantile: o.gapQuantile)
+            comparisons = compareArms(pairs, arms: arms, resampled: resampled, gapQuantile: o.gapQuantile, adjust: o.adjust)
         }
     }
     return CorrelationReport(options: o, indexMeta: f.indexMeta, read: f.read, groupFields: groupFields, groups: groups,
@@ -343,17 +354,19 @@ public func groupStatistics(label: [String], x: [Double], y: [Double], withoutTe
     let w = s.ones
     let acc = n == 0 ? Double.nan : y.reduce(0, +) / Double(n)
     let accCI = wilsonInterval(successes: y.reduce(0, +), n: n)
-    let rho = s.spearman(w), k = s.kendall(w), r = s.pearson(w)
+    // Fewer than 10 questions or a constant x: correlations and slopes are n/a, with the reason.
+    let small = n == 0 ? "no question in this group has a countable term" : smallSampleReason(x: x)
+    var rho = s.spearman(w), k = s.kendall(w), r = s.pearson(w)
     var fit: LogisticFit? = nil
-    var note: String? = nil
-    if n == 0 {
-        note = "no question in this group has a countable term"
+    var note: String? = small
+    if small != nil {
+        rho = .nan; k = (.nan, .nan, .nan); r = .nan
     } else {
         do { fit = try logisticRegression(columns: [x], y: y) } catch { note = error.description }
     }
     let q = o.gapQuantile
-    let gap = n == 0 ? (gap: Double.nan, top: 0, bottom: 0, topMean: Double.nan, bottomMean: Double.nan) : s.gap(q, w)
-    let boot = bootstrap(count: n, resamples: o.bootstrap, seed: seed, statistics: [
+    let gap = small != nil ? (gap: Double.nan, top: 0, bottom: 0, topMean: Double.nan, bottomMean: Double.nan) : s.gap(q, w)
+    let boot = bootstrap(count: small == nil ? n : 0, resamples: o.bootstrap, seed: seed, statistics: [
         { s.spearman($0) }, { s.kendall($0).tau }, { s.gap(q, $0).gap },
     ])
     let bins = binnedMeans(x: x, y: y, bins: o.bins, scheme: o.binScheme)
@@ -363,7 +376,7 @@ public func groupStatistics(label: [String], x: [Double], y: [Double], withoutTe
                        spearmanCI: Interval(low: boot[0].low, high: boot[0].high),
                        kendall: k.tau, kendallP: k.p, kendallCI: Interval(low: boot[1].low, high: boot[1].high),
                        pearson: r, pearsonP: correlationPValue(r, n: n),
-                       logistic: fit, logisticNote: note, bins: bins,
+                       logistic: fit, logisticNote: note, statisticsNote: small, bins: bins,
                        gap: gap.gap, gapCI: Interval(low: boot[2].low, high: boot[2].high),
                        gapTop: (gap.top, gap.topMean), gapBottom: (gap.bottom, gap.bottomMean),
                        bootstrapValid: boot.map(\.valid).min() ?? 0)

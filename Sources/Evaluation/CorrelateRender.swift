@@ -7,6 +7,7 @@ import Statistics
 
 /// Tables, JSON, CSV and the SVG plot of a correlation report.
 public enum CorrelateRender {
+    static func diff(_ d: Difference) -> String { d.value.isFinite ? "\(num(d.value)) \(ci(d.ci))" : "n/a" }
     static func num(_ x: Double, _ d: Int = 3) -> String { x.isFinite ? Render.fixed(x, d) : "n/a" }
     static func p(_ x: Double) -> String {
         guard x.isFinite else { return "n/a" }
@@ -43,7 +44,7 @@ public enum CorrelateRender {
         out += Render.table(header, rows)
         out += "\nslope: logistic regression of correctness on x (per 10x frequency); OR/10x = exp(slope); gap: accuracy of the top \(Int(r.options.gapQuantile * 100))% most frequent minus the bottom \(Int(r.options.gapQuantile * 100))%; intervals: \(r.options.bootstrap) bootstrap resamples, seed \(r.options.seed)\n"
         for g in r.groups where g.logisticNote != nil {
-            out += "\(label(r, g)): no logistic fit: \(g.logisticNote!)\n"
+            out += g.statisticsNote != nil ? "\(label(r, g)): statistics n/a: \(g.statisticsNote!)\n" : "\(label(r, g)): no logistic fit: \(g.logisticNote!)\n"
         }
         // Binned accuracy.
         out += "\nBinned accuracy (\(r.options.binScheme.rawValue) bins of x, Wilson 95% intervals):\n"
@@ -54,12 +55,15 @@ public enum CorrelateRender {
             })
         }
         if !r.comparisons.isEmpty {
-            out += "\nComparison across \(r.compareField ?? "groups") (intervals overlap = no clear difference):\n"
-            out += Render.table(["group A", "group B", "slope A", "slope B", "overlap", "gap A", "gap B", "overlap"], r.comparisons.map { c in
+            out += "\nComparison across \(r.compareField ?? "groups"): B minus A; questions both groups answered are paired (resampled together), the rest resampled within their group; \(r.options.bootstrap) resamples; p adjusted: \(r.options.adjust.rawValue)\n"
+            out += Render.table(["group A", "group B", "shared", "Δslope [95% CI]", "p", "p adj", "Δgap [95% CI]", "p", "p adj", "interaction p"], r.comparisons.map { c in
                 let a = r.groups[c.a], b = r.groups[c.b]
-                return [label(r, a), label(r, b), a.logistic.map { num($0.coef[1]) } ?? "n/a", b.logistic.map { num($0.coef[1]) } ?? "n/a",
-                        c.slopesOverlap.map { $0 ? "yes" : "no" } ?? "n/a", num(a.gap), num(b.gap), c.gapsOverlap.map { $0 ? "yes" : "no" } ?? "n/a"]
+                return [label(r, a), label(r, b), "\(c.shared)",
+                        diff(c.slope), p(c.slope.p), p(c.slope.pAdjusted),
+                        diff(c.gap), p(c.gap.p), p(c.gap.pAdjusted),
+                        p(c.interaction?.p ?? .nan)]
             })
+            out += "interaction: the x-by-group term of one logistic fit on both groups' rows, errors clustered by question\n"
         }
         if !r.uncountedTerms.isEmpty {
             out += "\n\(r.uncountedTerms.count) term(s) longer than the index's orders were not counted (run `tailscope cooccur` to count them), e.g. \(r.uncountedTerms.prefix(5).map { "\"\($0)\"" }.joined(separator: ", "))\n"
@@ -99,6 +103,7 @@ public enum CorrelateRender {
                 ("kendall_tau_b", .object([("tau", .double(g.kendall)), ("p", .double(g.kendallP)), ("ci95", interval(g.kendallCI))])),
                 ("pearson", .object([("r", .double(g.pearson)), ("p", .double(g.pearsonP))])),
                 ("logistic", fit), ("logistic_note", g.logisticNote.map { .string($0) } ?? .null),
+                ("statistics_note", g.statisticsNote.map { .string($0) } ?? .null),
                 ("gap", .object([("quantile", .double(o.gapQuantile)), ("value", .double(g.gap)), ("ci95", interval(g.gapCI)),
                                  ("top_n", .int(Int64(g.gapTop.n))), ("top_accuracy", .double(g.gapTop.accuracy)),
                                  ("bottom_n", .int(Int64(g.gapBottom.n))), ("bottom_accuracy", .double(g.gapBottom.accuracy))])),
@@ -127,16 +132,24 @@ public enum CorrelateRender {
             ("questions_without_terms", .int(Int64(r.questions.filter { $0.value == nil }.count))),
             ("uncounted_terms", .array(r.uncountedTerms.map { .string($0) })),
             ("groups", .array(groups)),
-            ("comparisons", .array(r.comparisons.map { c in .object([
-                ("field", .string(r.compareField ?? "")),
-                ("a", .string(label(r, r.groups[c.a]))), ("b", .string(label(r, r.groups[c.b]))),
-                ("slope_a", r.groups[c.a].logistic.map { .double($0.coef[1]) } ?? .null),
-                ("slope_b", r.groups[c.b].logistic.map { .double($0.coef[1]) } ?? .null),
-                ("slopes_overlap", c.slopesOverlap.map { .bool($0) } ?? .null),
-                ("gap_a", .double(r.groups[c.a].gap)), ("gap_b", .double(r.groups[c.b].gap)),
-                ("gaps_overlap", c.gapsOverlap.map { .bool($0) } ?? .null),
-            ]) })),
+            ("comparisons", .array(r.comparisons.map { comparisonJSON($0, r) })),
+            ("p_adjust", .string(o.adjust.rawValue)),
             ("seconds", .double(r.seconds)),
+        ])
+    }
+
+    static func comparisonJSON(_ c: ArmComparison, _ r: CorrelationReport) -> JSON {
+        .object([
+            ("field", .string(r.compareField ?? "")),
+            ("a", .string(label(r, r.groups[c.a]))), ("b", .string(label(r, r.groups[c.b]))),
+            ("shared_questions", .int(Int64(c.shared))), ("questions_a", .int(Int64(c.questionsA))), ("questions_b", .int(Int64(c.questionsB))),
+            ("slope_a", r.groups[c.a].logistic.map { .double($0.coef[1]) } ?? .null),
+            ("slope_b", r.groups[c.b].logistic.map { .double($0.coef[1]) } ?? .null),
+            ("slope_difference", ScalingRender.difference(c.slope)),
+            ("gap_a", .double(r.groups[c.a].gap)), ("gap_b", .double(r.groups[c.b].gap)),
+            ("gap_difference", ScalingRender.difference(c.gap)),
+            ("interaction", ScalingRender.estimate(c.interaction)), ("interaction_p_adjusted", .double(c.interactionPAdjusted)),
+            ("interaction_note", c.interactionNote.map { .string($0) } ?? .null),
         ])
     }
 

@@ -16,6 +16,15 @@ public struct EvalFields: Sendable {
     public var needCorrect = true
     /// Without `needCorrect`: still read correctness from rows that have the field.
     public var correctIfPresent = false
+    /// Wide files (one row per question, one object per model run): the fields that are runs, or
+    /// `["*"]` for every field whose value is an object holding the correctness field. Each run
+    /// becomes a row: the question's fields, the run object's fields, and `run` (the key).
+    public var runs: [String]? = nil
+    /// A regular expression with named groups matched against each run key; every named group
+    /// becomes a field (`(?<model>[^_]+)_(?<method>.+)` splits `6b_finetuning`).
+    public var runPattern: String? = nil
+    /// Further scalar fields kept per row (the model, its size, covariates).
+    public var extra: [String] = []
 
     public init() {}
 }
@@ -29,6 +38,10 @@ public struct EvalRow: Sendable {
     public let file: String
     public let line: Int
     public let id: String
+    /// What identifies the question across files and models: the `--id-field` value, an
+    /// lm-eval sample's task and doc_id, or else the question text lowercased with runs of
+    /// white space collapsed. Rows with the same key are the same question (paired).
+    public let key: String
     public let question: String
     /// The gold answer and its aliases (empty when the file has none).
     public let answers: [String]
@@ -38,6 +51,13 @@ public struct EvalRow: Sendable {
     public let group: [String]
     /// Values of the `field:NAME` term fields.
     public let termFields: [String: JSONValue]
+    /// Values of the `extra` fields, as text.
+    public let extra: [String: String]
+}
+
+/// The question text as a pairing key: lowercased, white space runs collapsed, trimmed.
+public func normalizedQuestionKey(_ q: String) -> String {
+    q.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
 }
 
 public struct EvalError: Error, CustomStringConvertible, Sendable {
@@ -204,6 +224,9 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
                 format = .lmEvalSamples
             }
         }
+        if let runs = fields.runs {
+            records = try expandRuns(records, runs: runs, pattern: fields.runPattern, fields: fields, path: path, report: &report, onError: onError)
+        }
         var count = 0
         let task = lmEvalTask(fileName: name)
         for (line, v) in records {
@@ -217,6 +240,61 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
         report.files.append((path, format, count))
     }
     return (rows, report)
+}
+
+/// The correctness fields tried when `--correct-field` is not given.
+func defaultCorrectKeys(_ format: EvalFormat) -> [String] {
+    format == .lmEvalSamples ? ["acc", "exact_match", "acc_norm"] : ["correct", "is_correct"]
+}
+
+/// One record per run of a wide record (see `EvalFields.runs`).
+func expandRuns(_ records: [(line: Int, value: JSONValue)], runs: [String], pattern: String?, fields: EvalFields,
+                path: String, report: inout EvalReadReport, onError: ErrorPolicy) throws -> [(line: Int, value: JSONValue)] {
+    let regex: Regex<AnyRegexOutput>?
+    do { regex = try pattern.map { try Regex($0) } } catch {
+        throw UsageError("--run-pattern '\(pattern!)' is not a regular expression: \(error)")
+    }
+    let correctKeys = fields.correct.map { [$0] } ?? defaultCorrectKeys(.jsonl)
+    var out: [(line: Int, value: JSONValue)] = []
+    for (line, v) in records {
+        guard case .object(let o) = v else { continue }
+        let keys: [String]
+        if runs == ["*"] {
+            keys = o.keys.sorted().filter { k in
+                if case .object(let inner)? = o[k] { return correctKeys.contains { inner[$0] != nil } }
+                return false
+            }
+            if keys.isEmpty {
+                try report.skip(EvalError(.missingField, path: path, line: line, "no run objects: no field holds an object with '\(correctKeys.joined(separator: "' or '"))' (name the runs with --runs, the field with --correct-field)"), onError)
+                continue
+            }
+        } else {
+            keys = runs
+        }
+        var base = o
+        for k in keys { base[k] = nil }
+        for k in keys {
+            guard let rv = o[k] else {
+                try report.skip(EvalError(.missingField, path: path, line: line, "no run field '\(k)' (named by --runs)"), onError)
+                continue
+            }
+            guard case .object(let inner) = rv else {
+                try report.skip(EvalError(.badValue, path: path, line: line, "run field '\(k)' is not an object"), onError)
+                continue
+            }
+            var merged = base
+            for (ik, iv) in inner { merged[ik] = iv }
+            merged["run"] = .string(k)
+            if let regex {
+                guard let m = try? regex.wholeMatch(in: k) else {
+                    throw EvalError(.badValue, path: path, line: line, "run '\(k)' does not match --run-pattern")
+                }
+                for el in m.output { if let name = el.name, let sub = el.substring { merged[name] = .string(String(sub)) } }
+            }
+            out.append((line, .object(merged)))
+        }
+    }
+    return out
 }
 
 let lmEvalQuestionKeys = ["question", "query", "problem", "input", "sentence", "text", "goal", "ctx", "prompt", "context"]
@@ -262,7 +340,7 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
     if f.needAnswer && answers.isEmpty { throw missing("no answer in field '\(answerKey)' (name it with --answer-field)") }
     // Correctness.
     var correct: Double?
-    let keys = f.correct.map { [$0] } ?? (format == .lmEvalSamples ? ["acc", "exact_match", "acc_norm"] : ["correct"])
+    let keys = f.correct.map { [$0] } ?? defaultCorrectKeys(format)
     if f.needCorrect {
         guard let key = keys.first(where: { v.at(path: $0) != nil }), let cv = v.at(path: key) else {
             throw missing("no field '\(keys.joined(separator: "' or '"))' (name it with --correct-field)")
@@ -289,20 +367,36 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
             throw missing("no group field '\(g)'")
         }
     }
+    var extra: [String: String] = [:]
+    for name in f.extra {
+        if let ev = v.at(path: name) {
+            guard let s = ev.scalarText else { throw bad("field '\(name)' is not a scalar") }
+            extra[name] = s
+        } else if name == "task" && format == .lmEvalSamples {
+            extra[name] = task
+        } else if name == "file" {
+            extra[name] = baseName(file)
+        } else {
+            throw missing("no field '\(name)'")
+        }
+    }
     var termFields: [String: JSONValue] = [:]
     for name in f.termFields {
         guard let tv = v.at(path: name) else { throw missing("no field '\(name)' (named by --terms field:\(name))") }
         termFields[name] = tv
     }
     var id = "\(baseName(file)):\(line)"
+    var key = normalizedQuestionKey(question!)
     if let k = f.id {
         guard let iv = v.at(path: k)?.scalarText else { throw missing("no id field '\(k)'") }
         id = iv
+        key = iv
     } else if format == .lmEvalSamples, let d = v.at(path: "doc_id")?.scalarText {
         id = "\(task):\(d)"
+        key = id
     }
-    return EvalRow(file: file, line: line, id: id, question: question!, answers: answers, correct: correct,
-                   group: group, termFields: termFields)
+    return EvalRow(file: file, line: line, id: id, key: key, question: question!, answers: answers, correct: correct,
+                   group: group, termFields: termFields, extra: extra)
 }
 
 func parseCorrect(_ v: JSONValue) -> Double? {

@@ -327,7 +327,7 @@ public final class DocumentProducer: @unchecked Sendable {
     public let progress = ReadProgress()
     /// Batches handed back after use, refilled instead of allocating (and page-faulting in)
     /// fresh 4 MiB buffers.
-    private let spare = Mutex<[DocBatch]>([])
+    private let spare = Locked<[DocBatch]>([])
     private let batchBytes: Int
     private var thread: JoinableThread?
     private var stopFlag: sig_atomic_t = 0

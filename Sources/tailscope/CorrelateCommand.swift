@@ -18,8 +18,14 @@ struct EvalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Field with correctness: true/false, 0/1 or a score in [0,1] (default correct; acc or exact_match for lm-eval).", valueName: "field"))
     var correctField: String?
 
-    @Option(help: ArgumentHelp("Field with a question id (default: file:line).", valueName: "field"))
+    @Option(help: ArgumentHelp("Field with a question id: rows with the same id are the same question, paired across models and conditions (default: task and doc_id for lm-eval samples, else the question text, lowercased, white space collapsed).", valueName: "field"))
     var idField: String?
+
+    @Option(help: ArgumentHelp("Wide files: the fields that are runs, comma-separated, or `auto` for every field whose value is an object holding the correctness field; each run becomes a row, with the run's key as the field `run`.", valueName: "fields|auto"))
+    var runs: String?
+
+    @Option(help: ArgumentHelp("With --runs: a regular expression whose named groups split each run key into fields, e.g. '(?<model>[^_]+)_(?<method>.+)' for 6b_finetuning.", valueName: "regex"))
+    var runPattern: String?
 
     @Option(help: ArgumentHelp("Comma-separated fields to group by, e.g. model,method. `task` names an lm-eval file's task, `file` the eval file.", valueName: "fields"))
     var groupBy: String?
@@ -36,6 +42,10 @@ struct EvalOptions: ParsableArguments {
         f.correct = correctField
         f.id = idField
         f.groupBy = groupFields
+        if let r = runs {
+            f.runs = r == "auto" ? ["*"] : r.split(separator: ",").map { String($0).trimmingSpaces }
+        }
+        f.runPattern = runPattern
         return f
     }
 
@@ -72,8 +82,16 @@ struct CorrelateCommand: ParsableCommand {
         accuracy; Spearman rho and Kendall tau-b of correctness vs x with p-values and bootstrap 95% \
         intervals; Pearson (point-biserial) r; a logistic regression of correctness on x (slope per \
         10x frequency, standard error, p, odds ratio); binned accuracy with Wilson intervals; and the \
-        gap between the top and bottom --gap-quantile of questions by frequency. Groups that differ \
-        only in --compare (default: the last group-by field) are compared side by side.
+        gap between the top and bottom --gap-quantile of questions by frequency. Groups with fewer \
+        than 10 questions, or without variation in x, get n/a and the reason instead of statistics.
+
+        Groups that differ only in --compare (default: the last group-by field) are compared: the \
+        difference in logistic slope and in gap, each with a bootstrap interval and p-value. \
+        Questions both groups answered (same --id-field, by default the same question text) are \
+        paired: resampled together, so that a comparison of two prompts or models on the same \
+        questions is not treated as two independent samples. Beside it, the x-by-group \
+        interaction of one logistic fit with errors clustered by question. p-values are adjusted \
+        over the comparisons (--adjust holm|bh|none).
 
         --terms (comma-separated, combined):
           numbers          every number in the question (Razeghi et al. 2022)
@@ -106,6 +124,9 @@ struct CorrelateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The group-by field that varies between compared groups.", valueName: "field"))
     var compare: String?
 
+    @Option(help: ArgumentHelp("Adjustment of the comparisons' p-values: holm (family-wise), bh (false discovery rate) or none.", valueName: "holm|bh|none"))
+    var adjust: String = "holm"
+
     @Option(help: ArgumentHelp("Write everything as JSON to this file (- for stdout; the table then goes to stderr).", valueName: "file"))
     var json: String?
 
@@ -122,6 +143,8 @@ struct CorrelateCommand: ParsableCommand {
         o.onError = try eval.policy()
         try feature.apply(to: &o)
         o.compare = compare
+        guard let a = PAdjust(rawValue: adjust) else { throw ValidationError("--adjust must be holm, bh or none") }
+        o.adjust = a
         return o
     }
 

@@ -20,6 +20,7 @@ struct Tailscope: ParsableCommand {
           tailscope correlate --index indexes/wiki.sqlite --eval results.jsonl --terms numbers --group-by model
           tailscope cooccur --index indexes/wiki.sqlite --eval qa.jsonl --corpus corpus/*.jsonl.zst --window 5
           tailscope report --index indexes/wiki.sqlite --eval qa.jsonl -o reports/qa/
+          tailscope scaling --index indexes/wiki.sqlite --eval runs/*.jsonl --model-field model --terms numbers
 
         And curate it:
 
@@ -35,7 +36,7 @@ struct Tailscope: ParsableCommand {
         """,
         version: tailscopeVersion,
         subcommands: [IndexCommand.self, StatsCommand.self, CountCommand.self, TopCommand.self, MergeCommand.self,
-                      CorrelateCommand.self, CooccurCommand.self, ReportCommand.self, PruneCommand.self, CleanCommand.self]
+                      CorrelateCommand.self, ScalingCommand.self, CooccurCommand.self, ReportCommand.self, PruneCommand.self, CleanCommand.self]
     )
 
     static func main() {

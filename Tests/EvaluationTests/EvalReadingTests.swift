@@ -139,9 +139,9 @@ import TestSupport
 
     @Test func extractsTermsWithIndexTokenizer() {
         let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
-        let row = EvalRow(file: "f", line: 1, id: "1", question: "What is the capital of France, and of France?",
+        let row = EvalRow(file: "f", line: 1, id: "1", key: "1", question: "What is the capital of France, and of France?",
                           answers: ["Paris", "Paris, France"], correct: 1, group: [],
-                          termFields: ["ents": .array([.string("France"), .array([.string("USA"), .string("United States")])])])
+                          termFields: ["ents": .array([.string("France"), .array([.string("USA"), .string("United States")])])], extra: [:])
         let content = TermExtractor(specs: [.content], tokenizer: tok).terms(of: row)
         #expect(content.map(\.text) == ["capital", "france"])
         let ans = TermExtractor(specs: [.answer], tokenizer: tok).terms(of: row)
