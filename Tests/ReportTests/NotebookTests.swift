@@ -31,6 +31,24 @@ import TestSupport
         let r = try correlate(o) { _ in }
         TestSupport.write(dir + "/c.json", CorrelateRender.json(r).render())
         TestSupport.write(dir + "/c.csv", CorrelateRender.csv(r))
+        // Three model sizes on the same questions, with a categorical covariate, for 03_scaling.
+        var runs = ""
+        for (k, model) in ["t-1b", "t-10b", "t-100b"].enumerated() {
+            for q in 0..<120 {
+                let a = 1 + q % 40
+                let correct = (q * 7 + k * 13) % 10 < 3 + k * 2 + (a % 3 == 0 ? 2 : 0)
+                runs += "{\"question\": \"What is \(a) plus \(q)?\", \"model\": \"\(model)\", \"correct\": \(correct), \"kind\": \"\(q % 2 == 0 ? "even" : "odd")\"}\n"
+            }
+        }
+        TestSupport.write(dir + "/runs.jsonl", runs)
+        var so = ScalingOptions(features: CorrelateOptions(index: index, evals: [dir + "/runs.jsonl"]))
+        so.features.terms = [.numbers]
+        so.features.bootstrap = 50
+        so.covariates = ["kind"]
+        let sr = try scaling(so) { _ in }
+        #expect(sr.groups[0].joint.fit != nil)
+        TestSupport.write(dir + "/s.json", ScalingRender.json(sr).render())
+        TestSupport.write(dir + "/s.csv", ScalingRender.csv(sr))
         let script = """
         import sys, nbformat, nbclient
         for path in sys.argv[1:]:
@@ -39,7 +57,7 @@ import TestSupport
             print("ran", path)
         """
         let notebooks = try FileManager.default.contentsOfDirectory(atPath: Self.root + "/notebooks").filter { $0.hasSuffix(".ipynb") }.sorted()
-        #expect(notebooks.count >= 2)
+        #expect(notebooks.count >= 3)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
         p.arguments = ["-c", script] + notebooks.map { Self.root + "/notebooks/" + $0 }
@@ -47,6 +65,8 @@ import TestSupport
         env["TAILSCOPE_INDEX"] = index
         env["TAILSCOPE_CORRELATE_JSON"] = dir + "/c.json"
         env["TAILSCOPE_CORRELATE_CSV"] = dir + "/c.csv"
+        env["TAILSCOPE_SCALING_JSON"] = dir + "/s.json"
+        env["TAILSCOPE_SCALING_CSV"] = dir + "/s.csv"
         p.environment = env
         let err = Pipe()
         p.standardError = err
