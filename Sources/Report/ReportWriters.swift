@@ -86,20 +86,17 @@ public enum ReportWriter {
         var series: [LineChart.Series] = [LineChart.Series(name: "unigram count by rank", points: r.rankFrequency.map {
             LineChart.Point(x: log10(Double($0.rank)), y: log10(Double($0.count)))
         }, markers: false)]
-        if let m = s.zipfMLE, let z = s.zipf {
-            zipfText = "Zipf exponent s = \(num(m.exponent)) ± \(sig(m.standardError)) (maximum likelihood, p(r) ∝ r^-s, fitted over ranks 1–\(m.maxRank): the types seen at least \(z.minCount) times, \(grouped(m.tokens)) tokens); the least-squares slope of log count on log rank over the same ranks is \(num(z.slope)) (R² \(num(z.r2)))."
-            var h = 0.0
-            for k in 1...m.maxRank { h += pow(Double(k), -m.exponent) }
-            let ranks = r.rankFrequency.map(\.rank).filter { $0 <= m.maxRank }
-            series.append(LineChart.Series(name: "Zipf fit, s = \(num(m.exponent))", points: ranks.map {
-                LineChart.Point(x: log10(Double($0)), y: log10(Double(m.tokens) * pow(Double($0), -m.exponent) / h))
+        if let fit = r.zipfLogBinned, let m = s.zipfMLE {
+            zipfText = "Zipf exponent ≈ \(num(fit.exponent, 2)): the slope of log count on log rank, fitted by least squares to log-spaced ranks \(grouped(Int64(fit.fromRank)))–\(grouped(Int64(fit.toRank))) (every decade of ranks weighs the same; the types seen at least \(s.zipf?.minCount ?? 5) times; R² \(num(fit.r2, 3))), drawn dashed. Two other fits answer other questions and differ for a reason: the maximum-likelihood exponent over tokens (\(num(m.exponent, 2))) weighs each token, so the few most frequent types decide it; an ordinary least-squares line through every rank (slope \(num(s.zipf?.slope ?? .nan, 2))) weighs each type, so the long tail of rare types decides it. A single power law does not hold over the whole range, so the exponent depends on where it is fitted, and no fit's standard error says more than about two digits."
+            series.append(LineChart.Series(name: "Zipf fit, exponent \(num(fit.exponent, 2)) (ranks \(fit.fromRank)–\(fit.toRank))", points: [fit.fromRank, fit.toRank].map {
+                LineChart.Point(x: log10(Double($0)), y: fit.intercept - fit.exponent * log10(Double($0)))
             }, markers: false, dashed: true))
         }
         b.append(.paragraph(zipfText))
         var chart = LineChart(title: "Rank-frequency of unigrams", xLabel: "rank (log scale)", yLabel: "count (log scale)", caption: "", series: series)
         chart.logX = true; chart.logY = true; chart.yRange = nil
         b.append(.figure(Figure(file: "rank_frequency.svg", svg: chart.render(),
-                                caption: "Unigram count against frequency rank on log-log axes (\(setup)); the dashed line is the maximum-likelihood Zipf fit over the stated ranks.")))
+                                caption: "Unigram count against frequency rank on log-log axes (\(setup)); the dashed line is the least-squares fit over log-spaced ranks in the stated range.")))
         b.append(.paragraph("Cumulative coverage: the share of all \(grouped(s.orders.first?.occurrences ?? 0)) unigram occurrences covered by the most frequent types."))
         b.append(.table(Table(header: ["top types", "share of tokens"], rows: r.coverage.map { [grouped(Int64($0.types)), pct($0.share)] }, numeric: [0, 1])))
 
@@ -145,39 +142,94 @@ public enum ReportWriter {
                 b.append(.paragraph(text))
             }
         }
-        // Accuracy.
-        let scored = r.sets.filter { $0.statistics != nil }
+        // Accuracy: per eval set, or per model on each question set (never pooled over models).
+        struct Scored { let label: String; let statistics: GroupResult; let buckets: [Bucket] }
+        var scored: [Scored] = []
+        for set in r.sets {
+            if let stat = set.statistics { scored.append(Scored(label: set.label, statistics: stat, buckets: set.buckets)) }
+            for m in set.models { if let stat = m.statistics { scored.append(Scored(label: "\(set.label) / \(m.name)", statistics: stat, buckets: m.buckets)) } }
+        }
         b.append(.heading("Accuracy and the tail"))
         if scored.isEmpty {
             b.append(.paragraph("No eval set has correctness for every question, so accuracy is not reported (name the field with --correct-field)."))
         } else {
-            b.append(.table(Table(header: ["eval set", "n", "accuracy", "Spearman ρ [95% CI]", "Kendall τb", "logistic slope / 10x ± se", "odds ratio / 10x", "top−bottom \(pct(o.features.gapQuantile)) gap [95% CI]"],
-                                  rows: scored.map { set in
-                let g = set.statistics!
+            b.append(.table(Table(header: ["\(o.modelField == nil ? "eval set" : "question set / model")", "n", "accuracy", "Spearman ρ [95% CI]", "Kendall τb", "logistic slope / 10x ± se", "odds ratio / 10x", "top−bottom \(pct(o.features.gapQuantile)) gap [95% CI]"],
+                                  rows: scored.map { e in
+                let g = e.statistics
                 let slope = g.logistic.map { "\(num($0.coef[1])) ± \(num($0.se[1]))" } ?? "n/a"
-                return [set.label, "\(g.n)", num(g.accuracy), "\(num(g.spearman)) \(ci(g.spearmanCI.low, g.spearmanCI.high))", num(g.kendall),
-                        slope, g.oddsRatioPer10x.map { num($0, 2) } ?? "n/a", "\(num(g.gap)) \(ci(g.gapCI.low, g.gapCI.high))"]
+                return [e.label, "\(g.n)", num(g.accuracy), g.spearman.isFinite ? "\(num(g.spearman)) \(ci(g.spearmanCI.low, g.spearmanCI.high))" : "n/a", num(g.kendall),
+                        slope, g.oddsRatioPer10x.map { num($0, 2) } ?? "n/a", g.gap.isFinite ? "\(num(g.gap)) \(ci(g.gapCI.low, g.gapCI.high))" : "n/a"]
             }, numeric: [1, 2])))
-            b.append(.paragraph("Correctness against x = log10(v + 1): rank correlations with bootstrap intervals (\(o.features.bootstrap) resamples, seed \(o.features.seed)), a logistic regression (slope per 10x frequency), and the accuracy gap between the most and least frequent \(pct(o.features.gapQuantile)) of questions, as `tailscope correlate` computes them."))
+            for e in scored where e.statistics.statisticsNote != nil {
+                b.append(.paragraph("\(e.label): statistics n/a (\(e.statistics.statisticsNote!))."))
+            }
+            b.append(.paragraph("Correctness against x = log10(v + 1): rank correlations with bootstrap intervals (\(o.features.bootstrap) resamples, seed \(o.features.seed)), a logistic regression (slope per 10x frequency), and the accuracy gap between the most and least frequent \(pct(o.features.gapQuantile)) of questions, as `tailscope correlate` computes them\(o.modelField == nil ? "" : ", for each model on its question set (rows of several models on the same question are not pooled: they are not independent)")."))
             let bucketChart = BarChart(title: "Accuracy by frequency bucket", xLabel: "v = \(f.featureDescription)", yLabel: "accuracy",
-                                       caption: "", categories: bucketNames, series: scored.map { set in
-                BarChart.Series(name: set.label, values: set.buckets.map { $0.accuracy ?? .nan }, low: set.buckets.map { $0.ciLow ?? .nan },
-                                high: set.buckets.map { $0.ciHigh ?? .nan }, labels: scored.count <= 4 ? set.buckets.map { $0.n > 0 ? "n=\($0.n)" : "" } : [])
+                                       caption: "", categories: bucketNames, series: scored.map { e in
+                BarChart.Series(name: e.label, values: e.buckets.map { $0.accuracy ?? .nan }, low: e.buckets.map { $0.ciLow ?? .nan },
+                                high: e.buckets.map { $0.ciHigh ?? .nan }, labels: scored.count <= 4 ? e.buckets.map { $0.n > 0 ? "n=\($0.n)" : "" } : [])
             })
             b.append(.figure(Figure(file: "accuracy_by_bucket.svg", svg: bucketChart.render(),
                                     caption: "Accuracy per frequency bucket (thresholds \(edges)) with Wilson 95% intervals; v is the \(f.featureDescription), counted with \(setup).")))
-            b.append(.table(Table(header: ["eval set"] + bucketNames.map { "v \($0)" }, rows: scored.map { set in
-                [set.label] + set.buckets.map { k in k.accuracy.map { "\(num($0, 2)) \(ci(k.ciLow, k.ciHigh))" } ?? "–" }
-            }, numeric: Set(1...bucketNames.count))))
+            if o.modelField != nil {
+                // Models side by side: one bucket x model table per question set.
+                for set in r.sets where set.models.contains(where: { $0.statistics != nil }) {
+                    let ms = set.models.filter { $0.statistics != nil }
+                    b.append(.paragraph("\(set.label): accuracy [Wilson 95% interval] (questions) per bucket and model."))
+                    b.append(.table(Table(header: ["v"] + ms.map(\.name), rows: bucketNames.indices.map { k in
+                        [bucketNames[k]] + ms.map { m in
+                            let x = m.buckets[k]
+                            return x.accuracy.map { "\(num($0, 2)) \(ci(x.ciLow, x.ciHigh)) (\(x.n))" } ?? "– (0)"
+                        }
+                    }, numeric: Set(1...ms.count))))
+                }
+            } else {
+                b.append(.table(Table(header: ["eval set"] + bucketNames.map { "v \($0)" }, rows: scored.map { e in
+                    [e.label] + e.buckets.map { k in k.accuracy.map { "\(num($0, 2)) \(ci(k.ciLow, k.ciHigh))" } ?? "–" }
+                }, numeric: Set(1...bucketNames.count))))
+            }
             var line = LineChart(title: "Accuracy vs corpus frequency", xLabel: "v = \(f.featureDescription) (log scale)", yLabel: "accuracy", caption: "",
-                                 series: scored.map { set in
-                LineChart.Series(name: "\(set.label) (n=\(set.statistics!.n))", points: set.statistics!.bins.map {
+                                 series: scored.map { e in
+                LineChart.Series(name: "\(e.label) (n=\(e.statistics.n))", points: e.statistics.bins.map {
                     LineChart.Point(x: $0.meanX, y: $0.mean, low: $0.ciLow, high: $0.ciHigh)
                 })
             })
             line.logCountX = true
             b.append(.figure(Figure(file: "accuracy_vs_frequency.svg", svg: line.render(),
-                                    caption: "Binned accuracy (\(o.features.binScheme.rawValue) bins of x = log10(v + 1), points at bin means) with Wilson 95% intervals, one line per eval set; \(setup).")))
+                                    caption: "Binned accuracy (\(o.features.binScheme.rawValue) bins of x = log10(v + 1), points at bin means) with Wilson 95% intervals, one line per \(o.modelField == nil ? "eval set" : "question set and model"); \(setup).")))
+        }
+
+        // Scale: does a bigger model close the gap?
+        if o.modelField != nil {
+            b.append(.heading("Scale"))
+            if let sr = r.scaling {
+                b.append(.paragraph("Per question set, the models' sizes s = log10(parameters) and the joint model logit P(correct) = b0 + b1 x + b2 s + b3 x s (x and s centered) with errors clustered by question, as `tailscope scaling` fits it on the questions every model answered: b3 < 0 means the frequency slope shrinks as models grow. Sizes: \(Array(Set(sr.groups.flatMap(\.models).map { "\($0.name) = \(ScalingRender.params($0.params))" })).sorted().joined(separator: ", "))."))
+                for g in sr.groups {
+                    let name = g.label.isEmpty ? "all" : g.label.joined(separator: " / ")
+                    if let note = g.note { b.append(.paragraph("\(name): not analysed (\(note)).")); continue }
+                    var text = "\(name): \(g.questionsAll) questions answered by all \(g.models.count) models. "
+                    if let b3 = g.joint.interaction {
+                        text += "b3 = \(num(b3.value)) [\(num(b3.low)), \(num(b3.high))], p = \(num(b3.p, 4)): "
+                        text += b3.p < 0.05 ? (b3.value < 0 ? "the frequency slope shrinks as models grow." : "the frequency slope grows with model size.")
+                                            : "no evidence that the frequency slope changes with model size."
+                    } else {
+                        text += "No joint fit (\(g.joint.note ?? "")). "
+                    }
+                    if let e = g.extrapolations.first(where: { $0.curve == .linear }) {
+                        text += " Extrapolated linearly from \(e.sizesUsed) sizes, the rarest bucket would reach accuracy \(num(e.target, 2)) at "
+                        text += e.crossing.map { "\(ScalingRender.params(log10: $0)) parameters (95% interval \(ScalingRender.params(log10: e.ci.low))–\(ScalingRender.params(log10: e.ci.high)))." } ?? "no size (\(e.reason ?? ""))."
+                    }
+                    b.append(.paragraph(text))
+                    b.append(.table(Table(header: ["model", "params", "n", "accuracy", "slope / 10x (own fit) [95% CI]", "gap"], rows: g.models.map { m in
+                        [m.name, ScalingRender.params(m.params), "\(m.n)", num(m.accuracy),
+                         m.slope.map { "\(num($0.value)) [\(num($0.low)), \(num($0.high))]" } ?? "n/a", num(m.gap)]
+                    }, numeric: [2, 3])))
+                }
+                b.append(.figure(Figure(file: "scaling.svg", svg: ScalingRender.svg(sr),
+                                        caption: "Accuracy against model size (log scale), one line per frequency bucket (thresholds \(edges)), with Wilson 95% intervals; v is the \(f.featureDescription), counted with \(setup).")))
+            } else {
+                b.append(.paragraph("Not shown: \(r.scalingNote ?? "no sizes"). Give the sizes with --sizes or --size-field."))
+            }
         }
 
         // Contamination.
@@ -275,8 +327,56 @@ public enum ReportWriter {
                  ("ci", k.ciLow.map { .array([.double($0), .double(k.ciHigh!)]) } ?? .null)])
     }
 
+    static func statisticsJSON(_ g: GroupResult) -> JSON {
+        .object([
+            ("n", .int(Int64(g.n))), ("accuracy", .double(g.accuracy)),
+            ("spearman", .double(g.spearman)), ("spearman_p", .double(g.spearmanP)),
+            ("spearman_ci", .array([.double(g.spearmanCI.low), .double(g.spearmanCI.high)])),
+            ("kendall", .double(g.kendall)), ("kendall_p", .double(g.kendallP)),
+            ("pearson", .double(g.pearson)),
+            ("logistic", g.logistic.map { l in .object([("intercept", .double(l.coef[0])), ("slope", .double(l.coef[1])),
+                                                        ("slope_se", .double(l.se[1])), ("slope_p", .double(l.p[1]))]) } ?? .null),
+            ("statistics_note", g.statisticsNote.map { .string($0) } ?? .null),
+            ("gap", .double(g.gap)), ("gap_ci", .array([.double(g.gapCI.low), .double(g.gapCI.high)])),
+        ])
+    }
+
+    static func setJSON(_ set: EvalSetTail) -> JSON {
+        let models: [JSON] = set.models.map { m in .object([
+            ("model", .string(m.name)), ("buckets", .array(m.buckets.map(bucketJSON))),
+            ("statistics", m.statistics.map(statisticsJSON) ?? .null),
+        ]) }
+        let rarest: [JSON] = set.rarest.map { q in
+            .object([("id", .string(q.row.id)), ("question", .string(q.row.question)), ("value", q.value.map { .double($0) } ?? .null),
+                     ("correct", q.row.correct.map { .double($0) } ?? .null),
+                     ("terms", .array(q.terms.map { t in .object([("text", .string(t.text)), ("count", t.count.map { .uint($0) } ?? .null),
+                                                                  ("df", t.df.map { .uint($0) } ?? .null)]) }))])
+        }
+        let answers: JSON = set.answers.map { a in .object([("with_answers", .int(Int64(a.withAnswers))), ("counted", .int(Int64(a.counted))),
+                                                            ("unseen", .int(Int64(a.unseen))), ("uncountable", .int(Int64(a.uncountable))),
+                                                            ("unseen_examples", .array(a.unseenExamples.map { .string($0) }))]) } ?? .null
+        let contamination: JSON = set.contaminationTested.map { t in .object([("tested", .int(Int64(t))), ("shared", .int(Int64(set.contaminationShared ?? 0)))]) } ?? .null
+        return .object([
+            ("label", .string(set.label)), ("questions", .int(Int64(set.n))), ("without_terms", .int(Int64(set.withoutTerms))),
+            ("buckets", .array(set.buckets.map(bucketJSON))),
+            ("histogram", .array(set.histogram.map(bucketJSON))),
+            ("answers", answers), ("rarest", .array(rarest)),
+            ("statistics", set.statistics.map(statisticsJSON) ?? .null),
+            ("contamination", contamination), ("models", .array(models)),
+        ])
+    }
+
     public static func json(_ r: TailReport) -> JSON {
         let s = r.stats
+        let zipf: JSON = r.zipfLogBinned.map { z in .object([("exponent", .double(z.exponent)), ("intercept", .double(z.intercept)),
+                                                             ("r2", .double(z.r2)), ("from_rank", .int(Int64(z.fromRank))),
+                                                             ("to_rank", .int(Int64(z.toRank))), ("points", .int(Int64(z.points)))]) } ?? .null
+        let contamination: JSON = r.contamination.map { c in .object([("n", .int(Int64(c.n))), ("corpus", .array(c.corpus.map { .string($0) })),
+                                                                      ("docs", .int(c.docs)), ("docs_with_hits", .int(c.docsWithHits)),
+                                                                      ("ngrams", .int(Int64(c.ngrams)))]) } ?? .null
+        var scale: JSON = .null
+        if let sr = r.scaling { scale = ScalingRender.json(sr) } else if let note = r.scalingNote { scale = .object([("note", .string(note))]) }
+        let modelField: JSON = r.options.modelField.map { .string($0) } ?? .null
         return .object([
             ("index", .string(r.options.features.index)),
             ("evals", .array(r.options.features.evals.map { .string($0) })),
@@ -285,39 +385,15 @@ public enum ReportWriter {
             ("corpus", Render.statsJSON(s)),
             ("coverage", .array(r.coverage.map { .object([("types", .int(Int64($0.types))), ("share", .double($0.share))]) })),
             ("rank_frequency", .array(r.rankFrequency.map { .array([.int(Int64($0.rank)), .uint($0.count)]) })),
+            ("zipf_note", .string("exponent: least squares of log count on log rank over log-spaced ranks in [from_rank, to_rank]; corpus.zipf_mle weighs tokens (the head), corpus.zipf weighs every rank (the tail)")),
+            ("zipf_log_binned", zipf),
             ("thresholds", .array(r.options.thresholds.map { .double($0) })),
             ("group_by", .array(r.groupFields.map { .string($0) })),
             ("uncounted_terms", .array(r.features.uncountedTerms.map { .string($0) })),
-            ("sets", .array(r.sets.map { set in
-                .object([
-                    ("label", .string(set.label)), ("questions", .int(Int64(set.n))), ("without_terms", .int(Int64(set.withoutTerms))),
-                    ("buckets", .array(set.buckets.map(bucketJSON))),
-                    ("histogram", .array(set.histogram.map(bucketJSON))),
-                    ("answers", set.answers.map { a in .object([("with_answers", .int(Int64(a.withAnswers))), ("counted", .int(Int64(a.counted))),
-                                                                ("unseen", .int(Int64(a.unseen))), ("uncountable", .int(Int64(a.uncountable))),
-                                                                ("unseen_examples", .array(a.unseenExamples.map { .string($0) }))]) } ?? .null),
-                    ("rarest", .array(set.rarest.map { q in
-                        .object([("id", .string(q.row.id)), ("question", .string(q.row.question)), ("value", q.value.map { .double($0) } ?? .null),
-                                 ("correct", q.row.correct.map { .double($0) } ?? .null),
-                                 ("terms", .array(q.terms.map { t in .object([("text", .string(t.text)), ("count", t.count.map { .uint($0) } ?? .null),
-                                                                              ("df", t.df.map { .uint($0) } ?? .null)]) }))])
-                    })),
-                    ("statistics", set.statistics.map { g in .object([
-                        ("n", .int(Int64(g.n))), ("accuracy", .double(g.accuracy)),
-                        ("spearman", .double(g.spearman)), ("spearman_p", .double(g.spearmanP)),
-                        ("spearman_ci", .array([.double(g.spearmanCI.low), .double(g.spearmanCI.high)])),
-                        ("kendall", .double(g.kendall)), ("kendall_p", .double(g.kendallP)),
-                        ("pearson", .double(g.pearson)),
-                        ("logistic", g.logistic.map { l in .object([("intercept", .double(l.coef[0])), ("slope", .double(l.coef[1])),
-                                                                    ("slope_se", .double(l.se[1])), ("slope_p", .double(l.p[1]))]) } ?? .null),
-                        ("gap", .double(g.gap)), ("gap_ci", .array([.double(g.gapCI.low), .double(g.gapCI.high)])),
-                    ]) } ?? .null),
-                    ("contamination", set.contaminationTested.map { t in .object([("tested", .int(Int64(t))), ("shared", .int(Int64(set.contaminationShared ?? 0)))]) } ?? .null),
-                ])
-            })),
-            ("contamination", r.contamination.map { c in .object([("n", .int(Int64(c.n))), ("corpus", .array(c.corpus.map { .string($0) })),
-                                                                  ("docs", .int(c.docs)), ("docs_with_hits", .int(c.docsWithHits)),
-                                                                  ("ngrams", .int(Int64(c.ngrams)))]) } ?? .null),
+            ("sets", .array(r.sets.map(setJSON))),
+            ("contamination", contamination),
+            ("model_field", modelField),
+            ("scale", scale),
             ("seconds", .double(r.seconds)),
         ])
     }
@@ -325,7 +401,7 @@ public enum ReportWriter {
     /// Writes index.html, report.md, report.json and the figures into `dir` (each file atomically).
     /// Every file `write` may create in the report directory.
     public static let fileNames = ["index.html", "report.md", "report.json", "rank_frequency.svg", "tail_histogram.svg",
-                                   "accuracy_by_bucket.svg", "accuracy_vs_frequency.svg"]
+                                   "accuracy_by_bucket.svg", "accuracy_vs_frequency.svg", "scaling.svg"]
 
     /// Refuses, before anything is read, a report directory that is a file, or one whose report
     /// files would replace an input (`checkOutputs`).
@@ -353,6 +429,10 @@ public enum ReportWriter {
         }
         let md = markdown(r)
         for (file, svg) in md.figures { try writeTextFile(dir + "/" + file, svg) }
+        // A figure of an earlier report that this one does not have would look like part of it.
+        for file in fileNames where file.hasSuffix(".svg") && !md.figures.contains(where: { $0.0 == file }) {
+            unlink(dir + "/" + file)
+        }
         try writeTextFile(dir + "/report.json", json(r).render() + "\n")
         try writeTextFile(dir + "/report.md", md.text)
         try writeTextFile(dir + "/index.html", html(r))

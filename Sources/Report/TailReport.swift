@@ -21,6 +21,13 @@ public struct ReportOptions: Sendable {
     public var read: IndexOptions = IndexOptions(inputs: [], output: "")
     public var rarest = 20
     public var progress = false
+    /// When several models answered the same questions: the field naming the model. Question
+    /// distributions are then shown once per question set, accuracy per model side by side, and a
+    /// "Scale" section comes from `tailscope scaling` when every model has a size.
+    public var modelField: String? = nil
+    /// Sizes for the Scale section (`--sizes`, `--size-field`; else from the model names).
+    public var sizes: [String: Double] = [:]
+    public var sizeField: String? = nil
 
     public init(features: CorrelateOptions) { self.features = features }
 }
@@ -65,6 +72,15 @@ public struct EvalSetTail: Sendable {
     /// Questions tested for contamination (long enough) and those sharing an n-gram with the corpus.
     public let contaminationTested: Int?
     public let contaminationShared: Int?
+    /// With a model field: each model's accuracy per bucket and statistics on this question set.
+    public let models: [ModelTail]
+}
+
+/// One model on one question set.
+public struct ModelTail: Sendable {
+    public let name: String
+    public let buckets: [Bucket]
+    public let statistics: GroupResult?
 }
 
 public struct TailReport: Sendable {
@@ -74,11 +90,42 @@ public struct TailReport: Sendable {
     public let coverage: [(types: Int, share: Double)]
     /// (rank, count) at about 300 log-spaced ranks, for the rank-frequency plot.
     public let rankFrequency: [(rank: Int, count: UInt64)]
+    /// The Zipf exponent fitted where a power law is judged: least squares of log count on log
+    /// rank over the log-spaced sample of ranks 10 to the last rank seen at least 5 times.
+    public let zipfLogBinned: LogBinnedZipf?
     public let features: QuestionFeatures
     public let groupFields: [String]
     public let sets: [EvalSetTail]
     public let contamination: ContaminationResult?
+    /// The Scale section (with a model field and sizes), or why it is missing.
+    public let scaling: ScalingReport?
+    public let scalingNote: String?
     public let seconds: Double
+}
+
+public struct LogBinnedZipf: Sendable {
+    public let exponent: Double
+    public let intercept: Double
+    public let r2: Double
+    public let fromRank: Int
+    public let toRank: Int
+    public let points: Int
+}
+
+/// Least squares of log10 count on log10 rank over the log-spaced (rank, count) sample, ranks
+/// `from`...`to`: every decade of ranks weighs about the same.
+func logBinnedZipf(_ rf: [(rank: Int, count: UInt64)], from: Int, to: Int) -> LogBinnedZipf? {
+    let pts = rf.filter { $0.rank >= from && $0.rank <= to && $0.count > 0 }
+    guard pts.count >= 3 else { return nil }
+    let x = pts.map { log10(Double($0.rank)) }, y = pts.map { log10(Double($0.count)) }
+    let n = Double(pts.count)
+    let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+    var sxx = 0.0, sxy = 0.0, syy = 0.0
+    for i in x.indices { sxx += (x[i] - mx) * (x[i] - mx); sxy += (x[i] - mx) * (y[i] - my); syy += (y[i] - my) * (y[i] - my) }
+    guard sxx > 0, syy > 0 else { return nil }
+    let b = sxy / sxx
+    return LogBinnedZipf(exponent: -b, intercept: my - b * mx, r2: sxy * sxy / (sxx * syy),
+                         fromRank: pts.first!.rank, toRank: pts.last!.rank, points: pts.count)
 }
 
 func bucketLabel(_ lo: Double, _ hi: Double) -> String {
@@ -124,6 +171,11 @@ func buckets(_ qs: [QuestionResult], edges: [Double]) -> [Bucket] {
 public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws -> TailReport {
     let t0 = now()
     var fo = o.features
+    if let mf = o.modelField {
+        // Question sets are the groups without the model; the model is read beside them.
+        fo.fields.groupBy.removeAll { $0 == mf }
+        fo.fields.extra.append(mf)
+    }
     if fo.fields.groupBy.isEmpty { fo.fields.groupBy = ["file"] }
     fo.fields.needCorrect = false
     fo.fields.correctIfPresent = true
@@ -165,7 +217,28 @@ public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws ->
 
     var sets: [EvalSetTail] = []
     for (g, label) in features.labels.enumerated() {
-        let idx = features.questions.indices.filter { features.questions[$0].group == g }
+        let allIdx = features.questions.indices.filter { features.questions[$0].group == g }
+        // With several models, each question once (its first row) for the distributions.
+        var idx = allIdx
+        var modelTails: [ModelTail] = []
+        if let mf = o.modelField {
+            var seen = Set<String>()
+            idx = allIdx.filter { seen.insert(features.questions[$0].row.key).inserted }
+            var names: [String] = []
+            for i in allIdx { let m = features.questions[i].row.extra[mf] ?? ""; if !names.contains(m) { names.append(m) } }
+            // Smallest model first when sizes are known.
+            names.sort { (o.sizes[$0] ?? parseModelSize($0, inName: true) ?? .infinity, $0) < (o.sizes[$1] ?? parseModelSize($1, inName: true) ?? .infinity, $1) }
+            for (k, m) in names.enumerated() {
+                let mq = allIdx.map { features.questions[$0] }.filter { ($0.row.extra[mf] ?? "") == m }
+                let usable = mq.filter { $0.value != nil }
+                var stat: GroupResult? = nil
+                if !usable.isEmpty && mq.allSatisfy({ $0.row.correct != nil }) {
+                    stat = groupStatistics(label: label + [m], x: usable.map { $0.x! }, y: usable.map { $0.row.correct! },
+                                           withoutTerms: mq.count - usable.count, options: fo, seed: fo.seed &+ UInt64(g * 1000 + k))
+                }
+                modelTails.append(ModelTail(name: m, buckets: buckets(mq, edges: o.thresholds), statistics: stat))
+            }
+        }
         let qs = idx.map { features.questions[$0] }
         let usable = qs.filter { $0.value != nil }
         let maxV = usable.map { $0.value! }.max() ?? 0
@@ -187,7 +260,8 @@ public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws ->
             a.element.value! != b.element.value! ? a.element.value! < b.element.value! : a.offset < b.offset
         }.prefix(o.rarest).map(\.element)
         var stat: GroupResult? = nil
-        if !usable.isEmpty && qs.allSatisfy({ $0.row.correct != nil }) {
+        // Pooled over models, rows would not be independent: per-model statistics instead.
+        if o.modelField == nil && !usable.isEmpty && qs.allSatisfy({ $0.row.correct != nil }) {
             stat = groupStatistics(label: label, x: usable.map { $0.x! }, y: usable.map { $0.row.correct! },
                                    withoutTerms: qs.count - usable.count, options: fo, seed: fo.seed &+ UInt64(g))
         }
@@ -198,8 +272,24 @@ public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws ->
         }
         sets.append(EvalSetTail(label: label.joined(separator: " / "), n: qs.count, withoutTerms: qs.count - usable.count,
                                 buckets: buckets(qs, edges: o.thresholds), histogram: hist, answers: answers,
-                                rarest: Array(rarest), statistics: stat, contaminationTested: tested, contaminationShared: shared))
+                                rarest: Array(rarest), statistics: stat, contaminationTested: tested, contaminationShared: shared,
+                                models: modelTails))
     }
-    return TailReport(options: o, stats: stats, coverage: coverage, rankFrequency: rf, features: features,
-                      groupFields: fo.fields.groupBy, sets: sets, contamination: contamination, seconds: now() - t0)
+    // The Scale section: `tailscope scaling` over the same rows, one analysis per question set.
+    var scalingReport: ScalingReport? = nil, scalingNote: String? = nil
+    if let mf = o.modelField {
+        var so = ScalingOptions(features: fo)
+        so.features.fields.needCorrect = true
+        so.features.fields.correctIfPresent = false
+        so.features.fields.extra = []
+        so.modelField = mf
+        so.sizes = o.sizes
+        so.sizeField = o.sizeField
+        so.bucketEdges = o.thresholds
+        do { scalingReport = try scaling(so) { _ in } } catch { scalingNote = "\(error)" }
+    }
+    let zipfFit = stats.zipf.flatMap { logBinnedZipf(rf, from: 10, to: $0.maxRank) }
+    return TailReport(options: o, stats: stats, coverage: coverage, rankFrequency: rf, zipfLogBinned: zipfFit, features: features,
+                      groupFields: fo.fields.groupBy, sets: sets, contamination: contamination,
+                      scaling: scalingReport, scalingNote: scalingNote, seconds: now() - t0)
 }

@@ -16,7 +16,7 @@ struct ReportCommand: ParsableCommand {
         and prints the path of index.html.
 
         Contents: the corpus (documents, tokens, types per order, hapax share, the rank-frequency \
-        plot with a maximum-likelihood Zipf exponent and its fitted range, and the share of tokens \
+        plot with a Zipf exponent fitted over log-spaced ranks where the power law is judged, and the share of tokens \
         covered by the top 10 ... 100k types); per eval set (--group-by, default: per file) the \
         distribution of the questions' values v (by default the count of the rarest content term; \
         --terms/--aggregate/--measure as in `correlate`) on log bins, the share of questions below \
@@ -24,6 +24,12 @@ struct ReportCommand: ParsableCommand {
         when every question has correctness, accuracy per bucket with Wilson intervals, the \
         `correlate` statistics and the accuracy-vs-frequency plot; and, with --corpus, the share of \
         questions that share a --contamination-n token n-gram (default 13) with the corpus.
+
+        Several models on the same questions (--model-field): the question distributions are shown \
+        once per question set (each question once), accuracy per model side by side (a bucket x \
+        model table), statistics per model (never pooled over models), and a Scale section: \
+        accuracy against model size per bucket, the size-by-frequency interaction with errors \
+        clustered by question, and the extrapolation of `tailscope scaling`.
 
         Examples:
           tailscope report --index indexes/wiki.sqlite --eval results.jsonl --group-by dataset \\
@@ -59,6 +65,15 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How many of the rarest questions to list per eval set.", valueName: "n"))
     var rarest: Int = 20
 
+    @Option(help: ArgumentHelp("The field naming the model when several models answered the same questions: question distributions are shown once, accuracy per model side by side, and a Scale section (as `tailscope scaling`) when the models have sizes.", valueName: "field"))
+    var modelField: String?
+
+    @Option(help: ArgumentHelp("With --model-field: model sizes as model=params pairs or a CSV file of model,params (default: from --size-field or the model names).", valueName: "pairs|file"))
+    var sizes: String?
+
+    @Option(help: ArgumentHelp("With --model-field: a field with each row's parameter count.", valueName: "field"))
+    var sizeField: String?
+
     func run() throws {
         guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
         var fo = CorrelateOptions(index: index, evals: eval.evals)
@@ -81,6 +96,10 @@ struct ReportCommand: ParsableCommand {
         guard rarest >= 0 else { throw ValidationError("--rarest must be >= 0") }
         o.rarest = rarest
         o.progress = stderrIsTerminal()
+        o.modelField = modelField
+        if let s = sizes { o.sizes = try parseSizes(s) }
+        o.sizeField = sizeField
+        if modelField == nil && (sizes != nil || sizeField != nil) { throw ValidationError("--sizes and --size-field need --model-field") }
         installInterruptHandlers()
         do {
             var inputs = [NamedPath("--index", index)] + eval.evals.map { NamedPath("--eval", $0) }

@@ -123,41 +123,6 @@ struct ScalingCommand: ParsableCommand {
         return o
     }
 
-    /// `a=6e9,b=175B`, or a CSV file with model and params columns (a header row is optional).
-    func parseSizes(_ s: String) throws -> [String: Double] {
-        var pairs: [(String, String)] = []
-        var isFile = false
-        if !s.contains("=") {
-            isFile = true
-            let bytes: [UInt8]
-            do { bytes = try readAllBytes(path: s) } catch {
-                throw ValidationError("--sizes: '\(s)' is neither model=params pairs nor a readable CSV file (\(error))")
-            }
-            let text = String(decoding: bytes, as: UTF8.self)
-            for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-                let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
-                guard cells.count >= 2, !cells[0].isEmpty, !cells[0].hasPrefix("#") else { continue }
-                pairs.append((cells[0], cells[1]))
-            }
-            if let first = pairs.first, parseModelSize(first.1) == nil { pairs.removeFirst() } // header
-        } else {
-            for part in s.split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
-                guard kv.count == 2 else { throw ValidationError("--sizes: '\(part)' is not model=params") }
-                pairs.append((kv[0], kv[1]))
-            }
-        }
-        var out: [String: Double] = [:]
-        for (m, v) in pairs {
-            guard let p = parseModelSize(v) else {
-                throw ValidationError("--sizes\(isFile ? " (\(s))" : ""): '\(v)' for model '\(m)' is not a parameter count (e.g. 6e9 or 6B)")
-            }
-            out[m] = p
-        }
-        guard !out.isEmpty else { throw ValidationError("--sizes: no model,params pairs in '\(s)'") }
-        return out
-    }
-
     func run() throws {
         let o = try options()
         do {
@@ -176,3 +141,39 @@ struct ScalingCommand: ParsableCommand {
         }
     }
 }
+
+    /// `a=6e9,b=175B`, or a CSV file with model and params columns (a header row is optional).
+func parseSizes(_ s: String) throws -> [String: Double] {
+    var pairs: [(String, String)] = []
+    var isFile = false
+    if !s.contains("=") {
+        isFile = true
+        let bytes: [UInt8]
+        do { bytes = try readAllBytes(path: s) } catch {
+            throw ValidationError("--sizes: '\(s)' is neither model=params pairs nor a readable CSV file (\(error))")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
+            guard cells.count >= 2, !cells[0].isEmpty, !cells[0].hasPrefix("#") else { continue }
+            pairs.append((cells[0], cells[1]))
+        }
+        if let first = pairs.first, parseModelSize(first.1) == nil { pairs.removeFirst() } // header
+    } else {
+        for part in s.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
+            guard kv.count == 2 else { throw ValidationError("--sizes: '\(part)' is not model=params") }
+            pairs.append((kv[0], kv[1]))
+        }
+    }
+    var out: [String: Double] = [:]
+    for (m, v) in pairs {
+        guard let p = parseModelSize(v) else {
+            throw ValidationError("--sizes\(isFile ? " (\(s))" : ""): '\(v)' for model '\(m)' is not a parameter count (e.g. 6e9 or 6B)")
+        }
+        out[m] = p
+    }
+    guard !out.isEmpty else { throw ValidationError("--sizes: no model,params pairs in '\(s)'") }
+    return out
+}
+

@@ -149,3 +149,60 @@ private func fixture(_ dir: String) throws -> (index: String, scored: String, pl
         #expect(got.docs == 200)
     }
 }
+
+@Suite struct ReportModelTests {
+    /// Two models on the same 160 questions: with --model-field the question distribution is
+    /// counted once per question, accuracy is per model, and the Scale section is `scaling`'s.
+    @Test func severalModelsOnTheSameQuestionsAreShownOnceAndScaled() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let (index, scored, _) = try fixture(dir)
+        var c = CorrelateOptions(index: index, evals: [scored])
+        c.terms = [.numbers]
+        c.bootstrap = 100
+        c.fields.id = "id"
+        var o = ReportOptions(features: c)
+        o.modelField = "model"
+        o.sizes = ["small": 1e9, "large": 7e10]
+        let rep = try buildTailReport(o) { _ in }
+        #expect(rep.sets.count == 1)
+        let set = rep.sets[0]
+        // Each question once in the distributions (not twice, once per model).
+        #expect(set.n == 160)
+        #expect(set.buckets.reduce(0) { $0 + $1.n } == 160 - set.withoutTerms)
+        #expect(set.statistics == nil)   // never pooled over models
+        #expect(set.models.map(\.name) == ["small", "large"])
+        // Per model: the statistics `correlate` gives on that model's rows.
+        c.fields.groupBy = ["model"]
+        let corr = try correlate(c) { _ in }
+        for m in set.models {
+            let g = try #require(corr.groups.first { $0.label == [m.name] })
+            #expect(m.statistics?.n == g.n && m.statistics?.spearman == g.spearman && m.statistics?.logistic?.coef == g.logistic?.coef)
+            #expect(m.buckets.reduce(0) { $0 + $1.n } == g.n)
+        }
+        // The Scale section is `scaling` on the same rows.
+        let sr = try #require(rep.scaling)
+        var so = ScalingOptions(features: c)
+        so.features.fields.groupBy = ["file"]
+        so.sizes = o.sizes
+        so.bucketEdges = o.thresholds
+        let direct = try scaling(so) { _ in }
+        #expect(sr.groups[0].joint.fit?.coef == direct.groups[0].joint.fit?.coef)
+        #expect(sr.groups[0].models.map(\.params) == [1e9, 7e10])
+        // Written: the Scale figure and section; a later report without models drops the figure.
+        let out = dir + "/rep"
+        try ReportWriter.write(rep, to: out)
+        #expect(FileManager.default.fileExists(atPath: out + "/scaling.svg"))
+        let md = String(decoding: TestSupport.read(out + "/report.md"), as: UTF8.self)
+        #expect(md.contains("## Scale") && md.contains("b3 = "))
+        o.modelField = nil
+        try ReportWriter.write(try buildTailReport(o) { _ in }, to: out)
+        #expect(!FileManager.default.fileExists(atPath: out + "/scaling.svg"))
+        // Without sizes, the section says why.
+        var ns = ReportOptions(features: CorrelateOptions(index: index, evals: [scored]))
+        ns.features.terms = [.numbers]
+        ns.features.bootstrap = 0
+        ns.modelField = "model"
+        let noSizes = try buildTailReport(ns) { _ in }
+        #expect(noSizes.scaling == nil && noSizes.scalingNote?.contains("no size for model") == true)
+    }
+}
