@@ -267,7 +267,17 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
             : "co-occurrences of a question term and the answer within \(o.window) tokens"
     } else {
         let ex = TermExtractor(specs: o.terms, tokenizer: tokenizer, stopwords: o.stopwords)
-        let perRow = rows.map { ex.terms(of: $0) }
+        // Several models answer the same question: terms that come from the question text alone
+        // are extracted once per distinct text.
+        let fromQuestionOnly = o.terms.allSatisfy { $0 == .numbers || $0 == .content }
+        var memo: [String: [Term]] = [:]
+        let perRow = rows.map { r -> [Term] in
+            guard fromQuestionOnly else { return ex.terms(of: r) }
+            if let t = memo[r.question] { return t }
+            let t = ex.terms(of: r)
+            memo[r.question] = t
+            return t
+        }
         let counted = try countTerms(perRow, reader: reader)
         for (i, r) in rows.enumerated() {
             let ts = counted[i]

@@ -57,7 +57,17 @@ public struct EvalRow: Sendable {
 
 /// The question text as a pairing key: lowercased, white space runs collapsed, trimmed.
 public func normalizedQuestionKey(_ q: String) -> String {
-    q.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+    var out = String.UnicodeScalarView()
+    var pendingSpace = false
+    for c in q.lowercased().unicodeScalars {
+        if c == " " || c == "\t" || c == "\n" || c == "\r" {
+            pendingSpace = !out.isEmpty
+        } else {
+            if pendingSpace { out.append(" "); pendingSpace = false }
+            out.append(c)
+        }
+    }
+    return String(out)
 }
 
 public struct EvalError: Error, CustomStringConvertible, Sendable {

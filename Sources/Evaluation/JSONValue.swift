@@ -10,6 +10,11 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// The value at a dotted path (`doc.question`); nil when any step is missing.
     public func at(path: String) -> JSONValue? {
+        // Most paths are one key: no split.
+        if !path.utf8.contains(UInt8(ascii: ".")) {
+            guard case .object(let o) = self else { return nil }
+            return o[path]
+        }
         var cur = self
         for part in path.split(separator: ".", omittingEmptySubsequences: false) {
             guard case .object(let o) = cur, let next = o[String(part)] else { return nil }
