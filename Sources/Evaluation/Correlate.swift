@@ -42,6 +42,8 @@ public struct CorrelateOptions: Sendable {
     public var compare: String?
     /// Adjustment of the comparisons' p-values.
     public var adjust: PAdjust = .holm
+    /// Fields entered into each group's logistic fit beside x (numeric, or categorical as indicators).
+    public var covariates: [String] = []
     public var onError: ErrorPolicy = .stop
     public var stopwords: Set<String> = defaultStopwords
 
@@ -108,6 +110,9 @@ public struct GroupResult: Sendable {
     public let logisticNote: String?
     /// Why the correlations and the fit are n/a (fewer than 10 questions, no variation in x).
     public let statisticsNote: String?
+    /// Names of the logistic fit's coefficients after the slope (covariates), and notes on them.
+    public let covariateNames: [String]
+    public let covariateNotes: [String]
     /// Wald 95% interval of the slope.
     public var slopeCI: Interval? {
         logistic.map { Interval(low: $0.coef[1] - Distribution.z975 * $0.se[1], high: $0.coef[1] + Distribution.z975 * $0.se[1]) }
@@ -217,6 +222,7 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
     let settings = try IndexSettings(meta: reader.meta)
     let tokenizer = Tokenizer(config: settings.tokenizer)
     var fields = o.fields
+    for c in o.covariates where !fields.extra.contains(c) { fields.extra.append(c) }
     let allSpecs = o.qaCooccurrence ? o.questionTerms + [.answer] : o.terms
     for s in allSpecs { if case .field(let f) = s { fields.termFields.append(f) } }
     fields.needAnswer = allSpecs.contains(.answer)
@@ -313,7 +319,9 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
         let qs = questions.filter { $0.group == g }
         let usable = qs.filter { $0.value != nil }
         let x = usable.map { $0.x! }, y = usable.map { $0.row.correct! }
-        groups.append(groupStatistics(label: label, x: x, y: y, withoutTerms: qs.count - usable.count, options: o, seed: o.seed &+ UInt64(g)))
+        let cov = o.covariates.map { c in usable.map { $0.row.extra[c] ?? "" } }
+        groups.append(groupStatistics(label: label, x: x, y: y, withoutTerms: qs.count - usable.count, options: o, seed: o.seed &+ UInt64(g),
+                                      covariates: cov))
     }
 
     // Comparisons: groups equal in every group field but the compared one, paired over the
@@ -358,12 +366,16 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
                              featureDescription: f.featureDescription, seconds: now() - t0)
 }
 
-public func groupStatistics(label: [String], x: [Double], y: [Double], withoutTerms: Int, options o: CorrelateOptions, seed: UInt64) -> GroupResult {
+/// `covariates` holds, per `o.covariates` field, its value on each row (entered into the logistic
+/// fit beside x; the slope is then the one adjusted for them).
+public func groupStatistics(label: [String], x: [Double], y: [Double], withoutTerms: Int, options o: CorrelateOptions, seed: UInt64,
+                            covariates: [[String]] = []) -> GroupResult {
     let n = x.count
     let s = PairedSample(x: x, y: y)
     let w = s.ones
     let acc = n == 0 ? Double.nan : y.reduce(0, +) / Double(n)
     let accCI = wilsonInterval(successes: y.reduce(0, +), n: n)
+    let cov = covariateColumns(covariates, names: covariates.isEmpty ? [] : o.covariates)
     // Fewer than 10 questions or a constant x: correlations and slopes are n/a, with the reason.
     let small = n == 0 ? "no question in this group has a countable term" : smallSampleReason(x: x)
     var rho = s.spearman(w), k = s.kendall(w), r = s.pearson(w)
@@ -372,7 +384,7 @@ public func groupStatistics(label: [String], x: [Double], y: [Double], withoutTe
     if small != nil {
         rho = .nan; k = (.nan, .nan, .nan); r = .nan
     } else {
-        do { fit = try logisticRegression(columns: [x], y: y) } catch { note = error.description }
+        do { fit = try logisticRegression(columns: [x] + cov.columns, y: y) } catch { note = error.description }
     }
     let q = o.gapQuantile
     let gap = small != nil ? (gap: Double.nan, top: 0, bottom: 0, topMean: Double.nan, bottomMean: Double.nan) : s.gap(q, w)
@@ -386,7 +398,8 @@ public func groupStatistics(label: [String], x: [Double], y: [Double], withoutTe
                        spearmanCI: Interval(low: boot[0].low, high: boot[0].high),
                        kendall: k.tau, kendallP: k.p, kendallCI: Interval(low: boot[1].low, high: boot[1].high),
                        pearson: r, pearsonP: correlationPValue(r, n: n),
-                       logistic: fit, logisticNote: note, statisticsNote: small, bins: bins,
+                       logistic: fit, logisticNote: note, statisticsNote: small,
+                       covariateNames: cov.names, covariateNotes: cov.notes, bins: bins,
                        gap: gap.gap, gapCI: Interval(low: boot[2].low, high: boot[2].high),
                        gapTop: (gap.top, gap.topMean), gapBottom: (gap.bottom, gap.bottomMean),
                        bootstrapValid: boot.map(\.valid).min() ?? 0)

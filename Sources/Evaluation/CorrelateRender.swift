@@ -42,6 +42,9 @@ public enum CorrelateRender {
                          g.oddsRatioPer10x.map { num($0, 2) } ?? "", num(g.gap), ci(g.gapCI)])
         }
         out += Render.table(header, rows)
+        if !r.options.covariates.isEmpty {
+            out += "\nslope adjusted for \(r.options.covariates.joined(separator: ", ")) (entered into each group's logistic fit; numeric as is, categorical as indicators)"
+        }
         out += "\nslope: logistic regression of correctness on x (per 10x frequency); OR/10x = exp(slope); gap: accuracy of the top \(Int(r.options.gapQuantile * 100))% most frequent minus the bottom \(Int(r.options.gapQuantile * 100))%; intervals: \(r.options.bootstrap) bootstrap resamples, seed \(r.options.seed)\n"
         for g in r.groups where g.logisticNote != nil {
             out += g.statisticsNote != nil ? "\(label(r, g)): statistics n/a: \(g.statisticsNote!)\n" : "\(label(r, g)): no logistic fit: \(g.logisticNote!)\n"
@@ -92,6 +95,10 @@ public enum CorrelateRender {
                     ("slope_ci95", interval(g.slopeCI!)), ("odds_ratio_per_10x", .double(exp(f.coef[1]))),
                     ("odds_ratio_ci95", .array([.double(exp(g.slopeCI!.low)), .double(exp(g.slopeCI!.high))])),
                     ("log_likelihood", .double(f.logLikelihood)), ("iterations", .int(Int64(f.iterations))),
+                    ("covariates", .array(g.covariateNames.enumerated().map { k, name in .object([
+                        ("term", .string(name)), ("estimate", .double(f.coef[k + 2])), ("se", .double(f.se[k + 2])), ("p", .double(f.p[k + 2])),
+                    ]) })),
+                    ("covariate_notes", .array(g.covariateNotes.map { .string($0) })),
                 ])
             }
             groups.append(.object([

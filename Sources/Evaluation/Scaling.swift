@@ -252,6 +252,26 @@ struct Buckets {
     }
 }
 
+/// Covariates as design columns: a field whose values all parse as numbers enters as it is; any
+/// other as indicators for each level but the first (sorted). Constant fields are left out.
+func covariateColumns(_ values: [[String]], names: [String]) -> (columns: [[Double]], names: [String], notes: [String]) {
+    var columns: [[Double]] = [], out: [String] = [], notes: [String] = []
+    for (cv, vals) in zip(names, values) {
+        let numeric = vals.map { Double($0.trimmingSpaces) }
+        if numeric.allSatisfy({ $0 != nil }) {
+            let col = numeric.map { $0! }
+            if col.allSatisfy({ $0 == col.first }) { notes.append("\(cv) is constant here and was left out"); continue }
+            columns.append(col); out.append(cv)
+        } else {
+            let levels = Array(Set(vals)).sorted()
+            if levels.count < 2 { notes.append("\(cv) is constant here and was left out"); continue }
+            for l in levels.dropFirst() { columns.append(vals.map { $0 == l ? 1 : 0 }); out.append("\(cv)=\(l)") }
+            notes.append("\(cv): indicators against \(cv)=\(levels[0])")
+        }
+    }
+    return (columns, out, notes)
+}
+
 /// OLS of y on s (two or more distinct s).
 func lineFit(_ s: [Double], _ y: [Double]) -> (intercept: Double, slope: Double)? {
     let n = Double(s.count)
@@ -328,23 +348,10 @@ func analyseGroup(label: [String], questions qs: [QuestionResult], params: [Stri
     let xc = x.map { $0 - xMean }, sc = s.map { $0 - sMean }
     var columns = [xc, sc, zip(xc, sc).map { $0 * $1 }]
     var names = ["intercept", "x", "s", "x:s"]
-    var covNotes: [String] = []
-    for cv in o.covariates {
-        let values = rowsIdx.map { qs[$0].row.extra[cv] ?? "" }
-        let numeric = values.map { Double($0.trimmingSpaces) }
-        if numeric.allSatisfy({ $0 != nil }) {
-            let col = numeric.map { $0! }
-            if col.allSatisfy({ $0 == col[0] }) { covNotes.append("\(cv) is constant here and was left out"); continue }
-            columns.append(col); names.append(cv)
-        } else {
-            let levels = Array(Set(values)).sorted()
-            if levels.count < 2 { covNotes.append("\(cv) is constant here and was left out"); continue }
-            for l in levels.dropFirst() {
-                columns.append(values.map { $0 == l ? 1 : 0 }); names.append("\(cv)=\(l)")
-            }
-            covNotes.append("\(cv): indicators against \(cv)=\(levels[0])")
-        }
-    }
+    let cov = covariateColumns(o.covariates.map { cv in rowsIdx.map { qs[$0].row.extra[cv] ?? "" } }, names: o.covariates)
+    columns += cov.columns
+    names += cov.names
+    let covNotes = cov.notes
     var joint: LogisticFit? = nil, jointNote: String? = nil
     if nRows < 10 { jointNote = "fewer than 10 rows" } else {
         do { joint = try logisticRegression(columns: columns, y: y, clusters: clusterOf) } catch { jointNote = error.description }

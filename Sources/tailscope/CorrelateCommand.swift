@@ -127,6 +127,9 @@ struct CorrelateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Adjustment of the comparisons' p-values: holm (family-wise), bh (false discovery rate) or none.", valueName: "holm|bh|none"))
     var adjust: String = "holm"
 
+    @Option(help: ArgumentHelp("A field entered into each group's logistic fit beside x (numeric, or categorical as indicators); the slope is then adjusted for it. Repeatable or comma-separated.", valueName: "field"))
+    var covariate: [String] = []
+
     @Option(help: ArgumentHelp("Write everything as JSON to this file (- for stdout; the table then goes to stderr).", valueName: "file"))
     var json: String?
 
@@ -145,6 +148,7 @@ struct CorrelateCommand: ParsableCommand {
         o.compare = compare
         guard let a = PAdjust(rawValue: adjust) else { throw ValidationError("--adjust must be holm, bh or none") }
         o.adjust = a
+        o.covariates = covariate.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
         return o
     }
 

@@ -117,6 +117,60 @@ import TestSupport
         #expect(again.groups[0].gapCI.low == g.gapCI.low && again.groups[0].spearmanCI.high == g.spearmanCI.high)
     }
 
+    /// Two methods on the same 120 questions: the comparison is paired (every question shared),
+    /// its interaction equals the slope difference, Holm never lowers a p-value, a covariate
+    /// enters each group's fit, and a group of 5 questions gets n/a with the reason.
+    @Test func pairedComparisonsCovariatesAndSmallGroups() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var docs: [String] = []
+        for i in 0..<400 { docs.append(String(repeating: "w\(i % 40) ", count: 1 + i % 9) + "filler") }
+        let index = try buildTestIndex(dir, docs: docs, orders: 1)
+        var rng = Xoshiro256(seed: 5)
+        var lines: [String] = []
+        for m in ["direct", "cot"] {
+            for q in 0..<120 {
+                let k = q % 40
+                let p = 1 / (1 + exp(-(-1.0 + (m == "cot" ? 0.01 : 0.05) * Double(k))))
+                let c = Double(rng.next() % 10_000) / 10_000 < p
+                lines.append("{\"id\": \"b\(q)\", \"question\": \"tell me w\(k)\", \"set\": \"big\", \"method\": \"\(m)\", \"correct\": \(c), \"len\": \(q % 7), \"kind\": \"\(q % 2 == 0 ? "a" : "b")\"}")
+            }
+            for q in 0..<5 { lines.append("{\"id\": \"t\(q)\", \"question\": \"tell me w\(q)\", \"set\": \"tiny\", \"method\": \"\(m)\", \"correct\": \(q % 2 == 0), \"len\": 1, \"kind\": \"a\"}") }
+        }
+        let eval = dir + "/e.jsonl"
+        TestSupport.write(eval, lines.joined(separator: "\n") + "\n")
+        var o = CorrelateOptions(index: index, evals: [eval])
+        o.fields.groupBy = ["set", "method"]
+        o.fields.id = "id"
+        o.stopwords = ["tell", "me"]
+        o.bootstrap = 300
+        o.covariates = ["len", "kind"]
+        let r = try correlate(o) { _ in }
+        let big = try #require(r.comparisons.first { r.groups[$0.a].label[0] == "big" })
+        #expect(big.shared == 120 && big.questionsA == 120 && big.paired)
+        let inter = try #require(big.interaction, "\(big.interactionNote ?? "")")
+        #expect(abs(inter.value - big.slope.value) < 1e-6)
+        #expect(big.slope.pAdjusted >= big.slope.p && big.gap.pAdjusted >= big.gap.p)
+        // Covariates: the group's fit is the fit on [x, len, kind=b].
+        let g = try #require(r.groups.first { $0.label == ["big", "cot"] })
+        #expect(g.covariateNames == ["len", "kind=b"])
+        let rows = r.questions.filter { $0.row.group == ["big", "cot"] }
+        let ref = try logisticRegression(columns: [rows.map { $0.x! }, rows.map { Double($0.row.extra["len"]!)! },
+                                                   rows.map { $0.row.extra["kind"] == "b" ? 1 : 0 }], y: rows.map { $0.row.correct! })
+        let gl = try #require(g.logistic, "\(g.logisticNote ?? "")")
+        #expect(gl.coef == ref.coef && gl.se == ref.se)
+        // The tiny groups: n/a and why, and so is their comparison.
+        let tiny = try #require(r.groups.first { $0.label == ["tiny", "cot"] })
+        #expect(tiny.statisticsNote?.contains("fewer than 10") == true && tiny.logistic == nil && tiny.spearman.isNaN && tiny.gap.isNaN)
+        let tc = try #require(r.comparisons.first { r.groups[$0.a].label[0] == "tiny" })
+        #expect(tc.slope.value.isNaN && tc.gap.value.isNaN && tc.interaction == nil)
+        #expect(CorrelateRender.text(r).contains("statistics n/a: fewer than 10 questions (5)"))
+        // Without pairing (other question ids per method) nothing is shared.
+        let unpaired = lines.map { $0.contains("\"cot\"") ? $0.replacingOccurrences(of: "\"id\": \"", with: "\"id\": \"c") : $0 }
+        TestSupport.write(eval, unpaired.joined(separator: "\n") + "\n")
+        let u = try correlate(o) { _ in }
+        #expect(try #require(u.comparisons.first { u.groups[$0.a].label[0] == "big" }).shared == 0)
+    }
+
     @Test func comparesGroupsThatDifferInOneField() throws {
         let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
         var docs: [String] = []
