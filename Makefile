@@ -65,4 +65,4 @@ sanitize: deps data notebook-env
 	swift build --build-tests --scratch-path .build-tsan --sanitize=thread
 	swift test --skip-build --scratch-path .build-tsan --sanitize=thread
 	swift build --build-tests --scratch-path .build-asan --sanitize=address
-	swift test --skip-build --scratch-path .build-asan --sanitize=address
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt swift test --skip-build --scratch-path .build-asan --sanitize=address

@@ -222,19 +222,26 @@ import TestSupport
 
     // MARK: simulation
 
-    /// Real word counts (the fortunes corpus from `datasets/`), or Zipf draws without it.
+    /// Realistic question features: x = log10(v + 1) with v the smallest count among three words
+    /// drawn from running text (a question's rarest content word), counted in the fortunes corpus
+    /// from `datasets/`; Zipf draws stand in without it. Deterministic for a seed.
     static func realisticX(_ n: Int, seed: UInt64) throws -> [Double] {
         var rng = Xoshiro256(seed: seed)
-        var counts: [Int] = []
+        var words: [Substring] = []
+        var count: [Substring: Int] = [:]
+        var text = ""
         if let path = TestSupport.fortunes("jsonl.zst") {
-            var c: [String: Int] = [:]
-            let text = String(decoding: try readAllBytes(path: path), as: UTF8.self).lowercased()
-            for w in text.split(whereSeparator: { !$0.isLetter }) { c[String(w), default: 0] += 1 }
-            counts = Array(c.values)
-        } else {
-            counts = (0..<20_000).map { _ in Int(1 / pow(Double(rng.next() % 1_000_000 + 1) / 1_000_000, 1.2)) }
+            text = String(decoding: try readAllBytes(path: path), as: UTF8.self).lowercased()
+            words = text.split(whereSeparator: { !$0.isLetter })
+            for w in words { count[w, default: 0] += 1 }
         }
-        return (0..<n).map { _ in log10(Double(counts[Int(rng.next() % UInt64(counts.count))]) + 1) }
+        if words.isEmpty {
+            return (0..<n).map { _ in log10(1 / pow(Double(rng.next() % 1_000_000 + 1) / 1_000_000, 1.2)) }
+        }
+        return (0..<n).map { _ in
+            let v = (0..<3).map { _ in count[words[Int(rng.next() % UInt64(words.count))]]! }.min()!
+            return log10(Double(v) + 1)
+        }
     }
 
     /// Four sizes on the same 2,000 questions. Rows of a question share a uniform draw half of
