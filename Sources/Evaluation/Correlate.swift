@@ -227,6 +227,10 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
     for s in allSpecs { if case .field(let f) = s { fields.termFields.append(f) } }
     fields.needAnswer = allSpecs.contains(.answer)
     let (rows, read) = try readEvalFiles(o.evals, fields: fields, onError: o.onError)
+    for c in read.filters {
+        let others = c.available.filter { $0 != c.chosen }
+        log("\(c.path): lm-eval filter '\(c.chosen)' read\(others.isEmpty ? "" : "; the rows of \(others.joined(separator: ", ")) (\(c.dropped)) are left out (choose with --filter)")")
+    }
     guard !rows.isEmpty else { throw CorrelateError("no eval rows were read from \(o.evals.joined(separator: ", "))") }
 
     // Groups, in order of first appearance.

@@ -25,6 +25,9 @@ public struct EvalFields: Sendable {
     public var runPattern: String? = nil
     /// Further scalar fields kept per row (the model, its size, covariates).
     public var extra: [String] = []
+    /// lm-eval files with several filters (gsm8k's strict-match and flexible-extract): the one
+    /// whose rows are read; nil: the first in each file.
+    public var filter: String? = nil
 
     public init() {}
 }
@@ -98,6 +101,10 @@ public struct EvalError: Error, CustomStringConvertible, Sendable {
 public struct EvalReadReport: Sendable {
     public var files: [(path: String, format: EvalFormat, rows: Int)] = []
     public var skipped: [EvalError.Kind: Int] = [:]
+    /// lm-eval files that logged several filters: which one was read.
+    public var filters: [FilterChoice] = []
+    /// lm-eval files whose model came from the `results_*.json` beside them.
+    public var models: [String: String] = [:]
     /// The first few skipped rows, for the message.
     public var examples: [String] = []
     public var rows: Int { files.reduce(0) { $0 + $1.rows } }
@@ -199,6 +206,27 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
                 }
                 records.append((r.line, .object(o)))
             }
+        } else if bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }) == UInt8(ascii: "[") {
+            // One JSON array per file (lm-evaluation-harness 0.4.0-0.4.2): element k is "line" k.
+            var start = 0
+            if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
+            let v: JSONValue
+            do {
+                v = try bytes.withUnsafeBytes { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+            } catch let error as JSONParseError {
+                throw EvalError(.invalidJSON, path: path, "the file is a JSON array that does not parse: \(error.description)")
+            }
+            guard case .array(let items) = v else { throw EvalError(.invalidJSON, path: path, "expected a JSON array") }
+            for (k, item) in items.enumerated() {
+                guard case .object = item else {
+                    try report.skip(EvalError(.invalidJSON, path: path, line: k + 1, "array element \(k + 1) is not a JSON object"), onError)
+                    continue
+                }
+                records.append((k + 1, item))
+            }
+            if let first = records.first, name.hasPrefix("samples_") || (first.value.at(path: "doc") != nil && first.value.at(path: "doc_id") != nil) {
+                format = .lmEvalSamples
+            }
         } else {
             var lineNo = 0
             var start = 0
@@ -234,6 +262,26 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
                 format = .lmEvalSamples
             }
         }
+        var fileModel: String? = nil
+        if format == .lmEvalSamples {
+            // Several filters: one row per doc and filter; keep the chosen filter's rows.
+            var available: [String] = []
+            for r in records { if let f = r.value.at(path: "filter")?.scalarText, !available.contains(f) { available.append(f) } }
+            if available.count > 1 || (fields.filter != nil && !available.isEmpty) {
+                let chosen = fields.filter ?? available[0]
+                guard available.contains(chosen) else {
+                    throw EvalError(.badValue, path: path, "--filter \(chosen): the file's filters are \(available.joined(separator: ", "))")
+                }
+                let before = records.count
+                records = records.filter { $0.value.at(path: "filter")?.scalarText == chosen }
+                report.filters.append(FilterChoice(path: path, chosen: chosen, available: available, dropped: before - records.count))
+            }
+            let wantsModel = (fields.groupBy + fields.extra).contains("model") && records.contains { $0.value.at(path: "model") == nil }
+            if wantsModel, let m = lmEvalModel(samplesPath: path) {
+                fileModel = m
+                report.models[path] = m
+            }
+        }
         if let runs = fields.runs {
             records = try expandRuns(records, runs: runs, pattern: fields.runPattern, fields: fields, path: path, report: &report, onError: onError)
         }
@@ -241,7 +289,7 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
         let task = lmEvalTask(fileName: name)
         for (line, v) in records {
             do {
-                rows.append(try makeRow(v, file: path, line: line, format: format, task: task, fields: fields))
+                rows.append(try makeRow(v, file: path, line: line, format: format, task: task, model: fileModel, fields: fields))
                 count += 1
             } catch {
                 try report.skip(error, onError)
@@ -307,9 +355,8 @@ func expandRuns(_ records: [(line: Int, value: JSONValue)], runs: [String], patt
     return out
 }
 
-let lmEvalQuestionKeys = ["question", "query", "problem", "input", "sentence", "text", "goal", "ctx", "prompt", "context"]
 
-func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: String,
+func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: String, model: String? = nil,
              fields f: EvalFields) throws(EvalError) -> EvalRow {
     func missing(_ what: String) -> EvalError { EvalError(.missingField, path: file, line: line, what) }
     func bad(_ what: String) -> EvalError { EvalError(.badValue, path: file, line: line, what) }
@@ -332,18 +379,12 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
     // Answer (aliases allowed).
     var answers: [String] = []
     let answerKey = f.answer ?? (format == .lmEvalSamples ? "target" : "answer")
-    if let av = v.at(path: answerKey) {
+    if format == .lmEvalSamples && f.answer == nil {
+        answers = lmEvalAnswers(v)
+    } else if let av = v.at(path: answerKey) {
         switch av {
         case .array(let items): answers = items.compactMap(\.scalarText)
         case .null: break
-        case .number(let d, let text):
-            // lm-eval multiple choice: the target indexes doc.choices.
-            if format == .lmEvalSamples, case .array(let choices)? = v.at(path: "doc.choices"),
-               d >= 0, d == d.rounded(), Int(d) < choices.count, let c = choices[Int(d)].scalarText {
-                answers = [c]
-            } else {
-                answers = [text]
-            }
         default: if let s = av.scalarText { answers = [s] }
         }
     }
@@ -351,16 +392,30 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
     // Correctness.
     var correct: Double?
     let keys = f.correct.map { [$0] } ?? defaultCorrectKeys(format)
+    func numericFields() -> String {
+        guard case .object(let o) = v else { return "none" }
+        let names = o.keys.sorted().filter { k in
+            guard !lmEvalBookkeeping.contains(k) || format != .lmEvalSamples else { return false }
+            return parseCorrect(o[k]!) != nil
+        }
+        return names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+    func parsed(_ key: String, _ cv: JSONValue) throws(EvalError) -> Double {
+        guard let c = parseCorrect(cv) else {
+            let shown: String
+            if let t = cv.scalarText { shown = "'\(t)'" } else if case .array = cv { shown = "a list (f1 and similar metrics log [gold, [prediction]])" } else { shown = "not a scalar" }
+            throw bad("field '\(key)' is \(shown): expected true/false, 0/1 or a score in [0, 1]; fields here that are: \(numericFields()) (name one with --correct-field)")
+        }
+        return c
+    }
     if f.needCorrect {
         guard let key = keys.first(where: { v.at(path: $0) != nil }), let cv = v.at(path: key) else {
-            throw missing("no field '\(keys.joined(separator: "' or '"))' (name it with --correct-field)")
+            throw missing("no field '\(keys.joined(separator: "' or '"))'; fields here that hold 0/1 or a score: \(numericFields()) (name one with --correct-field)")
         }
-        guard let c = parseCorrect(cv) else { throw bad("field '\(key)' is \(cv.scalarText.map { "'\($0)'" } ?? "not a scalar"): expected true/false, 0/1 or a score in [0, 1]") }
-        correct = c
+        correct = try parsed(key, cv)
     } else if f.correctIfPresent {
         if let key = keys.first(where: { v.at(path: $0) != nil }), let cv = v.at(path: key), cv != .null {
-            guard let c = parseCorrect(cv) else { throw bad("field '\(key)' is \(cv.scalarText.map { "'\($0)'" } ?? "not a scalar"): expected true/false, 0/1 or a score in [0, 1]") }
-            correct = c
+            correct = try parsed(key, cv)
         }
     }
     // Groups: real fields, or the virtual `task` (lm-eval file name) and `file`.
@@ -371,6 +426,8 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
             group.append(s)
         } else if g == "task" && format == .lmEvalSamples {
             group.append(task)
+        } else if g == "model", let model {
+            group.append(model)
         } else if g == "file" {
             group.append(baseName(file))
         } else {
@@ -384,6 +441,8 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
             extra[name] = s
         } else if name == "task" && format == .lmEvalSamples {
             extra[name] = task
+        } else if name == "model", let model {
+            extra[name] = model
         } else if name == "file" {
             extra[name] = baseName(file)
         } else {

@@ -12,14 +12,17 @@ struct EvalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Field with the question text (dotted path; default question, or the question inside doc for lm-eval samples).", valueName: "field"))
     var questionField: String?
 
-    @Option(help: ArgumentHelp("Field with the gold answer: a string or a list of aliases (default answer; target for lm-eval).", valueName: "field"))
+    @Option(help: ArgumentHelp("Field with the gold answer: a string or a list of aliases (default answer; for lm-eval samples the gold choice of multiple-choice tasks, the aliases of a list target, the number after #### for GSM8K, else target).", valueName: "field"))
     var answerField: String?
 
-    @Option(help: ArgumentHelp("Field with correctness: true/false, 0/1 or a score in [0,1] (default correct; acc or exact_match for lm-eval).", valueName: "field"))
+    @Option(help: ArgumentHelp("Field with correctness: true/false, 0/1 or a score in [0,1] (default correct or is_correct; acc, exact_match or acc_norm for lm-eval; a missing field names the ones that would do).", valueName: "field"))
     var correctField: String?
 
     @Option(help: ArgumentHelp("Field with a question id: rows with the same id are the same question, paired across models and conditions (default: task and doc_id for lm-eval samples, else the question text, lowercased, white space collapsed).", valueName: "field"))
     var idField: String?
+
+    @Option(help: ArgumentHelp("lm-eval samples with several filters (gsm8k's strict-match and flexible-extract log every doc once per filter): the filter whose rows are read (default: the first in each file; the choice is said on stderr).", valueName: "name"))
+    var filter: String?
 
     @Option(help: ArgumentHelp("Wide files: the fields that are runs, comma-separated, or `auto` for every field whose value is an object holding the correctness field; each run becomes a row, with the run's key as the field `run`.", valueName: "fields|auto"))
     var runs: String?
@@ -46,6 +49,7 @@ struct EvalOptions: ParsableArguments {
             f.runs = r == "auto" ? ["*"] : r.split(separator: ",").map { String($0).trimmingSpaces }
         }
         f.runPattern = runPattern
+        f.filter = filter
         return f
     }
 
