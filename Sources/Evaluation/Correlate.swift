@@ -12,6 +12,15 @@ public enum Aggregate: String, Sendable, CaseIterable {
     case min, max, mean, sum, product
 }
 
+/// Which documents count as relevant to a question in `--terms qa-cooccurrence`.
+public enum Relevant: String, Sendable, CaseIterable {
+    /// Documents holding any question term and the answer (the union over question terms).
+    case any
+    /// Kandpal et al. (2022): the question-term/answer pair with the most shared documents (with
+    /// entities as question terms, the best-linked entity pair).
+    case bestPair = "best-pair"
+}
+
 /// Which count of a term is used.
 public enum Measure: String, Sendable, CaseIterable {
     /// Occurrences in the corpus.
@@ -31,6 +40,12 @@ public struct CorrelateOptions: Sendable {
     /// Question-side terms of the co-occurrence (must match the `cooccur` run).
     public var questionTerms: [TermSpec] = [.content]
     public var window = 5
+    /// With `qaCooccurrence`: the union of question terms, or the best pair (default: the best
+    /// pair when the question terms are entities from a field, else the union).
+    public var relevant: Relevant? = nil
+    /// Terms counted fewer than this many times are skipped (misspellings in --aggregate min);
+    /// a question whose terms are all below it has no countable term.
+    public var minTermCount: UInt64 = 0
     public var aggregate: Aggregate = .min
     public var measure: Measure = .count
     public var bins = 10
@@ -142,6 +157,8 @@ public struct CorrelationReport: Sendable {
     /// True when the index dropped n-grams below --min-count, so absent n-grams may have count > 0.
     public let countsAreLowerBounds: Bool
     public let featureDescription: String
+    /// Distinct terms skipped by --min-term-count.
+    public let skippedRareTerms: [String]
     public let seconds: Double
 }
 
@@ -213,6 +230,8 @@ public struct QuestionFeatures: Sendable {
     public let uncountedTerms: [String]
     public let countsAreLowerBounds: Bool
     public let featureDescription: String
+    /// Distinct terms skipped by --min-term-count.
+    public let skippedRareTerms: [String]
 }
 
 /// Reads the eval files, extracts each question's terms and counts them in the index (or reads
@@ -245,19 +264,40 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
 
     var questions: [QuestionResult] = []
     var uncounted = Set<String>()
+    var skippedRare = Set<String>()
     let description: String
     if o.qaCooccurrence {
         let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords)
         let ax = TermExtractor(specs: [.answer], tokenizer: tokenizer, stopwords: o.stopwords)
+        let relevant = o.relevant ?? (o.questionTerms.allSatisfy { if case .field = $0 { return true }; return false } ? .bestPair : .any)
         let stored = try reader.cooccurQuestions(window: o.window)
+        let pairs = relevant == .bestPair ? try reader.cooccurPairs(window: o.window) : [:]
         if stored.isEmpty {
             throw CorrelateError("\(o.index) holds no co-occurrence counts for --window \(o.window); run `tailscope cooccur --index \(o.index) --eval ... --corpus ... --window \(o.window)` first")
         }
+        func aliasKey(_ t: Term) -> String { t.aliases.map { $0.joined(separator: " ") }.joined(separator: "|") }
         var missing = 0
         for (i, r) in rows.enumerated() {
             let qt = qx.terms(of: r)
             guard let a = ax.terms(of: r).first, !qt.isEmpty else {
                 questions.append(QuestionResult(row: r, group: rowGroup[i], terms: [], value: nil)); continue
+            }
+            if relevant == .bestPair {
+                // The pair with the most shared documents (ties: the most window hits, then the first).
+                let answerAliases = Set(a.aliases), ak = aliasKey(a)
+                var best: (term: Term, docs: UInt64, window: UInt64)? = nil
+                for t in qt where answerAliases.isDisjoint(with: t.aliases) {
+                    guard let c = pairs[aliasKey(t) + "\t" + ak] else { continue }
+                    let v = o.measure == .df ? (c.docs, c.window) : (c.window, c.docs)
+                    if best == nil || v > (o.measure == .df ? (best!.docs, best!.window) : (best!.window, best!.docs)) { best = (t, c.docs, c.window) }
+                }
+                guard let b = best else {
+                    missing += 1
+                    questions.append(QuestionResult(row: r, group: rowGroup[i], terms: [], value: nil)); continue
+                }
+                let term = CountedTerm(text: "\(b.term.text) with \(a.text)", tokens: b.term.aliases[0], count: b.window, df: b.docs, source: .targeted)
+                questions.append(QuestionResult(row: r, group: rowGroup[i], terms: [term], value: Double(o.measure == .df ? b.docs : b.window)))
+                continue
             }
             let sig = qaSignature(questionTerms: qt, answer: a)
             guard let c = stored[sig] else {
@@ -272,9 +312,16 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
         if missing > 0 {
             log("warning: \(missing) question(s) have no stored co-occurrence (the cooccur run used other eval rows or --question-terms); they are left out")
         }
-        description = o.measure == .df
-            ? "documents containing a question term (\(o.questionTerms.map(\.description).joined(separator: ","))) and the answer"
-            : "co-occurrences of a question term and the answer within \(o.window) tokens"
+        let qdesc = o.questionTerms.map(\.description).joined(separator: ",")
+        if relevant == .bestPair {
+            description = o.measure == .df
+                ? "documents holding a question term (\(qdesc)) and the answer, for the pair with the most such documents"
+                : "co-occurrences within \(o.window) tokens of the answer and the question term (\(qdesc)) with the most"
+        } else {
+            description = o.measure == .df
+                ? "documents containing a question term (\(qdesc)) and the answer"
+                : "co-occurrences of a question term and the answer within \(o.window) tokens"
+        }
     } else {
         let ex = TermExtractor(specs: o.terms, tokenizer: tokenizer, stopwords: o.stopwords)
         // Several models answer the same question: terms that come from the question text alone
@@ -292,10 +339,17 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
         for (i, r) in rows.enumerated() {
             let ts = counted[i]
             for t in ts where t.source == .uncounted { uncounted.insert(t.tokens.joined(separator: " ")) }
-            let vals = ts.compactMap { o.measure == .df ? $0.df : $0.count }.map { Double($0) }
+            var kept: [CountedTerm] = []
+            for t in ts where t.count != nil {
+                if t.count! < o.minTermCount { skippedRare.insert(t.tokens.joined(separator: " ")) } else { kept.append(t) }
+            }
+            let vals = kept.compactMap { o.measure == .df ? $0.df : $0.count }.map { Double($0) }
             questions.append(QuestionResult(row: r, group: rowGroup[i], terms: ts, value: aggregate(vals, o.aggregate)))
         }
-        description = "\(o.aggregate.rawValue) \(o.measure == .df ? "document frequency" : "count") of the question's \(o.terms.map(\.description).joined(separator: ","))"
+        description = "\(o.aggregate.rawValue) \(o.measure == .df ? "document frequency" : "count") of the question's \(o.terms.map(\.description).joined(separator: ","))" + (o.minTermCount > 0 ? " counted at least \(o.minTermCount) times" : "")
+        if !skippedRare.isEmpty {
+            log("--min-term-count \(o.minTermCount): \(skippedRare.count) distinct term(s) counted fewer times were skipped, e.g. \(skippedRare.sorted().prefix(5).joined(separator: ", "))")
+        }
     }
     if !uncounted.isEmpty {
         log("warning: \(uncounted.count) distinct term(s) are longer than the index's \(reader.maxOrder)-grams and were not counted by `tailscope cooccur`; questions use their other terms")
@@ -305,7 +359,7 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
     let lowerBounds = reader.minCount > 1 && questions.contains { $0.terms.contains { $0.tokens.count >= 2 && $0.source == .index } }
     return QuestionFeatures(indexMeta: reader.meta, read: read, labels: labels, questions: questions,
                             uncountedTerms: uncounted.sorted(), countsAreLowerBounds: lowerBounds,
-                            featureDescription: description)
+                            featureDescription: description, skippedRareTerms: skippedRare.sorted())
 }
 
 /// `tailscope correlate`.
@@ -367,7 +421,7 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
     return CorrelationReport(options: o, indexMeta: f.indexMeta, read: f.read, groupFields: groupFields, groups: groups,
                              questions: questions, comparisons: comparisons, compareField: compareField,
                              uncountedTerms: f.uncountedTerms, countsAreLowerBounds: f.countsAreLowerBounds,
-                             featureDescription: f.featureDescription, seconds: now() - t0)
+                             featureDescription: f.featureDescription, skippedRareTerms: f.skippedRareTerms, seconds: now() - t0)
 }
 
 /// `covariates` holds, per `o.covariates` field, its value on each row (entered into the logistic

@@ -109,6 +109,22 @@ extension IndexReader {
     }
 }
 
+extension IndexReader {
+    /// Per (question term, answer) pair: documents holding an alias of each, and window hits, keyed
+    /// by the two `|`-joined alias lists separated by a tab, from the newest run with this window.
+    public func cooccurPairs(window: Int) throws(StoreError) -> [String: (docs: UInt64, window: UInt64)] {
+        guard try schemaVersion() >= 3 else { return [:] }
+        var out: [String: (docs: UInt64, window: UInt64)] = [:]
+        let st = try db.prepare("""
+            SELECT p.qterm_aliases, p.answer_aliases, p.docs, p.window_count FROM cooccur_pairs p JOIN targeted_runs r ON r.id = p.run
+            WHERE r.window = ?1 ORDER BY p.run ASC
+            """)
+        st.bind(1, Int64(window))
+        while try st.step() { out[st.text(0) + "\t" + st.text(1)] = (UInt64(st.int(2)), UInt64(st.int(3))) }
+        return out
+    }
+}
+
 public struct TargetedRun: Sendable {
     public let id: Int64
     public let window: Int

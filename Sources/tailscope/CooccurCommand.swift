@@ -41,6 +41,9 @@ struct CooccurCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Question-side terms paired with the answer: numbers, content, field:NAME.", valueName: "specs"))
     var questionTerms: String = "content"
 
+    @Option(help: ArgumentHelp("Question entities paired with the answer: a field listing them (a string, a list, or lists of aliases); the same as --question-terms field:FIELD. Every entity/answer pair is stored, so `correlate --relevant best-pair` can take the pair with the most shared documents (Kandpal et al.).", valueName: "field"))
+    var questionEntities: String?
+
     @Option(help: ArgumentHelp("More terms to count, e.g. numbers or field:entity (for terms longer than the index's orders).", valueName: "specs"))
     var terms: String?
 
@@ -64,6 +67,7 @@ struct CooccurCommand: ParsableCommand {
         o.fields = eval.fields()
         o.onError = try eval.policy()
         o.questionTerms = try parseTermSpecs(questionTerms, option: "--question-terms")
+        if let e = questionEntities { o.questionTerms = [.field(e)] }
         o.extraTerms = try terms.map { try parseTermSpecs($0, option: "--terms") } ?? []
         o.window = window
         o.textField = text.textField

@@ -185,6 +185,15 @@ struct FeatureOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Question-side terms for qa-cooccurrence (as given to `cooccur`).", valueName: "specs"))
     var questionTerms: String = "content"
 
+    @Option(help: ArgumentHelp("Question entities for qa-cooccurrence: a field listing them (a string, a list, or lists of aliases); the same as --question-terms field:FIELD.", valueName: "field"))
+    var questionEntities: String?
+
+    @Option(help: ArgumentHelp("qa-cooccurrence: any (documents with any question term and the answer) or best-pair (Kandpal et al.: the question-term/answer pair with the most shared documents). Default: best-pair with --question-entities or field: terms, else any.", valueName: "any|best-pair"))
+    var relevant: String?
+
+    @Option(help: ArgumentHelp("Skip terms counted fewer than K times (misspellings under --aggregate min); how many were skipped is said on stderr.", valueName: "K"))
+    var minTermCount: UInt64 = 0
+
     @Option(help: ArgumentHelp("Window of qa-cooccurrence, in tokens.", valueName: "tokens"))
     var window: Int = 5
 
@@ -220,6 +229,12 @@ struct FeatureOptions: ParsableArguments {
             o.terms = try parseTermSpecs(terms, option: "--terms")
         }
         o.questionTerms = try parseTermSpecs(questionTerms, option: "--question-terms")
+        if let e = questionEntities { o.questionTerms = [.field(e)] }
+        if let r = relevant {
+            guard let v = Relevant(rawValue: r) else { throw ValidationError("--relevant must be any or best-pair") }
+            o.relevant = v
+        }
+        o.minTermCount = minTermCount
         guard window >= 1 else { throw ValidationError("--window must be at least 1") }
         o.window = window
         guard let a = Aggregate(rawValue: aggregate) else { throw ValidationError("--aggregate must be one of \(Aggregate.allCases.map(\.rawValue).joined(separator: ", "))") }

@@ -65,7 +65,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How many of the rarest questions to list per eval set.", valueName: "n"))
     var rarest: Int = 20
 
-    @Option(help: ArgumentHelp("The field naming the model when several models answered the same questions: question distributions are shown once, accuracy per model side by side, and a Scale section (as `tailscope scaling`) when the models have sizes.", valueName: "field"))
+    @Option(help: ArgumentHelp("The field naming the model when several models answered the same questions: question distributions are shown once, accuracy per model side by side, and a Scale section (as `tailscope scaling`) when the models have sizes. --group-by model implies --model-field model.", valueName: "field"))
     var modelField: String?
 
     @Option(help: ArgumentHelp("With --model-field: model sizes as model=params pairs or a CSV file of model,params (default: from --size-field or the model names).", valueName: "pairs|file"))
@@ -97,6 +97,11 @@ struct ReportCommand: ParsableCommand {
         o.rarest = rarest
         o.progress = stderrIsTerminal()
         o.modelField = modelField
+        if modelField == nil && eval.groupFields.contains("model") {
+            // Grouping by model repeats the question distribution per model; show it once.
+            o.modelField = "model"
+            printError("tailscope: --group-by model: the models are shown side by side on each question set (--model-field model)\n")
+        }
         if let s = sizes { o.sizes = try parseSizes(s) }
         o.sizeField = sizeField
         if modelField == nil && (sizes != nil || sizeField != nil) { throw ValidationError("--sizes and --size-field need --model-field") }

@@ -35,4 +35,46 @@ import TestSupport
         #expect(sets[0]["statistics"] is NSNull)   // one row lacks correctness
         #expect(j["contamination"] is [String: Any])
     }
+
+    /// Several models on the same questions from the CLI: --group-by model shows each question
+    /// once and the models side by side, with the Scale section from the sizes in the names;
+    /// `scaling` on the same file; sizes for a model that has none are an error naming it.
+    @Test func modelsFromTheCommandLine() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        var corpus = ""
+        for i in 0..<300 { corpus += "{\"text\": \"the mill \(i % 7) \(i % 40) \(i % 97) boats\"}\n" }
+        TestSupport.write("\(d)/c.jsonl", corpus)
+        #expect(ts("index", "\(d)/c.jsonl", "-o", "\(d)/i.sqlite", "--orders", "1").0 == 0)
+        var eval = ""
+        for (k, m) in ["toy-1b", "toy-10b", "toy-100b"].enumerated() {
+            for q in 0..<60 { eval += "{\"question\": \"How many boats pass mill \(q)?\", \"model\": \"\(m)\", \"correct\": \((q + k) % 3 != 0)}\n" }
+        }
+        TestSupport.write("\(d)/e.jsonl", eval)
+        let (rc, _, err) = ts("report", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--group-by", "model", "--terms", "numbers", "-o", "\(d)/r")
+        #expect(rc == 0, "\(err)")
+        #expect(err.contains("side by side"))
+        let j = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(d)/r/report.json"))) as! [String: Any]
+        let sets = j["sets"] as! [[String: Any]]
+        #expect(sets.count == 1 && (sets[0]["questions"] as! Int) == 60)
+        #expect((sets[0]["models"] as! [[String: Any]]).map { $0["model"] as! String } == ["toy-1b", "toy-10b", "toy-100b"])
+        #expect(((j["scale"] as! [String: Any])["groups"] as! [[String: Any]]).count == 1)
+        #expect(FileManager.default.fileExists(atPath: "\(d)/r/scaling.svg"))
+        let (rc2, out, err2) = ts("scaling", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--terms", "numbers", "--bootstrap", "50", "--json", "-")
+        #expect(rc2 == 0, "\(err2)")
+        let s = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+        #expect(((s["groups"] as! [[String: Any]])[0]["questions_answered_by_all"] as! Int) == 60)
+        #expect(err2.contains("Joint model"))   // the table went to stderr
+        // --sizes wins for the models it names; the others keep the size in their name.
+        let (rc3, out3, err3) = ts("scaling", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--terms", "numbers",
+                                   "--sizes", "toy-1b=2e9", "--bootstrap", "0", "--json", "-")
+        #expect(rc3 == 0, "\(err3)")
+        let models = ((try JSONSerialization.jsonObject(with: Data(out3.utf8)) as! [String: Any])["groups"] as! [[String: Any]])[0]["models"] as! [[String: Any]]
+        #expect(models.map { $0["size_source"] as! String } == ["--sizes", "the model name", "the model name"])
+        #expect(models.map { $0["params"] as! Double } == [2e9, 1e10, 1e11])
+        // A model field whose values carry no size: exit 65 naming the model.
+        let (rc4, _, err4) = ts("scaling", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--terms", "numbers", "--model-field", "question")
+        #expect(rc4 == 65 && err4.contains("no size for model"), "\(err4)")
+        #expect(ts("scaling", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--adjust", "bonferroni").0 == 64)
+        #expect(ts("scaling", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--csv", "\(d)/e.jsonl").0 == 64)
+    }
 }

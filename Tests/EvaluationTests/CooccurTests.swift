@@ -102,6 +102,64 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
 
     /// The pair pass on random matches, with frequent patterns in many pairs (so every way of
     /// reaching a document's pairs is taken) against the definitions, document by document.
+    /// Kandpal's relevant documents: the question entity whose pair with the answer has the most
+    /// shared documents (`--relevant best-pair`), against brute force over the documents; and
+    /// --min-term-count skipping rare terms.
+    @Test func bestPairIsTheEntityWithTheMostSharedDocuments() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var rng = Xoshiro256(seed: 8)
+        let words = ["a", "b", "c", "d", "new", "york", "city", "paris", "france", "x", "y", "z", "mkae"]
+        var docs: [[String]] = []
+        for _ in 0..<300 {
+            let n = 1 + Int(rng.next(upperBound: UInt64(30)))
+            docs.append((0..<n).map { _ in words[Int(rng.next(upperBound: UInt64(words.count - 1)))] })
+        }
+        docs.append(["mkae"])
+        let index = try buildTestIndex(dir, docs: docs.map { $0.joined(separator: " ") }, orders: 3)
+        let eval = dir + "/qa.jsonl"
+        TestSupport.write(eval, """
+        {"question": "Where is New York City?", "answer": ["x y", "z"], "ents": ["new york city", "a", "b"], "correct": 1}
+        {"question": "Paris France b?", "answer": "c", "ents": [["paris", "france paris"], "d"], "correct": 0}
+        {"question": "Is c like d?", "answer": "y", "ents": ["c", "d", "x"], "correct": 1}
+        """)
+        var o = CooccurOptions(index: index, evals: [eval], corpus: [dir + "/corpus.jsonl"])
+        o.questionTerms = [.field("ents")]
+        _ = try cooccur(o) { _ in }
+        var c = CorrelateOptions(index: index, evals: [eval])
+        c.qaCooccurrence = true
+        c.terms = []
+        c.questionTerms = [.field("ents")]
+        c.measure = .df
+        c.bootstrap = 0
+        let best = try questionFeatures(c) { _ in }     // field terms: best-pair by default
+        c.relevant = .any
+        let union = try questionFeatures(c) { _ in }
+        let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
+        let ex = TermExtractor(specs: [.field("ents")], tokenizer: tok), ax = TermExtractor(specs: [.answer], tokenizer: tok)
+        for (i, q) in best.questions.enumerated() {
+            let qt = ex.terms(of: q.row), a = ax.terms(of: q.row)[0]
+            func holds(_ d: [String], _ t: Term) -> Bool { t.aliases.contains { !starts(d, $0).isEmpty } }
+            let perTerm = qt.filter { Set($0.aliases).isDisjoint(with: a.aliases) }.map { t in docs.filter { holds($0, t) && holds($0, a) }.count }
+            let anyDocs = docs.filter { d in holds(d, a) && qt.contains { Set($0.aliases).isDisjoint(with: a.aliases) && holds(d, $0) } }.count
+            #expect(q.value == Double(perTerm.max()!), "question \(i): \(q.value ?? -1) vs \(perTerm)")
+            #expect(union.questions[i].value == Double(anyDocs))
+            #expect(q.value! <= union.questions[i].value!)
+        }
+        #expect(best.featureDescription.contains("the pair with the most"))
+        // --min-term-count: the typo "mkae" (1 occurrence) is skipped, so the rarest term is another.
+        TestSupport.write(eval, "{\"question\": \"mkae new city\", \"correct\": 1}\n")
+        var m = CorrelateOptions(index: index, evals: [eval])
+        m.bootstrap = 0
+        var logged: [String] = []
+        let plain = try questionFeatures(m) { logged.append($0) }
+        #expect(plain.questions[0].value == 1)
+        m.minTermCount = 2
+        let skipped = try questionFeatures(m) { logged.append($0) }
+        let newCount = docs.reduce(0) { $0 + starts($1, ["new"]).count }, cityCount = docs.reduce(0) { $0 + starts($1, ["city"]).count }
+        #expect(skipped.questions[0].value == Double(min(newCount, cityCount)))
+        #expect(skipped.skippedRareTerms == ["mkae"] && logged.contains { $0.contains("--min-term-count 2: 1 distinct term") })
+    }
+
     @Test func pairPassMatchesBruteForce() {
         var rng = Xoshiro256(seed: 11)
         func r(_ n: Int) -> Int { Int(rng.next(upperBound: UInt64(n))) }
