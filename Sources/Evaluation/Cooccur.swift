@@ -21,6 +21,8 @@ public struct CooccurOptions: Sendable {
     public var onError: ErrorPolicy = .stop
     public var progress = false
     public var stopwords: Set<String> = defaultStopwords
+    /// A gazetteer file for `entities` question terms.
+    public var entities: String? = nil
 
     public init(index: String, evals: [String], corpus: [String]) {
         self.index = index; self.evals = evals; self.corpus = corpus
@@ -249,9 +251,10 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     fields.needCorrect = false
     for s in o.questionTerms + o.extraTerms { if case .field(let f) = s { fields.termFields.append(f) } }
     let (rows, _) = try readEvalFiles(o.evals, fields: fields, onError: o.onError)
-    let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords)
+    let gazetteer = try loadGazetteer(o.entities, specs: o.questionTerms + o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords)
+    let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
     let ax = TermExtractor(specs: [.answer], tokenizer: tokenizer, stopwords: o.stopwords)
-    let ex = TermExtractor(specs: o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords)
+    let ex = TermExtractor(specs: o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
     let vocab = Vocabulary()
     var patterns: [[UInt32]] = []
     var patternText: [String] = []

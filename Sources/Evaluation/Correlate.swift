@@ -7,6 +7,18 @@ import Tokenization
 import Glibc
 #endif
 
+/// `best-pair` when the question terms are entities (a field or a gazetteer), else `any`.
+public func defaultRelevant(_ specs: [TermSpec]) -> Relevant {
+    specs.allSatisfy { if case .field = $0 { return true }; return $0 == .entities } ? .bestPair : .any
+}
+
+/// The gazetteer of `--entities`, required when a spec asks for entities.
+func loadGazetteer(_ path: String?, specs: [TermSpec], tokenizer: Tokenizer, stopwords: Set<String>) throws -> Gazetteer? {
+    guard specs.contains(.entities) else { return nil }
+    guard let path else { throw UsageError("entities as terms need a gazetteer: --entities FILE (one entity a line, tab-separated aliases)") }
+    return try Gazetteer(path: path, tokenizer: tokenizer, stopwords: stopwords)
+}
+
 /// How a question's term counts become one number.
 public enum Aggregate: String, Sendable, CaseIterable {
     case min, max, mean, sum, product
@@ -43,6 +55,8 @@ public struct CorrelateOptions: Sendable {
     /// With `qaCooccurrence`: the union of question terms, or the best pair (default: the best
     /// pair when the question terms are entities from a field, else the union).
     public var relevant: Relevant? = nil
+    /// A gazetteer file for `--terms entities` / `--question-terms entities`.
+    public var entities: String? = nil
     /// Terms counted fewer than this many times are skipped (misspellings in --aggregate min);
     /// a question whose terms are all below it has no countable term.
     public var minTermCount: UInt64 = 0
@@ -240,6 +254,7 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
     let reader = try IndexReader(path: o.index)
     let settings = try IndexSettings(meta: reader.meta)
     let tokenizer = Tokenizer(config: settings.tokenizer)
+    let gazetteer = try loadGazetteer(o.entities, specs: o.terms + o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords)
     var fields = o.fields
     for c in o.covariates where !fields.extra.contains(c) { fields.extra.append(c) }
     let allSpecs = o.qaCooccurrence ? o.questionTerms + [.answer] : o.terms
@@ -267,9 +282,9 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
     var skippedRare = Set<String>()
     let description: String
     if o.qaCooccurrence {
-        let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords)
+        let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
         let ax = TermExtractor(specs: [.answer], tokenizer: tokenizer, stopwords: o.stopwords)
-        let relevant = o.relevant ?? (o.questionTerms.allSatisfy { if case .field = $0 { return true }; return false } ? .bestPair : .any)
+        let relevant = o.relevant ?? defaultRelevant(o.questionTerms)
         let stored = try reader.cooccurQuestions(window: o.window)
         let pairs = relevant == .bestPair ? try reader.cooccurPairs(window: o.window) : [:]
         if stored.isEmpty {
@@ -323,7 +338,7 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
                 : "co-occurrences of a question term and the answer within \(o.window) tokens"
         }
     } else {
-        let ex = TermExtractor(specs: o.terms, tokenizer: tokenizer, stopwords: o.stopwords)
+        let ex = TermExtractor(specs: o.terms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
         // Several models answer the same question: terms that come from the question text alone
         // are extracted once per distinct text.
         let fromQuestionOnly = o.terms.allSatisfy { $0 == .numbers || $0 == .content }

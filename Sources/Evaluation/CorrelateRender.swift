@@ -131,7 +131,7 @@ public enum CorrelateRender {
                 ("aggregate", .string(o.aggregate.rawValue)), ("measure", .string(o.measure.rawValue)),
                 ("window", o.qaCooccurrence ? .int(Int64(o.window)) : .null),
                 ("counts_are_lower_bounds", .bool(r.countsAreLowerBounds)),
-                ("relevant", o.qaCooccurrence ? .string((o.relevant ?? (o.questionTerms.allSatisfy { if case .field = $0 { return true }; return false } ? .bestPair : .any)).rawValue) : .null),
+                ("relevant", o.qaCooccurrence ? .string((o.relevant ?? defaultRelevant(o.questionTerms)).rawValue) : .null),
                 ("min_term_count", .int(Int64(o.minTermCount))),
                 ("skipped_rare_terms", .array(r.skippedRareTerms.map { .string($0) })),
             ])),

@@ -1,3 +1,4 @@
+import CorpusIO
 import Tokenization
 
 /// Which terms of a question are counted.
@@ -11,12 +12,16 @@ public enum TermSpec: Sendable, Equatable, CustomStringConvertible {
     case field(String)
     /// Every token of the question that is not a stopword.
     case content
+    /// The gazetteer entities (`--entities FILE`) found in the question: the longest
+    /// non-overlapping matches, leftmost first.
+    case entities
 
     public init?(_ s: String) {
         switch s {
         case "numbers": self = .numbers
         case "answer": self = .answer
         case "content": self = .content
+        case "entities": self = .entities
         default:
             guard s.hasPrefix("field:"), s.count > 6 else { return nil }
             self = .field(String(s.dropFirst(6)))
@@ -29,6 +34,7 @@ public enum TermSpec: Sendable, Equatable, CustomStringConvertible {
         case .answer: return "answer"
         case .field(let f): return "field:\(f)"
         case .content: return "content"
+        case .entities: return "entities"
         }
     }
 }
@@ -52,16 +58,84 @@ would you your yours yourself yourselves s t d ll m re ve let lets many much may
 also one get got us
 """.split(separator: " ").map { String($0).trimmingSpaces }.filter { !$0.isEmpty })
 
+/// A list of entities with their aliases, tokenized with the index's settings, for finding the
+/// entities a question mentions. The file has one entity a line: its name, then tab-separated
+/// aliases (`United States\tUSA\tU.S.`); empty lines and lines starting with `#` are skipped.
+public final class Gazetteer: Sendable {
+    public let entries: [Term]
+    /// Alias token sequence -> entry (the first entry that lists it wins).
+    let index: [[String]: Int]
+    let maxLength: Int
+
+    public init(entries: [(name: String, aliases: [String])], tokenizer: Tokenizer, stopwords: Set<String> = []) {
+        var terms: [Term] = []
+        var index: [[String]: Int] = [:]
+        var maxLength = 0
+        for e in entries {
+            var aliases: [[String]] = []
+            for a in [e.name] + e.aliases {
+                let toks = tokenizer.tokens(of: a)
+                // An alias made only of stopwords ("The", "It") would match everywhere.
+                guard !toks.isEmpty, !toks.allSatisfy({ stopwords.contains($0) }), !aliases.contains(toks) else { continue }
+                aliases.append(toks)
+            }
+            guard !aliases.isEmpty else { continue }
+            let k = terms.count
+            terms.append(Term(text: e.name, aliases: aliases))
+            for a in aliases where index[a] == nil { index[a] = k; maxLength = max(maxLength, a.count) }
+        }
+        self.entries = terms
+        self.index = index
+        self.maxLength = maxLength
+    }
+
+    /// Reads a gazetteer file.
+    public convenience init(path: String, tokenizer: Tokenizer, stopwords: Set<String> = []) throws {
+        let text = String(decoding: try readAllBytes(path: path), as: UTF8.self)
+        var entries: [(String, [String])] = []
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+            let cols = line.split(separator: "\t", omittingEmptySubsequences: true).map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+            guard let name = cols.first, !name.hasPrefix("#") else { continue }
+            entries.append((name, Array(cols.dropFirst())))
+        }
+        self.init(entries: entries, tokenizer: tokenizer, stopwords: stopwords)
+    }
+
+    /// The entities in a token sequence: at each position the longest alias that starts there,
+    /// then on after it (leftmost-longest, non-overlapping); each entity once, in order.
+    public func matches(_ tokens: [String]) -> [Int] {
+        var out: [Int] = []
+        var i = 0
+        while i < tokens.count {
+            var hit: (Int, Int)? = nil
+            var len = min(maxLength, tokens.count - i)
+            while len > 0 {
+                if let k = index[Array(tokens[i..<(i + len)])] { hit = (k, len); break }
+                len -= 1
+            }
+            if let (k, l) = hit {
+                if !out.contains(k) { out.append(k) }
+                i += l
+            } else {
+                i += 1
+            }
+        }
+        return out
+    }
+}
+
 /// Extracts terms from eval rows with the index's tokenizer settings.
 public struct TermExtractor {
     public let specs: [TermSpec]
     public let tokenizer: Tokenizer
     public let stopwords: Set<String>
+    public let gazetteer: Gazetteer?
 
-    public init(specs: [TermSpec], tokenizer: Tokenizer, stopwords: Set<String> = defaultStopwords) {
+    public init(specs: [TermSpec], tokenizer: Tokenizer, stopwords: Set<String> = defaultStopwords, gazetteer: Gazetteer? = nil) {
         self.specs = specs
         self.tokenizer = tokenizer
         self.stopwords = stopwords
+        self.gazetteer = gazetteer
     }
 
     /// The distinct terms of a row, in order of first appearance.
@@ -81,6 +155,12 @@ public struct TermExtractor {
                 if let first = row.answers.first { add(first, row.answers) }
             case .content:
                 for t in tokenizer.tokens(of: row.question) where !stopwords.contains(t) { add(t, [t]) }
+            case .entities:
+                guard let g = gazetteer else { continue }
+                for k in g.matches(tokenizer.tokens(of: row.question)) {
+                    let e = g.entries[k]
+                    if seen.insert(e.aliases).inserted { out.append(e) }
+                }
             case .field(let name):
                 guard let v = row.termFields[name] else { continue }
                 switch v {
@@ -120,4 +200,20 @@ public func numbers(in text: String) -> [String] {
         out.append(String(decoding: u[start..<i], as: UTF8.self))
     }
     return out
+}
+
+/// The values of one JSON field over a corpus (Wikipedia's `title`: every article names an
+/// entity), with how many documents carry each, most frequent first (ties by name): the rows of a
+/// gazetteer for `--entities`.
+public func corpusFieldValues(_ files: [String], field: String, onError: ErrorPolicy) throws -> [(name: String, docs: Int)] {
+    var counts: [String: Int] = [:]
+    for path in files {
+        let reader = try DocumentReader(path: path, format: .jsonl(field: field), policy: onError)
+        try reader.forEachDocument { bytes in
+            var s = String(decoding: bytes, as: UTF8.self)
+            s = s.split(whereSeparator: { $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ").trimmingSpaces
+            if !s.isEmpty { counts[s, default: 0] += 1 }
+        }
+    }
+    return counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
 }

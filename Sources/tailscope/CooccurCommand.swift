@@ -44,6 +44,9 @@ struct CooccurCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Question entities paired with the answer: a field listing them (a string, a list, or lists of aliases); the same as --question-terms field:FIELD. Every entity/answer pair is stored, so `correlate --relevant best-pair` can take the pair with the most shared documents (Kandpal et al.).", valueName: "field"))
     var questionEntities: String?
 
+    @Option(help: ArgumentHelp("A gazetteer: one entity a line, tab-separated aliases after its name; the question's entities (longest non-overlapping matches) are the question terms. Give the same file to `correlate --entities`.", valueName: "file"))
+    var entities: String?
+
     @Option(help: ArgumentHelp("More terms to count, e.g. numbers or field:entity (for terms longer than the index's orders).", valueName: "specs"))
     var terms: String?
 
@@ -68,6 +71,10 @@ struct CooccurCommand: ParsableCommand {
         o.onError = try eval.policy()
         o.questionTerms = try parseTermSpecs(questionTerms, option: "--question-terms")
         if let e = questionEntities { o.questionTerms = [.field(e)] }
+        if let e = entities {
+            o.entities = e
+            if questionEntities == nil { o.questionTerms = [.entities] }
+        }
         o.extraTerms = try terms.map { try parseTermSpecs($0, option: "--terms") } ?? []
         o.window = window
         o.textField = text.textField

@@ -62,7 +62,7 @@ struct EvalOptions: ParsableArguments {
 func parseTermSpecs(_ s: String, option: String) throws -> [TermSpec] {
     try s.split(separator: ",").map { part in
         guard let t = TermSpec(String(part).trimmingSpaces) else {
-            throw ValidationError("\(option): '\(part)' is not numbers, answer, content, field:NAME\(option == "--terms" ? " or qa-cooccurrence" : "")")
+            throw ValidationError("\(option): '\(part)' is not numbers, answer, content, entities, field:NAME\(option == "--terms" ? " or qa-cooccurrence" : "")")
         }
         return t
     }
@@ -102,6 +102,7 @@ struct CorrelateCommand: ParsableCommand {
           answer           the gold answer (aliases: the most frequent counts)
           field:NAME       terms listed in a field (string, list, or list of alias lists)
           content          question tokens that are not stopwords (--stopwords FILE to replace the list)
+          entities         the entities of a gazetteer (--entities FILE) found in the question
           qa-cooccurrence  documents with a question term and the answer, from `tailscope cooccur`
                            (--measure df), or co-occurrences within --window tokens (--measure count)
         Terms longer than the index's orders are counted from a `tailscope cooccur` pass when one \
@@ -188,6 +189,9 @@ struct FeatureOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Question entities for qa-cooccurrence: a field listing them (a string, a list, or lists of aliases); the same as --question-terms field:FIELD.", valueName: "field"))
     var questionEntities: String?
 
+    @Option(help: ArgumentHelp("A gazetteer: one entity a line, tab-separated aliases after its name. The question's entities are the longest non-overlapping matches in its text; they become the question terms of qa-cooccurrence (and `entities` works in --terms).", valueName: "file"))
+    var entities: String?
+
     @Option(help: ArgumentHelp("qa-cooccurrence: any (documents with any question term and the answer) or best-pair (Kandpal et al.: the question-term/answer pair with the most shared documents). Default: best-pair with --question-entities or field: terms, else any.", valueName: "any|best-pair"))
     var relevant: String?
 
@@ -230,6 +234,10 @@ struct FeatureOptions: ParsableArguments {
         }
         o.questionTerms = try parseTermSpecs(questionTerms, option: "--question-terms")
         if let e = questionEntities { o.questionTerms = [.field(e)] }
+        if let e = entities {
+            o.entities = e
+            if questionEntities == nil { o.questionTerms = [.entities] }
+        }
         if let r = relevant {
             guard let v = Relevant(rawValue: r) else { throw ValidationError("--relevant must be any or best-pair") }
             o.relevant = v

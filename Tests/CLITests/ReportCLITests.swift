@@ -77,4 +77,32 @@ import TestSupport
         #expect(ts("scaling", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--adjust", "bonferroni").0 == 64)
         #expect(ts("scaling", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--csv", "\(d)/e.jsonl").0 == 64)
     }
+
+    /// `entities` writes a gazetteer that `cooccur --entities` and `correlate --entities` use.
+    @Test func entitiesFromACorpusFieldThroughCooccurAndCorrelate() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        var corpus = ""
+        for i in 0..<120 {
+            let title = ["Paris", "Berlin", "Rome"][i % 3]
+            corpus += "{\"title\": \"\(title)\", \"text\": \"\(title) is a city \(i % 4 == 0 ? "on the river" : "of art") \(i % 5)\"}\n"
+        }
+        TestSupport.write("\(d)/c.jsonl", corpus)
+        #expect(ts("index", "\(d)/c.jsonl", "-o", "\(d)/i.sqlite", "--orders", "1-2").0 == 0)
+        let (rc, _, err) = ts("entities", "\(d)/c.jsonl", "--field", "title", "-o", "\(d)/g.tsv")
+        #expect(rc == 0 && err.contains("3 entities from 120 documents"), "\(err)")
+        let g = String(decoding: TestSupport.read("\(d)/g.tsv"), as: UTF8.self)
+        #expect(g.split(separator: "\n").dropFirst().map(String.init) == ["Berlin", "Paris", "Rome"])
+        #expect(ts("entities", "\(d)/c.jsonl", "-o", "\(d)/c.jsonl").0 == 64)
+        var eval = ""
+        for q in 0..<30 { eval += "{\"question\": \"Is \(["Paris", "Berlin", "Rome"][q % 3]) on the river?\", \"answer\": \"\(q % 5)\", \"correct\": \(q % 2 == 0)}\n" }
+        TestSupport.write("\(d)/e.jsonl", eval)
+        let (rc2, out2, err2) = ts("cooccur", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--corpus", "\(d)/c.jsonl", "--entities", "\(d)/g.tsv")
+        #expect(rc2 == 0 && out2.contains("question terms entities"), "\(err2)")
+        let (rc3, out3, err3) = ts("correlate", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--terms", "qa-cooccurrence",
+                                   "--measure", "df", "--entities", "\(d)/g.tsv", "--bootstrap", "0", "--json", "-")
+        #expect(rc3 == 0, "\(err3)")
+        let j = try JSONSerialization.jsonObject(with: Data(out3.utf8)) as! [String: Any]
+        #expect((j["feature"] as! [String: Any])["relevant"] as? String == "best-pair")
+        #expect(ts("correlate", "--index", "\(d)/i.sqlite", "--eval", "\(d)/e.jsonl", "--terms", "entities").0 == 64)
+    }
 }

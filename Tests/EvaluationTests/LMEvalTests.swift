@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import Tokenization
+import Statistics
 @testable import Evaluation
 import TestSupport
 
@@ -154,5 +156,63 @@ import TestSupport
         try FileManager.default.removeItem(atPath: dir + "/EleutherAI__pythia-160m/results_2024-06-01T10-00-00.000001.json")
         try FileManager.default.removeItem(atPath: dir + "/EleutherAI__pythia-160m/results_2023-01-01T00-00-00.json")
         #expect(throws: EvalError.self) { try readEvalFiles([paths[0]], fields: f, onError: .stop) }
+    }
+}
+
+/// The gazetteer: entities found in questions, against a naive matcher.
+@Suite struct GazetteerTests {
+    @Test func longestNonOverlappingMatchesAgreeWithANaiveMatcher() throws {
+        let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
+        let entries: [(name: String, aliases: [String])] = [
+            ("New York", ["NYC"]), ("New York City", []), ("York", []), ("City of London", ["the City"]),
+            ("London", []), ("The", []), ("Bob Dylan", ["Dylan", "Robert Zimmerman"]), ("United States", ["USA", "U.S."]),
+        ]
+        let g = Gazetteer(entries: entries, tokenizer: tok, stopwords: defaultStopwords)
+        // "The" is only a stopword: never an entity; "the City" keeps its non-stopword token.
+        #expect(!g.entries.map(\.text).contains("The"))
+        // Naive: at each position try every alias of every entry, keep the longest, move past it.
+        func naive(_ toks: [String]) -> [String] {
+            var out: [String] = [], i = 0
+            while i < toks.count {
+                var best: (String, Int)? = nil
+                for e in g.entries { for a in e.aliases where a.count <= toks.count - i && Array(toks[i..<(i + a.count)]) == a {
+                    if best == nil || a.count > best!.1 { best = (e.text, a.count) }
+                } }
+                if let b = best { if !out.contains(b.0) { out.append(b.0) }; i += b.1 } else { i += 1 }
+            }
+            return out
+        }
+        var rng = Xoshiro256(seed: 2)
+        let words = ["new", "york", "city", "of", "london", "the", "bob", "dylan", "robert", "zimmerman", "usa", "u", "s", "united", "states", "nyc", "x"]
+        for _ in 0..<2000 {
+            let toks = (0..<Int(rng.next() % 12)).map { _ in words[Int(rng.next() % UInt64(words.count))] }
+            let got = g.matches(toks).map { g.entries[$0].text }
+            #expect(got == naive(toks), "\(toks)")
+        }
+        // In a question, through TermExtractor, with all aliases of each entity.
+        let row = EvalRow(file: "f", line: 1, id: "1", key: "k", question: "Did Bob Dylan live in New York City or the City of London?",
+                          answers: [], correct: nil, group: [], termFields: [:], extra: [:])
+        let terms = TermExtractor(specs: [.entities], tokenizer: tok, gazetteer: g).terms(of: row)
+        // Leftmost first: "the City" (an alias of City of London) starts before "City of London",
+        // so "London" after it is an entity of its own.
+        #expect(terms.map(\.text) == ["Bob Dylan", "New York City", "City of London", "London"])
+        #expect(terms[0].aliases == [["bob", "dylan"], ["dylan"], ["robert", "zimmerman"]])
+    }
+
+    @Test func theEntitiesCommandListsAFieldByDocumentCount() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        TestSupport.write(dir + "/c.jsonl", """
+        {"title": "Paris", "text": "a"}
+        {"title": "Berlin", "text": "b"}
+        {"title": "Paris", "text": "c"}
+        {"title": " ", "text": "d"}
+        """)
+        let v = try corpusFieldValues([dir + "/c.jsonl"], field: "title", onError: .stop)
+        #expect(v.map(\.name) == ["Paris", "Berlin"] && v.map(\.docs) == [2, 1])
+        TestSupport.write(dir + "/g.tsv", "# a comment\nParis\tParis, France\tLutetia\n\nBerlin\n")
+        let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
+        let g = try Gazetteer(path: dir + "/g.tsv", tokenizer: tok)
+        #expect(g.entries.map(\.text) == ["Paris", "Berlin"])
+        #expect(g.entries[0].aliases == [["paris"], ["paris", "france"], ["lutetia"]])
     }
 }
