@@ -314,6 +314,11 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
                 questions.append(QuestionResult(row: r, group: rowGroup[i], terms: [term], value: Double(o.measure == .df ? b.docs : b.window)))
                 continue
             }
+            // A question whose only terms are its answer has no question term to pair.
+            let answerAliasSet = Set(a.aliases)
+            guard qt.contains(where: { answerAliasSet.isDisjoint(with: $0.aliases) }) else {
+                questions.append(QuestionResult(row: r, group: rowGroup[i], terms: [], value: nil)); continue
+            }
             let sig = qaSignature(questionTerms: qt, answer: a)
             guard let c = stored[sig] else {
                 missing += 1

@@ -160,6 +160,55 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         #expect(skipped.skippedRareTerms == ["mkae"] && logged.contains { $0.contains("--min-term-count 2: 1 distinct term") })
     }
 
+    /// On real text (the 10 MB enwiki sample, the 30k sample's titles as the gazetteer, NQ-open questions):
+    /// the question entities and relevant documents equal a brute-force pass in Python with the
+    /// independent tokenizer (`brute_relevant.py`). Skipped without ../shared.
+    @Test func relevantDocumentsOnRealTextEqualABruteForcePass() throws {
+        guard let corpus = TestSupport.shared("corpora/enwiki-sample-10MB.jsonl.zst"),
+              let big = TestSupport.shared("corpora/enwiki-2015-wikiextractor-30k.jsonl.zst"),
+              let nq = TestSupport.shared("eval/nq_open/NQ-open.dev.jsonl") else { return }
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var io = IndexOptions(inputs: [corpus], output: dir + "/i.sqlite")
+        io.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: 1, minCount: 1)
+        io.tempDir = dir
+        _ = try buildIndex(io) { _ in }
+        // The 30,729 titles of the larger sample as entities; documents from the 10 MB one.
+        let titles = try corpusFieldValues([big], field: "title", onError: .stop)
+        TestSupport.write(dir + "/g.tsv", titles.map(\.name).joined(separator: "\n") + "\n")
+        let lines = String(decoding: TestSupport.read(nq), as: UTF8.self).split(separator: "\n").prefix(400)
+        TestSupport.write(dir + "/q.jsonl", lines.joined(separator: "\n") + "\n")
+        TestSupport.write(dir + "/stop.txt", defaultStopwords.sorted().joined(separator: "\n") + "\n")
+        var o = CooccurOptions(index: dir + "/i.sqlite", evals: [dir + "/q.jsonl"], corpus: [corpus])
+        o.questionTerms = [.entities]
+        o.entities = dir + "/g.tsv"
+        o.fields.needCorrect = false
+        _ = try cooccur(o) { _ in }
+        var c = CorrelateOptions(index: dir + "/i.sqlite", evals: [dir + "/q.jsonl"])
+        c.qaCooccurrence = true
+        c.terms = []
+        c.questionTerms = [.entities]
+        c.entities = dir + "/g.tsv"
+        c.measure = .df
+        c.fields.needCorrect = false
+        let best = try questionFeatures(c) { _ in }
+        c.relevant = .any
+        let any = try questionFeatures(c) { _ in }
+        let script = TestSupport.packageRoot + "/Tests/EvaluationTests/brute_relevant.py"
+        let (rc, out, err) = TestSupport.run("/usr/bin/python3", [script, corpus, dir + "/q.jsonl", dir + "/g.tsv", dir + "/stop.txt"])
+        try #require(rc == 0, "\(err)")
+        let ref = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [[String: Any]]
+        #expect(ref.count == 400 && best.questions.count == 400)
+        var withDocs = 0, withTerms = 0
+        for (i, r) in ref.enumerated() {
+            if (r["best"] as? Int) != nil { withTerms += 1 }
+            let want = r["best"] as? Int, wantAny = r["any"] as? Int
+            #expect(best.questions[i].value.map { Int($0) } == want, "question \(i) (\(r["entities"]!)): best \(best.questions[i].value ?? -1) vs \(want ?? -1)")
+            #expect(any.questions[i].value.map { Int($0) } == wantAny, "question \(i): any \(any.questions[i].value ?? -1) vs \(wantAny ?? -1)")
+            if (want ?? 0) > 0 { withDocs += 1 }
+        }
+        #expect(withDocs >= 2 && withTerms >= 30, "\(withDocs) questions with relevant documents, \(withTerms) with entities")
+    }
+
     @Test func pairPassMatchesBruteForce() {
         var rng = Xoshiro256(seed: 11)
         func r(_ n: Int) -> Int { Int(rng.next(upperBound: UInt64(n))) }
