@@ -55,6 +55,9 @@ public struct CorrelateOptions: Sendable {
     /// With `qaCooccurrence`: the union of question terms, or the best pair (default: the best
     /// pair when the question terms are entities from a field, else the union).
     public var relevant: Relevant? = nil
+    /// Per-question features of an eval set without model results: no correctness is read and
+    /// no statistics are computed (the CSV and JSON hold every question's terms and v).
+    public var featuresOnly = false
     /// A gazetteer file for `--terms entities` / `--question-terms entities`.
     public var entities: String? = nil
     /// Terms counted fewer than this many times are skipped (misspellings in --aggregate min);
@@ -385,9 +388,11 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
 /// `tailscope correlate`.
 public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> CorrelationReport {
     let t0 = now()
-    let f = try questionFeatures(o, log: log)
+    var fo = o
+    if o.featuresOnly { fo.fields.needCorrect = false; fo.fields.correctIfPresent = false }
+    let f = try questionFeatures(fo, log: log)
     let labels = f.labels, questions = f.questions
-    if let r = questions.first(where: { $0.row.correct == nil }) {
+    if !o.featuresOnly, let r = questions.first(where: { $0.row.correct == nil }) {
         throw CorrelateError("\(r.row.file):\(r.row.line): no correctness (name it with --correct-field)")
     }
 
@@ -396,6 +401,10 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
     for (g, label) in labels.enumerated() {
         let qs = questions.filter { $0.group == g }
         let usable = qs.filter { $0.value != nil }
+        if o.featuresOnly {
+            groups.append(featuresOnlyGroup(label: label, n: usable.count, withoutTerms: qs.count - usable.count))
+            continue
+        }
         let x = usable.map { $0.x! }, y = usable.map { $0.row.correct! }
         let cov = o.covariates.map { c in usable.map { $0.row.extra[c] ?? "" } }
         groups.append(groupStatistics(label: label, x: x, y: y, withoutTerms: qs.count - usable.count, options: o, seed: o.seed &+ UInt64(g),
@@ -403,11 +412,12 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
     }
 
     // Comparisons: groups equal in every group field but the compared one, paired over the
+    // questions they share (none without correctness).
     // questions they share (same --id-field, or the same question text).
     let groupFields = o.fields.groupBy
     var comparisons: [ArmComparison] = []
     var compareField: String? = nil
-    if groupFields.count >= 1 && labels.count >= 2 {
+    if !o.featuresOnly && groupFields.count >= 1 && labels.count >= 2 {
         let field = o.compare ?? groupFields.last!
         guard let k = groupFields.firstIndex(of: field) else {
             throw CorrelateError("--compare \(field) is not one of the --group-by fields (\(groupFields.joined(separator: ",")))")
@@ -442,6 +452,16 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
                              questions: questions, comparisons: comparisons, compareField: compareField,
                              uncountedTerms: f.uncountedTerms, countsAreLowerBounds: f.countsAreLowerBounds,
                              featureDescription: f.featureDescription, skippedRareTerms: f.skippedRareTerms, seconds: now() - t0)
+}
+
+/// A group of an eval set without correctness: its size, and n/a for every statistic.
+func featuresOnlyGroup(label: [String], n: Int, withoutTerms: Int) -> GroupResult {
+    let nan = Interval(low: .nan, high: .nan)
+    return GroupResult(label: label, n: n, withoutTerms: withoutTerms, accuracy: .nan, accuracyCI: nan,
+                       spearman: .nan, spearmanP: .nan, spearmanCI: nan, kendall: .nan, kendallP: .nan, kendallCI: nan,
+                       pearson: .nan, pearsonP: .nan, logistic: nil, logisticNote: nil,
+                       statisticsNote: "--features-only: no correctness read", covariateNames: [], covariateNotes: [],
+                       bins: [], gap: .nan, gapCI: nan, gapTop: (0, .nan), gapBottom: (0, .nan), bootstrapValid: 0)
 }
 
 /// `covariates` holds, per `o.covariates` field, its value on each row (entered into the logistic

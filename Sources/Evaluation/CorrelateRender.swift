@@ -32,6 +32,16 @@ public enum CorrelateRender {
         }
         if r.countsAreLowerBounds { out += "Note: the index dropped n-grams below --min-count \(r.indexMeta["min_count"] ?? "?"); absent n-grams count as 0.\n" }
         out += "\n"
+        if r.options.featuresOnly {
+            // No correctness: the distribution of v per group.
+            out += Render.table(["group", "n", "no term", "v min", "25%", "median", "75%", "max", "v = 0"], r.groups.enumerated().map { g, grp in
+                let v = r.questions.filter { $0.group == g }.compactMap(\.value).sorted()
+                func q(_ p: Double) -> String { v.isEmpty ? "n/a" : countText(log10(Quantile.linear(sorted: v, p) + 1)) }
+                return [label(r, grp), "\(grp.n)", "\(grp.withoutTerms)", q(0), q(0.25), q(0.5), q(0.75), q(1), "\(v.filter { $0 == 0 }.count)"]
+            })
+            out += "--features-only: no correctness read; --csv holds every question's terms and v\n"
+            return out
+        }
         let header = ["group", "n", "acc", "spearman", "95% CI", "p", "kendall", "p", "pearson", "slope/10x", "± se", "OR/10x", "gap", "95% CI"]
         var rows: [[String]] = []
         for g in r.groups {

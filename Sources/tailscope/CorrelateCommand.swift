@@ -129,6 +129,9 @@ struct CorrelateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The group-by field that varies between compared groups.", valueName: "field"))
     var compare: String?
 
+    @Flag(help: "Per-question features of an eval set without model results (NQ-open, a benchmark before its runs): no correctness is read, no statistics computed; --csv and --json hold every question's terms and v.")
+    var featuresOnly = false
+
     @Option(help: ArgumentHelp("Adjustment of the comparisons' p-values: holm (family-wise), bh (false discovery rate) or none.", valueName: "holm|bh|none"))
     var adjust: String = "holm"
 
@@ -151,6 +154,7 @@ struct CorrelateCommand: ParsableCommand {
         o.onError = try eval.policy()
         try feature.apply(to: &o)
         o.compare = compare
+        o.featuresOnly = featuresOnly
         guard let a = PAdjust(rawValue: adjust) else { throw ValidationError("--adjust must be holm, bh or none") }
         o.adjust = a
         o.covariates = covariate.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
