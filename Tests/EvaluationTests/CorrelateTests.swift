@@ -171,6 +171,21 @@ import TestSupport
         #expect(try #require(u.comparisons.first { u.groups[$0.a].label[0] == "big" }).shared == 0)
     }
 
+    @Test func featuresOnlyNeedsNoCorrectness() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let index = try buildTestIndex(dir, docs: ["a b c", "a b", "a"], orders: 1)
+        TestSupport.write(dir + "/q.jsonl", "{\"question\": \"a or b\", \"answer\": [\"c\"]}\n{\"question\": \"just c\"}\n{\"question\": \"zzz\"}\n")
+        var o = CorrelateOptions(index: index, evals: [dir + "/q.jsonl"])
+        o.stopwords = ["or", "just"]
+        #expect(throws: EvalError.self) { try correlate(o) { _ in } }
+        o.featuresOnly = true
+        let r = try correlate(o) { _ in }
+        #expect(r.questions.map(\.value) == [2, 1, 0] && r.groups[0].n == 3 && r.comparisons.isEmpty)
+        #expect(r.groups[0].logistic == nil && r.groups[0].accuracy.isNaN)
+        let csv = CorrelateRender.csv(r)
+        #expect(csv.contains("q.jsonl:1,,a;b,3;2,") && CorrelateRender.text(r).contains("--features-only"))
+    }
+
     @Test func comparesGroupsThatDifferInOneField() throws {
         let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
         var docs: [String] = []
