@@ -24,6 +24,28 @@ public enum Aggregate: String, Sendable, CaseIterable {
     case min, max, mean, sum, product
 }
 
+/// What one observation of the statistics is.
+public enum CorrelateUnit: String, Sendable, CaseIterable {
+    /// A question: x from its aggregated terms, y its correctness.
+    case question
+    /// A distinct term (Razeghi et al. 2022): x from its count, y the accuracy averaged over the
+    /// questions that hold it.
+    case term
+}
+
+/// One term as a unit of `--unit term`.
+public struct TermUnit: Sendable {
+    public let group: Int
+    public let term: String
+    public let count: UInt64?
+    public let df: UInt64?
+    /// The measure (count or df) the statistics use.
+    public let value: Double
+    public let questions: Int
+    public let accuracy: Double
+    public var x: Double { log10(value + 1) }
+}
+
 /// Which documents count as relevant to a question in `--terms qa-cooccurrence`.
 public enum Relevant: String, Sendable, CaseIterable {
     /// Documents holding any question term and the answer (the union over question terms).
@@ -55,6 +77,8 @@ public struct CorrelateOptions: Sendable {
     /// With `qaCooccurrence`: the union of question terms, or the best pair (default: the best
     /// pair when the question terms are entities from a field, else the union).
     public var relevant: Relevant? = nil
+    /// Statistics per question, or per distinct term (`--unit term`).
+    public var unit: CorrelateUnit = .question
     /// Per-question features of an eval set without model results: no correctness is read and
     /// no statistics are computed (the CSV and JSON hold every question's terms and v).
     public var featuresOnly = false
@@ -168,6 +192,8 @@ public struct CorrelationReport: Sendable {
     public let questions: [QuestionResult]
     /// Groups that differ in the compared field only, paired over the questions they share.
     public let comparisons: [ArmComparison]
+    /// With `--unit term`: the terms of each group (the units of its statistics).
+    public let termUnits: [TermUnit]
     public let compareField: String?
     /// Distinct terms longer than the index's orders that no targeted pass counted.
     public let uncountedTerms: [String]
@@ -396,24 +422,56 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
         throw CorrelateError("\(r.row.file):\(r.row.line): no correctness (name it with --correct-field)")
     }
 
+    // The units of each group: its questions, or its distinct terms (accuracy averaged over the
+    // questions that hold the term, x from the term's own count).
+    struct Unit { let key: String; let x: Double; let y: Double; let row: QuestionResult? }
+    var units: [[Unit]] = []
+    var termUnits: [TermUnit] = []
+    for g in labels.indices {
+        let qs = questions.filter { $0.group == g }
+        if o.unit == .question || o.featuresOnly {
+            units.append(qs.filter { $0.value != nil }.map { Unit(key: $0.row.key, x: $0.x!, y: $0.row.correct ?? .nan, row: $0) })
+            continue
+        }
+        var order: [String] = []
+        var acc: [String: (count: UInt64?, df: UInt64?, sum: Double, n: Int)] = [:]
+        for q in qs {
+            for t in q.terms {
+                guard let c = t.count, c >= o.minTermCount else { continue }
+                let key = t.tokens.joined(separator: " ")
+                if acc[key] == nil { order.append(key); acc[key] = (t.count, t.df, 0, 0) }
+                acc[key]!.sum += q.row.correct!
+                acc[key]!.n += 1
+            }
+        }
+        var us: [Unit] = []
+        for key in order {
+            let a = acc[key]!
+            let v = Double(o.measure == .df ? (a.df ?? 0) : (a.count ?? 0))
+            let tu = TermUnit(group: g, term: key, count: a.count, df: a.df, value: v, questions: a.n, accuracy: a.sum / Double(a.n))
+            termUnits.append(tu)
+            us.append(Unit(key: "term:" + key, x: tu.x, y: tu.accuracy, row: nil))
+        }
+        units.append(us)
+    }
+
     // Statistics per group.
     var groups: [GroupResult] = []
     for (g, label) in labels.enumerated() {
         let qs = questions.filter { $0.group == g }
-        let usable = qs.filter { $0.value != nil }
+        let us = units[g]
+        let without = o.unit == .question ? qs.count - us.count : qs.filter { q in !q.terms.contains { ($0.count ?? 0) >= o.minTermCount && $0.count != nil } }.count
         if o.featuresOnly {
-            groups.append(featuresOnlyGroup(label: label, n: usable.count, withoutTerms: qs.count - usable.count))
+            groups.append(featuresOnlyGroup(label: label, n: us.count, withoutTerms: without))
             continue
         }
-        let x = usable.map { $0.x! }, y = usable.map { $0.row.correct! }
-        let cov = o.covariates.map { c in usable.map { $0.row.extra[c] ?? "" } }
-        groups.append(groupStatistics(label: label, x: x, y: y, withoutTerms: qs.count - usable.count, options: o, seed: o.seed &+ UInt64(g),
+        let cov = o.unit == .question ? o.covariates.map { c in us.map { $0.row!.row.extra[c] ?? "" } } : []
+        groups.append(groupStatistics(label: label, x: us.map(\.x), y: us.map(\.y), withoutTerms: without, options: o, seed: o.seed &+ UInt64(g),
                                       covariates: cov))
     }
 
     // Comparisons: groups equal in every group field but the compared one, paired over the
-    // questions they share (none without correctness).
-    // questions they share (same --id-field, or the same question text).
+    // units they share (the same question by --id-field or text; the same term).
     let groupFields = o.fields.groupBy
     var comparisons: [ArmComparison] = []
     var compareField: String? = nil
@@ -435,13 +493,12 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
             var clusterOf: [String: Int] = [:]
             var arms: [Arm] = []
             for g in labels.indices {
-                let usable = questions.filter { $0.group == g && $0.value != nil }
-                let c = usable.map { q -> Int in
-                    if let v = clusterOf[q.row.key] { return v }
-                    clusterOf[q.row.key] = clusterOf.count
+                let c = units[g].map { u -> Int in
+                    if let v = clusterOf[u.key] { return v }
+                    clusterOf[u.key] = clusterOf.count
                     return clusterOf.count - 1
                 }
-                arms.append(Arm(x: usable.map { $0.x! }, y: usable.map { $0.row.correct! }, cluster: c))
+                arms.append(Arm(x: units[g].map(\.x), y: units[g].map(\.y), cluster: c))
             }
             let resampled = armBootstrap(arms, clusterCount: clusterOf.count, resamples: o.bootstrap,
                                          seed: o.seed ^ 0xC0A1, gapQuantile: o.gapQuantile)
@@ -449,7 +506,7 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
         }
     }
     return CorrelationReport(options: o, indexMeta: f.indexMeta, read: f.read, groupFields: groupFields, groups: groups,
-                             questions: questions, comparisons: comparisons, compareField: compareField,
+                             questions: questions, comparisons: comparisons, termUnits: termUnits, compareField: compareField,
                              uncountedTerms: f.uncountedTerms, countsAreLowerBounds: f.countsAreLowerBounds,
                              featureDescription: f.featureDescription, skippedRareTerms: f.skippedRareTerms, seconds: now() - t0)
 }

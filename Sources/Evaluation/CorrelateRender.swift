@@ -24,6 +24,9 @@ public enum CorrelateRender {
 
     public static func text(_ r: CorrelationReport) -> String {
         var out = "Feature: x = log10(v + 1), v = \(r.featureDescription)\n"
+        if r.options.unit == .term {
+            out = "Unit: term (Razeghi et al. 2022): each distinct term of --terms is one observation, x = log10(v + 1) with v its own \(r.options.measure == .df ? "document frequency" : "count"), y the accuracy averaged over the questions that hold it; n counts terms, the gap is the accuracy of the top \(Int(r.options.gapQuantile * 100))% most frequent terms minus the bottom \(Int(r.options.gapQuantile * 100))% (Razeghi's Δ), its interval resamples terms\n"
+        }
         out += "Index: \(r.options.index) (\(r.indexMeta["docs"] ?? "?") docs, \(r.indexMeta["tokens"] ?? "?") tokens, orders 1-\(r.indexMeta["max_order"] ?? "?"))\n"
         let qs = r.questions.count, usable = r.questions.filter { $0.value != nil }.count
         out += "Questions: \(qs) read, \(usable) with a countable term\(qs > usable ? ", \(qs - usable) without (left out)" : "")\n"
@@ -143,6 +146,7 @@ public enum CorrelateRender {
                 ("counts_are_lower_bounds", .bool(r.countsAreLowerBounds)),
                 ("relevant", o.qaCooccurrence ? .string((o.relevant ?? defaultRelevant(o.questionTerms)).rawValue) : .null),
                 ("min_term_count", .int(Int64(o.minTermCount))),
+                ("unit", .string(o.unit.rawValue)),
                 ("skipped_rare_terms", .array(r.skippedRareTerms.map { .string($0) })),
             ])),
             ("settings", .object([("bins", .int(Int64(o.bins))), ("bin_scheme", .string(o.binScheme.rawValue)),
@@ -182,6 +186,17 @@ public enum CorrelateRender {
 
     /// One row per question: id, group, terms, counts, feature, correct.
     public static func csv(_ r: CorrelationReport) -> String {
+        if r.options.unit == .term {
+            // One row per distinct term and group: the units of --unit term.
+            var out = "group,term,count,df,questions,accuracy,value,x\n"
+            for t in r.termUnits {
+                let group = r.groups[t.group].label.joined(separator: "/")
+                out += [group, t.term, t.count.map(String.init) ?? "", t.df.map(String.init) ?? "", "\(t.questions)",
+                        "\(t.accuracy)", t.value.rounded() == t.value && abs(t.value) < 1e15 ? "\(Int64(t.value))" : "\(t.value)", "\(t.x)"]
+                    .map(csvField).joined(separator: ",") + "\n"
+            }
+            return out
+        }
         var out = "id,group,terms,counts,dfs,sources,value,x,correct\n"
         for q in r.questions {
             let terms = q.terms.map { $0.tokens.joined(separator: " ") }.joined(separator: ";")

@@ -129,6 +129,9 @@ struct CorrelateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The group-by field that varies between compared groups.", valueName: "field"))
     var compare: String?
 
+    @Option(help: ArgumentHelp("The observation of the statistics: question, or term (Razeghi et al.: each distinct term of --terms, its accuracy averaged over the questions holding it; the gap is Δ, top vs bottom --gap-quantile of terms by frequency, with a bootstrap over terms; --csv writes one row per term).", valueName: "question|term"))
+    var unit: String = "question"
+
     @Flag(help: "Per-question features of an eval set without model results (NQ-open, a benchmark before its runs): no correctness is read, no statistics computed; --csv and --json hold every question's terms and v.")
     var featuresOnly = false
 
@@ -155,9 +158,13 @@ struct CorrelateCommand: ParsableCommand {
         try feature.apply(to: &o)
         o.compare = compare
         o.featuresOnly = featuresOnly
+        guard let u = CorrelateUnit(rawValue: unit) else { throw ValidationError("--unit must be question or term") }
+        o.unit = u
+        o.covariates = covariate.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
+        if u == .term && !o.covariates.isEmpty { throw ValidationError("--covariate works per question; it cannot be used with --unit term") }
+        if u == .term && o.qaCooccurrence { throw ValidationError("--unit term needs terms counted one by one (numbers, content, answer, field:NAME, entities), not qa-cooccurrence") }
         guard let a = PAdjust(rawValue: adjust) else { throw ValidationError("--adjust must be holm, bh or none") }
         o.adjust = a
-        o.covariates = covariate.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
         return o
     }
 
