@@ -186,6 +186,43 @@ import TestSupport
         #expect(csv.contains("q.jsonl:1,,a;b,3;2,") && CorrelateRender.text(r).contains("--features-only"))
     }
 
+    /// `--unit term`: each distinct number a unit, its accuracy averaged over the questions that
+    /// hold it; statistics and Δ equal scipy on the CSV (check_unit_term.py, run with the notebook
+    /// environment's Python, which has scipy).
+    @Test func termUnitsEqualScipyOnTheirCSV() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var docs: [String] = []
+        for i in 0..<500 { docs.append("the count is " + (1...60).filter { i % $0 == 0 }.map(String.init).joined(separator: " ")) }
+        let index = try buildTestIndex(dir, docs: docs, orders: 1)
+        var rng = Xoshiro256(seed: 4)
+        var lines: [String] = []
+        for m in ["small", "large"] {
+            for _ in 0..<400 {
+                let a = 1 + Int(rng.next() % 60), b = 1 + Int(rng.next() % 60)
+                let p = m == "large" ? 0.8 : 0.3 + 0.01 * Double(min(a, b))
+                let c = Double(rng.next() % 1000) / 1000 < p
+                lines.append("{\"question\": \"What is \(a) times \(b)?\", \"model\": \"\(m)\", \"correct\": \(c)}")
+            }
+        }
+        let eval = dir + "/e.jsonl"
+        TestSupport.write(eval, lines.joined(separator: "\n") + "\n")
+        var o = CorrelateOptions(index: index, evals: [eval])
+        o.fields.groupBy = ["model"]
+        o.terms = [.numbers]
+        o.unit = .term
+        o.bootstrap = 200
+        let r = try correlate(o) { _ in }
+        #expect(r.groups.allSatisfy { $0.n == 60 })      // every number 1...60 is a term
+        #expect(r.comparisons.count == 1 && r.comparisons[0].shared == 60)   // the same terms in both groups
+        TestSupport.write(dir + "/out.json", CorrelateRender.json(r).render())
+        TestSupport.write(dir + "/terms.csv", CorrelateRender.csv(r))
+        let python = ProcessInfo.processInfo.environment["TAILSCOPE_NOTEBOOK_PYTHON"] ?? TestSupport.packageRoot + "/.build/nbenv/bin/python"
+        try #require(FileManager.default.isExecutableFile(atPath: python), "no Python with scipy at \(python): run `make notebook-env`")
+        let (rc, out, err) = TestSupport.run(python, [TestSupport.packageRoot + "/Tests/EvaluationTests/check_unit_term.py",
+                                                      dir + "/out.json", dir + "/terms.csv", eval])
+        #expect(rc == 0 && out.contains("ok"), "\(err)")
+    }
+
     @Test func comparesGroupsThatDifferInOneField() throws {
         let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
         var docs: [String] = []
