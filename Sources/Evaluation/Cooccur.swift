@@ -23,6 +23,9 @@ public struct CooccurOptions: Sendable {
     public var stopwords: Set<String> = defaultStopwords
     /// A gazetteer file for `entities` question terms.
     public var entities: String? = nil
+    /// Question-side pairs counted in the same pass (`--pairs`), stored as pairs beside the
+    /// question-term/answer ones.
+    public var pairs: QuestionPairSpec? = nil
 
     public init(index: String, evals: [String], corpus: [String]) {
         self.index = index; self.evals = evals; self.corpus = corpus
@@ -42,6 +45,8 @@ public struct CooccurReport: Sendable {
     public var questionsWithDocs = 0
     /// Distinct questions without a question term or answer.
     public var questionsWithoutTerms = 0
+    /// Distinct question-side pairs (`--pairs`) counted.
+    public var questionSidePairs = 0
     public var corpusFilesNotInIndex: [String] = []
     public var indexSourcesNotInCorpus = 0
     public var skipped: [String: Int64] = [:]
@@ -301,6 +306,22 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         bySignature[sig] = questions.count
         questions.append(PassQuestion(signature: sig, pairIds: pids))
     }
+    // Question-side pairs: counted like the others, attached to no question's union.
+    if let spec = o.pairs {
+        var qsp = 0
+        for r in rows {
+            for (x, y) in questionSidePairs(r, spec, tokenizer: tokenizer) {
+                let xp = x.aliases.map(pattern), yp = y.aliases.map(pattern)
+                let pk = PairKey(term: xp, answer: yp)
+                guard pairIndex[pk] == nil else { continue }
+                pairIndex[pk] = Int32(pairNames.count)
+                pairNames.append((x.aliases[0].joined(separator: " "), y.aliases[0].joined(separator: " ")))
+                pairTerm.append(xp); pairAnswer.append(yp)
+                qsp += 1
+            }
+        }
+        report.questionSidePairs = qsp
+    }
     report.questions = questions.count
     report.patterns = patterns.count
     let matcher = TokenMatcher(TokenAutomaton(patterns: patterns), tokens: vocab.count)
@@ -376,7 +397,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
 
     // Store, all or nothing.
     let writer = try TargetedWriter(path: o.index, window: o.window,
-                                    questionTerms: o.questionTerms.map(\.description).joined(separator: ","),
+                                    questionTerms: o.questionTerms.map(\.description).joined(separator: ",") + (o.pairs.map { "; pairs " + $0.description } ?? ""),
                                     eval: o.evals.joined(separator: "\n"),
                                     corpus: files.joined(separator: "\n"), createdAt: isoNow())
     do {

@@ -31,6 +31,9 @@ public enum CorrelateUnit: String, Sendable, CaseIterable {
     /// A distinct term (Razeghi et al. 2022): x from its count, y the accuracy averaged over the
     /// questions that hold it.
     case term
+    /// A distinct question-side pair (`--pairs`): x from the documents (`--measure df`) or the
+    /// window co-occurrences (`count`) that `cooccur --pairs` stored, y as for terms.
+    case pair
 }
 
 /// One term as a unit of `--unit term`.
@@ -77,8 +80,10 @@ public struct CorrelateOptions: Sendable {
     /// With `qaCooccurrence`: the union of question terms, or the best pair (default: the best
     /// pair when the question terms are entities from a field, else the union).
     public var relevant: Relevant? = nil
-    /// Statistics per question, or per distinct term (`--unit term`).
+    /// Statistics per question, or per distinct term (`--unit term`) or pair (`--unit pair`).
     public var unit: CorrelateUnit = .question
+    /// The question-side pairs of `--unit pair` (as given to `cooccur --pairs`).
+    public var pairs = QuestionPairSpec(numbers: true)
     /// Per-question features of an eval set without model results: no correctness is read and
     /// no statistics are computed (the CSV and JSON hold every question's terms and v).
     public var featuresOnly = false
@@ -426,6 +431,18 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
     // questions that hold the term, x from the term's own count).
     struct Unit { let key: String; let x: Double; let y: Double; let row: QuestionResult? }
     var units: [[Unit]] = []
+    // --unit pair: the pairs `cooccur --pairs` stored for this window.
+    var storedPairs: [String: (docs: UInt64, window: UInt64)] = [:]
+    var pairTokenizer: Tokenizer? = nil
+    var missingPairs = Set<String>()
+    if o.unit == .pair {
+        let reader = try IndexReader(path: o.index)
+        pairTokenizer = Tokenizer(config: try IndexSettings(meta: reader.meta).tokenizer)
+        storedPairs = try reader.cooccurPairs(window: o.window)
+        if storedPairs.isEmpty {
+            throw CorrelateError("\(o.index) holds no pair counts for --window \(o.window); run `tailscope cooccur --pairs \(o.pairs) --window \(o.window) ...` first")
+        }
+    }
     var termUnits: [TermUnit] = []
     for g in labels.indices {
         let qs = questions.filter { $0.group == g }
@@ -436,6 +453,17 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
         var order: [String] = []
         var acc: [String: (count: UInt64?, df: UInt64?, sum: Double, n: Int)] = [:]
         for q in qs {
+            if o.unit == .pair {
+                for (x, y) in questionSidePairs(q.row, o.pairs, tokenizer: pairTokenizer!) {
+                    let k = aliasKey(x) + "\t" + aliasKey(y)
+                    guard let c = storedPairs[k] else { missingPairs.insert(k); continue }
+                    let key = x.aliases[0].joined(separator: " ") + " & " + y.aliases[0].joined(separator: " ")
+                    if acc[key] == nil { order.append(key); acc[key] = (c.window, c.docs, 0, 0) }
+                    acc[key]!.sum += q.row.correct!
+                    acc[key]!.n += 1
+                }
+                continue
+            }
             for t in q.terms {
                 guard let c = t.count, c >= o.minTermCount else { continue }
                 let key = t.tokens.joined(separator: " ")
@@ -453,6 +481,9 @@ public func correlate(_ o: CorrelateOptions, log: (String) -> Void) throws -> Co
             us.append(Unit(key: "term:" + key, x: tu.x, y: tu.accuracy, row: nil))
         }
         units.append(us)
+    }
+    if !missingPairs.isEmpty {
+        log("warning: \(missingPairs.count) distinct question pair(s) have no stored count (the cooccur run used other eval rows, --pairs or --window); they are left out")
     }
 
     // Statistics per group.

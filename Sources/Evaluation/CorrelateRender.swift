@@ -24,7 +24,9 @@ public enum CorrelateRender {
 
     public static func text(_ r: CorrelationReport) -> String {
         var out = "Feature: x = log10(v + 1), v = \(r.featureDescription)\n"
-        if r.options.unit == .term {
+        if r.options.unit == .pair {
+            out = "Unit: question pair (Razeghi et al. 2022): each distinct pair of --pairs \(r.options.pairs) is one observation, x = log10(v + 1) with v the \(r.options.measure == .df ? "documents holding both" : "co-occurrences within \(r.options.window) tokens") (from `cooccur --pairs`), y the accuracy averaged over the questions that hold the pair; n counts pairs, the gap is Razeghi's Δ over pairs, its interval resamples pairs\n"
+        } else if r.options.unit == .term {
             out = "Unit: term (Razeghi et al. 2022): each distinct term of --terms is one observation, x = log10(v + 1) with v its own \(r.options.measure == .df ? "document frequency" : "count"), y the accuracy averaged over the questions that hold it; n counts terms, the gap is the accuracy of the top \(Int(r.options.gapQuantile * 100))% most frequent terms minus the bottom \(Int(r.options.gapQuantile * 100))% (Razeghi's Δ), its interval resamples terms\n"
         }
         out += "Index: \(r.options.index) (\(r.indexMeta["docs"] ?? "?") docs, \(r.indexMeta["tokens"] ?? "?") tokens, orders 1-\(r.indexMeta["max_order"] ?? "?"))\n"
@@ -186,9 +188,9 @@ public enum CorrelateRender {
 
     /// One row per question: id, group, terms, counts, feature, correct.
     public static func csv(_ r: CorrelationReport) -> String {
-        if r.options.unit == .term {
-            // One row per distinct term and group: the units of --unit term.
-            var out = "group,term,count,df,questions,accuracy,value,x\n"
+        if r.options.unit != .question {
+            // One row per distinct term (or pair) and group: the units of --unit term/pair.
+            var out = "group,\(r.options.unit == .pair ? "pair,window_count,docs" : "term,count,df"),questions,accuracy,value,x\n"
             for t in r.termUnits {
                 let group = r.groups[t.group].label.joined(separator: "/")
                 out += [group, t.term, t.count.map(String.init) ?? "", t.df.map(String.init) ?? "", "\(t.questions)",

@@ -217,3 +217,64 @@ public func corpusFieldValues(_ files: [String], field: String, onError: ErrorPo
     }
     return counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
 }
+
+
+/// Question-side pairs (Razeghi et al. 2022): every pair of distinct numbers of a question, and
+/// each number with each keyword (`times`, `plus`, ...) that the question holds as a token.
+/// Written `numbers`, `keywords:times,plus` or both (`numbers,keywords:times,plus,minus`).
+public struct QuestionPairSpec: Sendable, Equatable, CustomStringConvertible {
+    public var numbers = false
+    public var keywords: [String] = []
+
+    public init(numbers: Bool = false, keywords: [String] = []) { self.numbers = numbers; self.keywords = keywords }
+
+    /// Parses the flag's value; nil when it is not of the two forms.
+    public init?(_ s: String) {
+        var rest = Substring(s)
+        while !rest.isEmpty {
+            if rest.hasPrefix("numbers") && (rest.count == 7 || rest.dropFirst(7).first == ",") {
+                numbers = true
+                rest = rest.dropFirst(min(rest.count, 8))
+            } else if rest.hasPrefix("keywords:") {
+                keywords = rest.dropFirst(9).split(separator: ",").map { String($0).trimmingSpaces.lowercased() }.filter { !$0.isEmpty }
+                rest = ""
+            } else {
+                return nil
+            }
+        }
+        if !numbers && keywords.isEmpty { return nil }
+    }
+
+    public var description: String {
+        ([numbers ? "numbers" : nil, keywords.isEmpty ? nil : "keywords:" + keywords.joined(separator: ",")] as [String?]).compactMap { $0 }.joined(separator: ",")
+    }
+}
+
+/// The `|`-joined alias token texts of a term: how pairs are keyed in the index.
+public func aliasKey(_ t: Term) -> String { t.aliases.map { $0.joined(separator: " ") }.joined(separator: "|") }
+
+/// A question's pairs under `spec`, each in a canonical order (by alias key), distinct.
+public func questionSidePairs(_ row: EvalRow, _ spec: QuestionPairSpec, tokenizer: Tokenizer) -> [(Term, Term)] {
+    let numberTerms = spec.numbers || !spec.keywords.isEmpty
+        ? TermExtractor(specs: [.numbers], tokenizer: tokenizer, stopwords: []).terms(of: row) : []
+    var out: [(Term, Term)] = []
+    var seen = Set<String>()
+    func add(_ a: Term, _ b: Term) {
+        let (x, y) = aliasKey(a) <= aliasKey(b) ? (a, b) : (b, a)
+        guard aliasKey(x) != aliasKey(y), seen.insert(aliasKey(x) + "\t" + aliasKey(y)).inserted else { return }
+        out.append((x, y))
+    }
+    if spec.numbers {
+        for i in numberTerms.indices { for j in numberTerms.indices where j > i { add(numberTerms[i], numberTerms[j]) } }
+    }
+    if !spec.keywords.isEmpty {
+        let toks = Set(tokenizer.tokens(of: row.question))
+        for k in spec.keywords {
+            let kt = tokenizer.tokens(of: k)
+            guard kt.count == 1, toks.contains(kt[0]) else { continue }
+            let kw = Term(text: k, aliases: [kt])
+            for n in numberTerms { add(n, kw) }
+        }
+    }
+    return out
+}

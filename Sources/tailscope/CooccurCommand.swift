@@ -47,6 +47,9 @@ struct CooccurCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A gazetteer: one entity a line, tab-separated aliases after its name; the question's entities (longest non-overlapping matches) are the question terms. Give the same file to `correlate --entities`.", valueName: "file"))
     var entities: String?
 
+    @Option(help: ArgumentHelp("Also count question-side pairs in the same pass (Razeghi et al.): numbers (every pair of a question's numbers), keywords:times,plus,minus (each number with each keyword the question holds), or both, comma-separated. `correlate --unit pair` reads them.", valueName: "spec"))
+    var pairs: String?
+
     @Option(help: ArgumentHelp("More terms to count, e.g. numbers or field:entity (for terms longer than the index's orders).", valueName: "specs"))
     var terms: String?
 
@@ -71,6 +74,10 @@ struct CooccurCommand: ParsableCommand {
         o.onError = try eval.policy()
         o.questionTerms = try parseTermSpecs(questionTerms, option: "--question-terms")
         if let e = questionEntities { o.questionTerms = [.field(e)] }
+        if let p = pairs {
+            guard let spec = QuestionPairSpec(p) else { throw ValidationError("--pairs must be numbers, keywords:W1,W2,... or numbers,keywords:W1,...") }
+            o.pairs = spec
+        }
         if let e = entities {
             o.entities = e
             if questionEntities == nil { o.questionTerms = [.entities] }

@@ -129,8 +129,11 @@ struct CorrelateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The group-by field that varies between compared groups.", valueName: "field"))
     var compare: String?
 
-    @Option(help: ArgumentHelp("The observation of the statistics: question, or term (Razeghi et al.: each distinct term of --terms, its accuracy averaged over the questions holding it; the gap is Δ, top vs bottom --gap-quantile of terms by frequency, with a bootstrap over terms; --csv writes one row per term).", valueName: "question|term"))
+    @Option(help: ArgumentHelp("The observation of the statistics: question; term (Razeghi et al.: each distinct term of --terms, its accuracy averaged over the questions holding it; the gap is Δ, top vs bottom --gap-quantile of terms by frequency, with a bootstrap over terms; --csv writes one row per term); or pair (each question-side pair of --pairs, counted by `cooccur --pairs`).", valueName: "question|term|pair"))
     var unit: String = "question"
+
+    @Option(help: ArgumentHelp("With --unit pair: the question-side pairs, as given to `cooccur --pairs` (numbers, keywords:times,plus or both).", valueName: "spec"))
+    var pairs: String = "numbers"
 
     @Flag(help: "Per-question features of an eval set without model results (NQ-open, a benchmark before its runs): no correctness is read, no statistics computed; --csv and --json hold every question's terms and v.")
     var featuresOnly = false
@@ -158,11 +161,13 @@ struct CorrelateCommand: ParsableCommand {
         try feature.apply(to: &o)
         o.compare = compare
         o.featuresOnly = featuresOnly
-        guard let u = CorrelateUnit(rawValue: unit) else { throw ValidationError("--unit must be question or term") }
+        guard let u = CorrelateUnit(rawValue: unit) else { throw ValidationError("--unit must be question, term or pair") }
         o.unit = u
+        guard let ps = QuestionPairSpec(pairs) else { throw ValidationError("--pairs must be numbers, keywords:W1,W2,... or numbers,keywords:W1,...") }
+        o.pairs = ps
         o.covariates = covariate.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
-        if u == .term && !o.covariates.isEmpty { throw ValidationError("--covariate works per question; it cannot be used with --unit term") }
-        if u == .term && o.qaCooccurrence { throw ValidationError("--unit term needs terms counted one by one (numbers, content, answer, field:NAME, entities), not qa-cooccurrence") }
+        if u != .question && !o.covariates.isEmpty { throw ValidationError("--covariate works per question; it cannot be used with --unit \(unit)") }
+        if u != .question && o.qaCooccurrence { throw ValidationError("--unit term needs terms counted one by one (numbers, content, answer, field:NAME, entities), not qa-cooccurrence") }
         guard let a = PAdjust(rawValue: adjust) else { throw ValidationError("--adjust must be holm, bh or none") }
         o.adjust = a
         return o

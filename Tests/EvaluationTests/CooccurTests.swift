@@ -209,6 +209,70 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         #expect(withDocs >= 2 && withTerms >= 30, "\(withDocs) questions with relevant documents, \(withTerms) with entities")
     }
 
+    /// Razeghi's question-side pairs (`--pairs numbers,keywords:times,plus`): documents holding
+    /// both sides and window hits, against the definitions; `correlate --unit pair` reads them.
+    @Test func questionSidePairsMatchBruteForce() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var rng = Xoshiro256(seed: 12)
+        let words = ["3", "7", "12", "times", "plus", "apples", "x", "y", "3", "7", "z", "1,000"]
+        var docs: [[String]] = []
+        for _ in 0..<500 {
+            let n = 1 + Int(rng.next(upperBound: UInt64(25)))
+            docs.append((0..<n).map { _ in words[Int(rng.next(upperBound: UInt64(words.count)))] })
+        }
+        let index = try buildTestIndex(dir, docs: docs.map { $0.joined(separator: " ") }, orders: 1)
+        let eval = dir + "/q.jsonl"
+        TestSupport.write(eval, """
+        {"question": "What is 3 times 7?", "answer": "21", "correct": 1}
+        {"question": "What is 12 plus 3 plus 7?", "answer": "22", "correct": 0}
+        {"question": "Are 7 apples and 1,000 apples 1007 apples?", "answer": "yes", "correct": 1}
+        {"question": "What is 3 times 3?", "answer": "9", "correct": 0}
+        """)
+        let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
+        let spec = try #require(QuestionPairSpec("numbers,keywords:times,plus"))
+        #expect(spec.numbers && spec.keywords == ["times", "plus"] && spec.description == "numbers,keywords:times,plus")
+        #expect(QuestionPairSpec("numbers") == QuestionPairSpec(numbers: true) && QuestionPairSpec("letters") == nil && QuestionPairSpec("") == nil)
+        var o = CooccurOptions(index: index, evals: [eval], corpus: [dir + "/corpus.jsonl"])
+        o.pairs = spec
+        o.window = 4
+        let rep = try cooccur(o) { _ in }
+        let stored = try IndexReader(path: index).cooccurPairs(window: 4)
+        var f = EvalFields(); f.needCorrect = false
+        let (rows, _) = try readEvalFiles([eval], fields: f, onError: .stop)
+        var all = Set<String>()
+        for row in rows {
+            let pairs = questionSidePairs(row, spec, tokenizer: tok)
+            for (x, y) in pairs {
+                all.insert(aliasKey(x) + "\t" + aliasKey(y))
+                let got = try #require(stored[aliasKey(x) + "\t" + aliasKey(y)], "\(x.text) & \(y.text)")
+                var both: UInt64 = 0, hits: UInt64 = 0
+                for d in docs.map({ tok.tokens(of: $0.joined(separator: " ")) }) {   // "1,000" is two tokens
+                    let xs = starts(d, x.aliases[0]), ys = starts(d, y.aliases[0])
+                    if !xs.isEmpty && !ys.isEmpty { both += 1 }
+                    for s in xs { for u in ys where abs(s - u) <= 4 && s != u { hits += 1 } }
+                }
+                #expect(got.docs == both && got.window == hits, "\(x.text) & \(y.text): \(got) vs \(both), \(hits)")
+            }
+        }
+        // 3&7, 3&times, 7&times; 12&3, 12&7, 3&7 (again), 12&plus, 3&plus, 7&plus;
+        // 7&1,000, 7&1007, 1,000&1007; 3&times (again, and 3 once: no number pair): 11 distinct.
+        #expect(all.count == 11 && rep.questionSidePairs == 11)
+        // correlate --unit pair: each pair once, its accuracy averaged over the questions holding it.
+        var c = CorrelateOptions(index: index, evals: [eval])
+        c.unit = .pair
+        c.pairs = spec
+        c.window = 4
+        c.measure = .df
+        c.bootstrap = 0
+        let r = try correlate(c) { _ in }
+        #expect(r.termUnits.count == 11)
+        let p37 = try #require(r.termUnits.first { $0.term == "3 & 7" })
+        #expect(p37.questions == 2 && p37.accuracy == 0.5)
+        let p3t = try #require(r.termUnits.first { $0.term == "3 & times" })
+        #expect(p3t.questions == 2 && p3t.accuracy == 0.5)
+        #expect(CorrelateRender.csv(r).hasPrefix("group,pair,window_count,docs,questions,accuracy,value,x\n"))
+    }
+
     @Test func pairPassMatchesBruteForce() {
         var rng = Xoshiro256(seed: 11)
         func r(_ n: Int) -> Int { Int(rng.next(upperBound: UInt64(n))) }
