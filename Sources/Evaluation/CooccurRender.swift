@@ -3,10 +3,11 @@ import Indexing
 public enum CooccurRender {
     public static func text(_ r: CooccurReport, _ o: CooccurOptions) -> String {
         var s = "Counted \(r.patterns) terms and \(r.pairs) question-term/answer pairs for \(r.questions) distinct questions in \(r.docs) docs (\(r.tokens) tokens)\n"
+        if let p = o.pairs { s += "and \(r.questionSidePairs) question-side pairs (--pairs \(p)), read by `correlate --unit pair --pairs \(p)`\n" }
         s += "Pass: \(format1(r.passSeconds)) s, \(format1(Double(r.bytes) / max(r.passSeconds, 1e-9) / 1e6)) MB/s; total \(format1(r.seconds)) s\n"
         s += "Questions with a document holding a question term and the answer: \(r.questionsWithDocs) of \(r.questions)"
         if r.questionsWithoutTerms > 0 { s += "; \(r.questionsWithoutTerms) without a question term or answer" }
-        s += "\nStored in \(o.index) (window \(o.window), question terms \(o.questionTerms.map(\.description).joined(separator: ",")))\n"
+        s += "\nStored in \(o.index) (window \(o.window), question terms \(o.questionTerms.map(\.description).joined(separator: ","))\(o.pairs.map { "; pairs " + $0.description } ?? ""))\n"
         if !r.skipped.isEmpty { s += "Skipped corpus input: " + r.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "\n" }
         if !r.topPairs.isEmpty {
             s += "\n" + Render.table(["question term", "answer", "docs", "within \(o.window)"], r.topPairs.map { [$0.0, $0.1, "\($0.2)", "\($0.3)"] })
@@ -21,6 +22,7 @@ public enum CooccurRender {
             ("docs", .int(r.docs)), ("tokens", .int(r.tokens)), ("bytes", .int(r.bytes)),
             ("pass_seconds", .double(r.passSeconds)), ("seconds", .double(r.seconds)),
             ("terms", .int(Int64(r.patterns))), ("pairs", .int(Int64(r.pairs))), ("questions", .int(Int64(r.questions))),
+            ("question_side_pairs", .int(Int64(r.questionSidePairs))), ("pairs_spec", o.pairs.map { .string($0.description) } ?? .null),
             ("questions_with_docs", .int(Int64(r.questionsWithDocs))),
             ("questions_without_terms", .int(Int64(r.questionsWithoutTerms))),
             ("index_sources_not_in_corpus", .int(Int64(r.indexSourcesNotInCorpus))),
