@@ -273,6 +273,50 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         #expect(CorrelateRender.csv(r).hasPrefix("group,pair,window_count,docs,questions,accuracy,value,x\n"))
     }
 
+    /// Question-side pairs on real text (GSM8K questions, the 10 MB enwiki sample) equal a
+    /// brute-force Python pass with the independent tokenizer (`brute_pairs.py`). Skipped
+    /// without ../shared.
+    @Test func questionSidePairsOnRealTextEqualABruteForcePass() throws {
+        guard let corpus = TestSupport.shared("corpora/enwiki-sample-10MB.jsonl.zst"),
+              let gsm = TestSupport.shared("eval/gsm8k_test.jsonl") else { return }
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var io = IndexOptions(inputs: [corpus], output: dir + "/i.sqlite")
+        io.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: 1, minCount: 1)
+        io.tempDir = dir
+        _ = try buildIndex(io) { _ in }
+        let lines = String(decoding: TestSupport.read(gsm), as: UTF8.self).split(separator: "\n").prefix(120)
+        TestSupport.write(dir + "/q.jsonl", lines.joined(separator: "\n") + "\n")
+        let spec = QuestionPairSpec(numbers: true, keywords: ["times", "each", "per"])
+        var o = CooccurOptions(index: dir + "/i.sqlite", evals: [dir + "/q.jsonl"], corpus: [corpus])
+        o.pairs = spec
+        o.window = 5
+        o.fields.needCorrect = false
+        _ = try cooccur(o) { _ in }
+        let stored = try IndexReader(path: dir + "/i.sqlite").cooccurPairs(window: 5)
+        var f = EvalFields(); f.needCorrect = false
+        let (rows, _) = try readEvalFiles([dir + "/q.jsonl"], fields: f, onError: .stop)
+        let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
+        var keys: [String] = [], sides: [[[String]]] = []
+        for r in rows { for (x, y) in questionSidePairs(r, spec, tokenizer: tok) {
+            let k = aliasKey(x) + "\t" + aliasKey(y)
+            if !keys.contains(k) { keys.append(k); sides.append([x.aliases[0], y.aliases[0]]) }
+        } }
+        #expect(keys.count > 200)
+        let data = try JSONSerialization.data(withJSONObject: sides)
+        TestSupport.write(dir + "/pairs.json", bytes: [UInt8](data))
+        let (rc, out, err) = TestSupport.run("/usr/bin/python3", [TestSupport.packageRoot + "/Tests/EvaluationTests/brute_pairs.py",
+                                                                   corpus, dir + "/pairs.json", "5"])
+        try #require(rc == 0, "\(err)")
+        let ref = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [[Int]]
+        var nonzero = 0
+        for (i, k) in keys.enumerated() {
+            let got = try #require(stored[k], "\(k)")
+            #expect(Int(got.docs) == ref[i][0] && Int(got.window) == ref[i][1], "\(k): \(got) vs \(ref[i])")
+            if ref[i][1] > 0 { nonzero += 1 }
+        }
+        #expect(nonzero > 20)
+    }
+
     @Test func pairPassMatchesBruteForce() {
         var rng = Xoshiro256(seed: 11)
         func r(_ n: Int) -> Int { Int(rng.next(upperBound: UInt64(n))) }
