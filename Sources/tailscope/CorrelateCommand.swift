@@ -6,7 +6,7 @@ import Statistics
 
 /// Eval-file options shared by `correlate`, `cooccur` and `report`.
 struct EvalOptions: ParsableArguments {
-    @Option(name: .customLong("eval"), help: ArgumentHelp("Per-question results: JSONL, CSV (by extension) or lm-evaluation-harness samples_*.jsonl; .zst/.gz allowed. Repeatable.", valueName: "file"))
+    @Option(name: .customLong("eval"), help: ArgumentHelp("Per-question results: JSON lines, a JSON array, CSV (by extension) or lm-evaluation-harness samples_*.jsonl (every version's format; see docs/eval-formats.md); .zst/.gz allowed. Repeatable.", valueName: "file"))
     var evals: [String] = []
 
     @Option(help: ArgumentHelp("Field with the question text (dotted path; default question, or the question inside doc for lm-eval samples).", valueName: "field"))

@@ -21,6 +21,7 @@ struct Tailscope: ParsableCommand {
           tailscope cooccur --index indexes/wiki.sqlite --eval qa.jsonl --corpus corpus/*.jsonl.zst --window 5
           tailscope report --index indexes/wiki.sqlite --eval qa.jsonl -o reports/qa/
           tailscope scaling --index indexes/wiki.sqlite --eval runs/*.jsonl --model-field model --terms numbers
+          tailscope entities corpus/*.jsonl.zst --field title -o titles.tsv     # a gazetteer for --entities
 
         And curate it:
 
