@@ -41,6 +41,32 @@ func lmEvalChoices(_ doc: JSONValue) -> (texts: [String], labels: [String])? {
     return nil
 }
 
+/// The answer options of a log-likelihood multiple-choice sample, from its requests: one
+/// (context, continuation) pair per choice, `arguments` as `{gen_args_0: {arg_0, arg_1}, ...}`
+/// (0.4.3 on) or a list of pairs (earlier). Tasks whose choices are not in the doc (SciQ's
+/// distractors, BoolQ's no/yes, COPA) are read this way. Nil unless every request has a text
+/// continuation and there are at least two.
+func lmEvalArgumentChoices(_ v: JSONValue) -> [String]? {
+    var conts: [String] = []
+    switch v.at(path: "arguments") {
+    case .object(let o)?:
+        let keys = o.keys.filter { $0.hasPrefix("gen_args_") }.sorted { (Int($0.dropFirst(9)) ?? 0) < (Int($1.dropFirst(9)) ?? 0) }
+        for k in keys {
+            guard case .string(let c)? = o[k]?.at(path: "arg_1") else { return nil }
+            conts.append(c)
+        }
+    case .array(let items)?:
+        for item in items {
+            guard case .array(let pair) = item, pair.count >= 2, case .string(let c) = pair[1] else { return nil }
+            conts.append(c)
+        }
+    default:
+        return nil
+    }
+    guard conts.count >= 2 else { return nil }
+    return conts.map { $0.trimmingSpaces.trimmed("\n") }
+}
+
 /// A Python list literal of strings, as the harness logs a list-valued target
 /// (`"['Sunset Blvd', \"Sunset Boulevard\"]"`): nil when the text is not one.
 func parsePythonStringList(_ text: String) -> [String]? {
@@ -91,8 +117,9 @@ func parsePythonStringList(_ text: String) -> [String]? {
 
 /// The gold answer (with aliases) of an lm-eval sample:
 /// - multiple choice: `target` is the gold choice's index (an int, or since 0.4.4 a string of
-///   digits) or its label (`A`), mapped through the doc's choices; WinoGrande's gold option comes
-///   from `doc.answer` (its target is the sentence's continuation);
+///   digits) or its label (`A`), mapped through the doc's choices, or else through the
+///   continuations of the sample's requests; WinoGrande's gold option comes from `doc.answer`
+///   (its target is the sentence's continuation);
 /// - TriviaQA / NQ-open: a list target, a stringified Python list, or `doc.answer.{value, aliases}`;
 /// - GSM8K: the number after `####` in the worked solution;
 /// - otherwise the target's text.
@@ -104,7 +131,7 @@ func lmEvalAnswers(_ v: JSONValue) -> [String] {
        let ans = doc.at(path: "answer")?.scalarText, ans == "1" || ans == "2" {
         return [ans == "1" ? a : b]
     }
-    if let choices = lmEvalChoices(doc) {
+    if let choices = lmEvalChoices(doc) ?? lmEvalArgumentChoices(v).map({ ($0, [String]()) }) {
         var index: Int? = nil
         switch target {
         case .number(let d, _)? where d >= 0 && d == d.rounded() && d < 1e9: index = Int(d)

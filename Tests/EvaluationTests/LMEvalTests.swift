@@ -52,6 +52,16 @@ import TestSupport
                                            target: "2", metrics: "\"acc\": 0.0"),
              "Which planet is largest?", "Jupiter"),
             // OpenBookQA: question_stem, labelled choices, a label as target.
+            // SciQ: the choices are built from distractors by the task, not in the doc; the requests
+            // hold them as continuations.
+            ("sciq", Self.sample(7, doc: "{\"question\": \"What gas do plants release?\", \"distractor1\": \"argon\", \"distractor2\": \"neon\", \"distractor3\": \"xenon\", \"correct_answer\": \"oxygen\", \"support\": \"...\"}",
+                                 target: "3", metrics: "\"acc\": 1.0",
+                                 arguments: "{\"gen_args_0\": {\"arg_0\": \"Q\", \"arg_1\": \" argon\"}, \"gen_args_1\": {\"arg_0\": \"Q\", \"arg_1\": \" neon\"}, \"gen_args_2\": {\"arg_0\": \"Q\", \"arg_1\": \" xenon\"}, \"gen_args_3\": {\"arg_0\": \"Q\", \"arg_1\": \" oxygen\"}}"),
+             "What gas do plants release?", "oxygen"),
+            // BoolQ before 0.4.3: a list of requests, the choices " no"/" yes".
+            ("boolq", Self.sample(8, doc: "{\"question\": \"is the sun a star\", \"passage\": \"...\", \"label\": 1}",
+                                  target: "1", metrics: "\"acc\": 1.0", arguments: "[[\"Q\", \" no\"], [\"Q\", \" yes\"]]"),
+             "is the sun a star", "yes"),
             ("openbookqa", Self.sample(6, doc: "{\"id\": \"7-980\", \"question_stem\": \"The sun is responsible for\", \"choices\": {\"text\": [\"puppies learning\", \"plants sprouting\"], \"label\": [\"A\", \"B\"]}, \"answerKey\": \"B\"}",
                                        target: "\"B\"", metrics: "\"acc\": 1.0, \"acc_norm\": 1.0"),
              "The sun is responsible for", "plants sprouting"),
