@@ -59,6 +59,27 @@ struct EvalOptions: ParsableArguments {
     }
 }
 
+/// The eval and feature flags as library options: what `correlate`, `scaling` and `report` share.
+func correlateOptions(index: String, eval: EvalOptions, feature: FeatureOptions) throws -> CorrelateOptions {
+    guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
+    var o = CorrelateOptions(index: index, evals: eval.evals)
+    o.fields = eval.fields()
+    o.onError = try eval.policy()
+    try feature.apply(to: &o)
+    return o
+}
+
+/// `--covariate` values: repeatable, each comma-separated.
+func covariateList(_ values: [String]) -> [String] {
+    values.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
+}
+
+/// `--adjust holm|bh|none`.
+func pAdjust(_ s: String) throws -> PAdjust {
+    guard let a = PAdjust(rawValue: s) else { throw ValidationError("--adjust must be holm, bh or none") }
+    return a
+}
+
 func parseTermSpecs(_ s: String, option: String) throws -> [TermSpec] {
     try s.split(separator: ",").map { part in
         guard let t = TermSpec(String(part).trimmingSpaces) else {
@@ -154,22 +175,17 @@ struct CorrelateCommand: ParsableCommand {
     var plot: String?
 
     func options() throws -> CorrelateOptions {
-        guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
-        var o = CorrelateOptions(index: index, evals: eval.evals)
-        o.fields = eval.fields()
-        o.onError = try eval.policy()
-        try feature.apply(to: &o)
+        var o = try correlateOptions(index: index, eval: eval, feature: feature)
         o.compare = compare
         o.featuresOnly = featuresOnly
         guard let u = CorrelateUnit(rawValue: unit) else { throw ValidationError("--unit must be question, term or pair") }
         o.unit = u
         guard let ps = QuestionPairSpec(pairs) else { throw ValidationError("--pairs must be numbers, keywords:W1,W2,... or numbers,keywords:W1,...") }
         o.pairs = ps
-        o.covariates = covariate.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
+        o.covariates = covariateList(covariate)
         if u != .question && !o.covariates.isEmpty { throw ValidationError("--covariate works per question; it cannot be used with --unit \(unit)") }
         if u != .question && o.qaCooccurrence { throw ValidationError("--unit term needs terms counted one by one (numbers, content, answer, field:NAME, entities), not qa-cooccurrence") }
-        guard let a = PAdjust(rawValue: adjust) else { throw ValidationError("--adjust must be holm, bh or none") }
-        o.adjust = a
+        o.adjust = try pAdjust(adjust)
         return o
     }
 

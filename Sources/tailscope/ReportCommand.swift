@@ -75,12 +75,7 @@ struct ReportCommand: ParsableCommand {
     var sizeField: String?
 
     func run() throws {
-        guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
-        var fo = CorrelateOptions(index: index, evals: eval.evals)
-        fo.fields = eval.fields()
-        fo.onError = try eval.policy()
-        try feature.apply(to: &fo)
-        var o = ReportOptions(features: fo)
+        var o = ReportOptions(features: try correlateOptions(index: index, eval: eval, feature: feature))
         let edges = thresholds.split(separator: ",").map { Double(String($0).trimmingSpaces) }
         guard !edges.isEmpty, edges.allSatisfy({ $0 != nil && $0! > 0 }), zip(edges, edges.dropFirst()).allSatisfy({ $0! < $1! }) else {
             throw ValidationError("--thresholds must be increasing positive numbers, e.g. 10,100,1000")
@@ -92,7 +87,7 @@ struct ReportCommand: ParsableCommand {
         let split = try text.split()
         o.read.textField = text.textField
         o.read.docPer = split
-        o.read.onError = fo.onError
+        o.read.onError = o.features.onError
         guard rarest >= 0 else { throw ValidationError("--rarest must be >= 0") }
         o.rarest = rarest
         o.progress = stderrIsTerminal()

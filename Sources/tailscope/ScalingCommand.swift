@@ -93,12 +93,7 @@ struct ScalingCommand: ParsableCommand {
     var plot: String?
 
     func options() throws -> ScalingOptions {
-        guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
-        var c = CorrelateOptions(index: index, evals: eval.evals)
-        c.fields = eval.fields()
-        c.onError = try eval.policy()
-        try feature.apply(to: &c)
-        var o = ScalingOptions(features: c)
+        var o = ScalingOptions(features: try correlateOptions(index: index, eval: eval, feature: feature))
         o.modelField = modelField
         if let s = sizes { o.sizes = try parseSizes(s) }
         o.sizeField = sizeField
@@ -116,10 +111,9 @@ struct ScalingCommand: ParsableCommand {
             guard t > 0 && t <= 1 else { throw ValidationError("--target-accuracy must be in (0, 1]") }
             o.targetAccuracy = t
         }
-        o.covariates = covariate.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
+        o.covariates = covariateList(covariate)
         o.unbalanced = unbalanced
-        guard let a = PAdjust(rawValue: adjust) else { throw ValidationError("--adjust must be holm, bh or none") }
-        o.adjust = a
+        o.adjust = try pAdjust(adjust)
         return o
     }
 
