@@ -1,5 +1,6 @@
 /// Final mixer of MurmurHash3 (fmix64): every input bit affects every output bit.
-@inline(__always) @usableFromInline func mix64(_ x: UInt64) -> UInt64 {
+/// Inlinable across the package's modules (MinHash and the prune workers use it in hot loops).
+@inlinable package func mix64(_ x: UInt64) -> UInt64 {
     var h = x
     h ^= h >> 33
     h &*= 0xFF51_AFD7_ED55_8CCD

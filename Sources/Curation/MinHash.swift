@@ -4,17 +4,6 @@ import Counting
 import Glibc
 #endif
 
-/// MurmurHash3's 64-bit finalizer, kept here so the hot loops inline it (Counting's `mix64` is
-/// not inlinable across modules).
-@inline(__always) func fmix64(_ x: UInt64) -> UInt64 {
-    var h = x
-    h ^= h >> 33
-    h &*= 0xFF51_AFD7_ED55_8CCD
-    h ^= h >> 33
-    h &*= 0xC4CE_B9FE_1A85_EC53
-    return h ^ (h >> 33)
-}
-
 /// A seeded 64-bit hash of a token's bytes.
 @inline(__always) func hashBytes64(_ b: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
     hashBytes(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.count, seed: seed)
@@ -23,7 +12,7 @@ import Glibc
 /// A uniform number in [0, 1) determined by a seed and two integers (53 bits of a mixed hash),
 /// so that a random draw does not depend on threads or on the order of work.
 @inline(__always) func uniform(seed: UInt64, _ a: UInt64, _ b: UInt64) -> Double {
-    let h = fmix64(fmix64(seed ^ 0x2545_F491_4F6C_DD1D) ^ fmix64(a &+ 0x9E37_79B9_7F4A_7C15) ^ (b &* 0xD6E8_FEB8_6659_FD93))
+    let h = mix64(mix64(seed ^ 0x2545_F491_4F6C_DD1D) ^ mix64(a &+ 0x9E37_79B9_7F4A_7C15) ^ (b &* 0xD6E8_FEB8_6659_FD93))
     return Double(h >> 11) * 0x1p-53
 }
 
@@ -32,7 +21,7 @@ struct SplitMix64 {
     var state: UInt64
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
-        return fmix64(state)
+        return mix64(state)
     }
 }
 
@@ -110,7 +99,7 @@ final class MinHasher {
     /// The hash of the shingle of `k` tokens starting at `i`.
     @inline(__always) static func shingleHash(_ h: UnsafePointer<UInt64>, _ i: Int, _ k: Int) -> UInt64 {
         var s: UInt64 = 0x51_7CC1_B727_220A ^ UInt64(k)
-        for j in 0..<k { s = fmix64(s ^ h[i + j]) }
+        for j in 0..<k { s = mix64(s ^ h[i + j]) }
         return s
     }
 
@@ -154,7 +143,7 @@ final class LSHIndex {
     @inline(__always) private func bandKey(_ sig: UnsafePointer<UInt32>, _ band: Int) -> UInt64 {
         var h: UInt64 = UInt64(band) &* 0x9E37_79B9_7F4A_7C15
         let r = p.rows
-        for j in 0..<r { h = fmix64(h ^ UInt64(sig[band * r + j])) }
+        for j in 0..<r { h = mix64(h ^ UInt64(sig[band * r + j])) }
         return h
     }
 
@@ -221,7 +210,7 @@ final class NGramSet: @unchecked Sendable {
             precondition(g.count == n)
             var h: UInt64 = 0
             for t in g { h = h &* Self.base &+ UInt64(t) &+ 1; flat.append(Int32(t)) }
-            var i = Int(truncatingIfNeeded: fmix64(h)) & mask
+            var i = Int(truncatingIfNeeded: mix64(h)) & mask
             while vs[i] >= 0 { i = (i + 1) & mask }
             ks[i] = h; vs[i] = Int32(p)
         }
@@ -246,7 +235,7 @@ final class NGramSet: @unchecked Sendable {
                         run += 1
                         if run > n { h = h &- (UInt64(doc[i - n]) &+ 1) &* power }
                         if run < n { continue }
-                        var s = Int(truncatingIfNeeded: fmix64(h)) & mask
+                        var s = Int(truncatingIfNeeded: mix64(h)) & mask
                         while true {
                             let v = values[s]
                             if v < 0 { break }

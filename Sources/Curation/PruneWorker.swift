@@ -143,12 +143,12 @@ final class PruneWorker {
                     var c: UInt64 = 0xBB67_AE85_84CA_A73B &+ UInt64(n)
                     for i in 0..<n {
                         let id = Int(ids[i])
-                        a = fmix64(a ^ h1[id]) &+ 0x9E37_79B9_7F4A_7C15
+                        a = mix64(a ^ h1[id]) &+ 0x9E37_79B9_7F4A_7C15
                         c = (c ^ h2[id]) &* 0xFF51_AFD7_ED55_8CCD
                         c = (c << 27 | c >> 37) &+ 0x52DC_E729
                     }
                     f.hashA.append(a)
-                    f.hashB.append(fmix64(c))
+                    f.hashB.append(mix64(c))
                 }
                 if let set = ctx.contamSet {
                     mapIds(ids, n, contamTok)

@@ -102,13 +102,6 @@ final class Statement {
             sqlite3_bind_text(s, i, "", 0, transient)
         }
     }
-    @inline(__always) func bindText(_ i: Int32, _ b: UnsafeRawBufferPointer) {
-        if let base = b.baseAddress, b.count > 0 {
-            sqlite3_bind_text(s, i, base.assumingMemoryBound(to: CChar.self), Int32(b.count), transient)
-        } else {
-            sqlite3_bind_text(s, i, "", 0, transient)
-        }
-    }
 
     /// Steps once; true when a row is available.
     @inline(__always) func step() throws(StoreError) -> Bool {

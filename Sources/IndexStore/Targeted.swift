@@ -72,19 +72,6 @@ extension IndexReader {
     /// Schema version of the file (2 and up hold targeted-pass tables).
     public func schemaVersion() throws(StoreError) -> Int { try db.userVersion() }
 
-    /// Targeted runs recorded in the index, newest first.
-    public func targetedRuns() throws(StoreError) -> [TargetedRun] {
-        guard try schemaVersion() >= 2 else { return [] }
-        let st = try db.prepare("SELECT id, window, question_terms, eval, corpus, docs, tokens, terms, pairs, questions, created_at FROM targeted_runs ORDER BY id DESC")
-        var out: [TargetedRun] = []
-        while try st.step() {
-            out.append(TargetedRun(id: st.int(0), window: Int(st.int(1)), questionTerms: st.text(2), eval: st.text(3),
-                                   corpus: st.text(4), docs: st.int(5), tokens: st.int(6), terms: Int(st.int(7)),
-                                   pairs: Int(st.int(8)), questions: Int(st.int(9)), createdAt: st.text(10)))
-        }
-        return out
-    }
-
     /// Counts of terms (tokens joined by single spaces) from the newest targeted run that counted them.
     public func targetedTermCounts() throws(StoreError) -> [String: (count: UInt64, df: UInt64)] {
         guard try schemaVersion() >= 2 else { return [:] }
@@ -123,20 +110,6 @@ extension IndexReader {
         while try st.step() { out[st.text(0) + "\t" + st.text(1)] = (UInt64(st.int(2)), UInt64(st.int(3))) }
         return out
     }
-}
-
-public struct TargetedRun: Sendable {
-    public let id: Int64
-    public let window: Int
-    public let questionTerms: String
-    public let eval: String
-    public let corpus: String
-    public let docs: Int64
-    public let tokens: Int64
-    public let terms: Int
-    public let pairs: Int
-    public let questions: Int
-    public let createdAt: String
 }
 
 /// Adds one targeted run to an existing index in a single transaction (all or nothing),

@@ -9,11 +9,6 @@ public enum Distribution {
     /// The 97.5% point of the standard normal, for 95% intervals.
     public static let z975 = 1.959963984540054
 
-    /// P(Z > z) for a standard normal Z.
-    public static func normalSF(_ z: Double) -> Double {
-        0.5 * erfc(z / 2.0.squareRoot())
-    }
-
     /// Two-sided p-value of a standard normal statistic.
     public static func normalTwoSided(_ z: Double) -> Double {
         guard z.isFinite else { return z.isNaN ? .nan : 0 }

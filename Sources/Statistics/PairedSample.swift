@@ -56,13 +56,6 @@ public struct PairedSample: Sendable {
 
     @inline(__always) static func total(_ w: [Int]) -> Int { w.reduce(0, +) }
 
-    /// Weighted mean of y.
-    public func meanY(_ w: [Int]) -> Double {
-        var s = 0.0, n = 0
-        for i in 0..<count { s += Double(w[i]) * y[i]; n += w[i] }
-        return n == 0 ? .nan : s / Double(n)
-    }
-
     /// Pearson's r of x and y (NaN when either is constant).
     public func pearson(_ w: [Int]) -> Double {
         Self.weightedPearson(x, y, w)
