@@ -78,21 +78,6 @@ public final class RecordBatch: @unchecked Sendable {
     var byteCount: Int { text.count + (raw?.count ?? 0) }
 }
 
-/// How prune reads its inputs.
-public struct ReadOptions: Sendable {
-    public var textField = "text"
-    /// nil: JSONL when the name says so (`.jsonl`, `.json`, `.ndjson` before compression suffixes).
-    public var jsonl: Bool? = nil
-    public var docPer: TextSplit = .line
-    public var onError: ErrorPolicy = .stop
-    public var maxLineBytes = 64 << 20
-    public init() {}
-
-    public func format(of path: String) -> DocumentFormat {
-        (jsonl ?? isJSONLName(path)) ? .jsonl(field: textField) : .text(docPer)
-    }
-}
-
 /// Reads files on a thread of its own and queues batches of about 4 MiB, numbered in order.
 public final class RecordProducer: @unchecked Sendable {
     static let batchBytes = 4 << 20

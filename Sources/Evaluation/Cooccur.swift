@@ -15,9 +15,8 @@ public struct CooccurOptions: Sendable {
     /// More terms to count (for terms longer than the index's orders).
     public var extraTerms: [TermSpec] = []
     public var window = 5
-    public var textField = "text"
-    public var jsonl: Bool? = nil
-    public var docPer: TextSplit = .line
+    /// How the corpus is read (text field, format, doc-per, max line); its `onError` is `onError`.
+    public var read = ReadOptions()
     public var onError: ErrorPolicy = .stop
     public var progress = false
     public var stopwords: Set<String> = defaultStopwords
@@ -332,9 +331,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                             questionPairs: questions.map(\.pairIds))
     let pairCount = pairNames.count
     var io = IndexOptions(inputs: files, output: "")
-    io.textField = o.textField
-    io.jsonl = o.jsonl
-    io.docPer = o.docPer
+    io.read = o.read
     io.onError = o.onError
     let tokens = TokenBuffer()
     let tPass = now()

@@ -51,6 +51,22 @@ public struct IndexOptions: Sendable {
     }
 }
 
+
+extension IndexOptions {
+    /// The reading options of this pass as one value.
+    public var read: ReadOptions {
+        get {
+            var r = ReadOptions()
+            r.textField = textField; r.jsonl = jsonl; r.docPer = docPer; r.onError = onError; r.maxLineBytes = maxLineBytes
+            return r
+        }
+        set {
+            textField = newValue.textField; jsonl = newValue.jsonl; docPer = newValue.docPer
+            onError = newValue.onError; maxLineBytes = newValue.maxLineBytes
+        }
+    }
+}
+
 /// What an index run did.
 public struct IndexReport: Sendable {
     public var sourcesIndexed: [SourceRecord] = []

@@ -68,7 +68,6 @@ struct CooccurCommand: ParsableCommand {
         guard !eval.evals.isEmpty else { throw ValidationError("give at least one --eval file") }
         guard !corpus.isEmpty else { throw ValidationError("give the corpus with --corpus") }
         guard window >= 1 else { throw ValidationError("--window must be at least 1") }
-        let split = try text.split()
         var o = CooccurOptions(index: index, evals: eval.evals, corpus: corpus)
         o.fields = eval.fields()
         o.onError = try eval.policy()
@@ -84,8 +83,7 @@ struct CooccurCommand: ParsableCommand {
         }
         o.extraTerms = try terms.map { try parseTermSpecs($0, option: "--terms") } ?? []
         o.window = window
-        o.textField = text.textField
-        o.docPer = split
+        o.read = try text.read(onError: o.onError)
         o.stopwords = try readStopwords(stopwords)
         o.progress = stderrIsTerminal()
         installInterruptHandlers()
@@ -98,16 +96,32 @@ struct CooccurCommand: ParsableCommand {
     }
 }
 
-/// How corpus documents are read, for the commands that re-read an indexed corpus.
+/// How a corpus is read: one option group for `index`, `cooccur`, `report --corpus` and `prune`,
+/// filling one `ReadOptions`.
 struct CorpusTextOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("JSON field holding a corpus document's text (dotted path).", valueName: "field"))
+    @Option(help: ArgumentHelp("JSON field holding a document's text; a dotted path for nested fields (meta.body).", valueName: "path"))
     var textField: String = "text"
 
-    @Option(help: ArgumentHelp("Plain-text corpus: one document per line, paragraph or file.", valueName: "line|paragraph|file"))
-    var docPer: String = "line"
+    @Option(help: ArgumentHelp("Input layout: auto (JSON lines for *.jsonl, *.json, *.ndjson before .zst/.gz; text otherwise), jsonl or text.", valueName: "auto|jsonl|text"))
+    var format: InputFormat = .auto
 
-    func split() throws -> TextSplit {
-        guard let s = TextSplit(rawValue: docPer) else { throw ValidationError("--doc-per must be line, paragraph or file") }
-        return s
+    @Option(help: ArgumentHelp("For text inputs: each non-empty line, each blank-line-separated paragraph, or each file is a document.", valueName: "line|paragraph|file"))
+    var docPer: TextSplit = .line
+
+    @Option(help: ArgumentHelp("Longest accepted line or document, in bytes (e.g. 64MiB).", valueName: "size"))
+    var maxLine: String = "64MiB"
+
+    /// The reading options; `onError` comes from the command's own flag.
+    func read(onError: ErrorPolicy) throws -> ReadOptions {
+        guard let m = parseByteSize(maxLine), m >= 1024 else { throw ValidationError("--max-line: '\(maxLine)' is not a size of at least 1KiB (try 64MiB)") }
+        var r = ReadOptions()
+        r.textField = textField
+        r.jsonl = format.jsonl
+        r.docPer = docPer
+        r.onError = onError
+        r.maxLineBytes = m
+        return r
     }
 }
+
+extension InputFormat: ExpressibleByArgument {}

@@ -32,14 +32,7 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The index to write (or extend).", valueName: "index.sqlite"))
     var output: String
 
-    @Option(help: ArgumentHelp("JSON field holding the text; a dotted path for nested fields (meta.body).", valueName: "path"))
-    var textField: String = "text"
-
-    @Option(help: ArgumentHelp("Input layout: auto (from the file name), jsonl or text.", valueName: "auto|jsonl|text"))
-    var format: String = "auto"
-
-    @Option(help: ArgumentHelp("For text inputs: each non-empty line, each blank-line-separated paragraph, or each file is a document.", valueName: "line|paragraph|file"))
-    var docPer: TextSplit = .line
+    @OptionGroup var text: CorpusTextOptions
 
     @Option(help: ArgumentHelp("N-gram orders: 1-N or N, with N from 1 to 5.", valueName: "1-N"))
     var orders: String = "1-3"
@@ -64,8 +57,6 @@ struct IndexCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How --shard slices: by file (round robin over sorted paths) or by document (every Nth document of every file).", valueName: "file|doc"))
     var shardBy: ShardSpec.By = .file
 
-    @Option(help: ArgumentHelp("Longest accepted line or document, in bytes.", valueName: "size"))
-    var maxLine: String = "64MiB"
 
     @Flag(help: "Print a summary as JSON on stdout.")
     var json = false
@@ -76,11 +67,10 @@ struct IndexCommand: ParsableCommand {
     func validate() throws {
         _ = try parsedOrders()
         if caseMode != "fold" && caseMode != "keep" { throw ValidationError("--case must be fold or keep") }
-        if !["auto", "jsonl", "text"].contains(format) { throw ValidationError("--format must be auto, jsonl or text") }
         if minCount < 1 { throw ValidationError("--min-count must be at least 1") }
         if let j = jobs, j < 1 { throw ValidationError("--jobs must be at least 1") }
         _ = try parsedShard()
-        guard let m = parseByteSize(maxLine), m >= 1024 else { throw ValidationError("--max-line: '\(maxLine)' is not a size") }
+        _ = try text.read(onError: onError)
         _ = try build.memoryBytes()
     }
 
@@ -107,17 +97,13 @@ struct IndexCommand: ParsableCommand {
 
     func run() throws {
         var o = IndexOptions(inputs: inputs, output: output)
-        o.textField = textField
-        o.jsonl = format == "auto" ? nil : format == "jsonl"
-        o.docPer = docPer
         o.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: caseMode == "fold"),
                                    maxOrder: try parsedOrders(), minCount: minCount)
         o.memoryBytes = try build.memoryBytes()
         o.tempDir = build.tempDir
         o.jobs = jobs ?? onlineCores()
-        o.onError = onError
+        o.read = try text.read(onError: onError)
         o.shard = try parsedShard()
-        o.maxLineBytes = parseByteSize(maxLine)!
         o.progress = progress ?? stderrIsTerminal()
         installInterruptHandlers()
         do {

@@ -184,8 +184,7 @@ struct PruneCommand: ParsableCommand {
         o.coverageEvals = eval.evals
         o.evalFields = eval.fields()
         o.read.onError = try eval.policy()
-        o.read.textField = text.textField
-        o.read.docPer = try text.split()
+        o.read = try text.read(onError: o.read.onError)
         o.stopwords = try readStopwords(stopwords)
         guard (1...19).contains(level) else { throw ValidationError("--level must be in 1...19") }
         o.zstdLevel = output.map { OutputCompression.forName($0) == .gzip ? min(level, 9) : level } ?? level

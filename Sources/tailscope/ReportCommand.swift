@@ -84,10 +84,7 @@ struct ReportCommand: ParsableCommand {
         guard contaminationN >= 1 else { throw ValidationError("--contamination-n must be at least 1") }
         o.contaminationN = contaminationN
         o.corpus = corpus
-        let split = try text.split()
-        o.read.textField = text.textField
-        o.read.docPer = split
-        o.read.onError = o.features.onError
+        o.read.read = try text.read(onError: o.features.onError)
         guard rarest >= 0 else { throw ValidationError("--rarest must be >= 0") }
         o.rarest = rarest
         o.progress = stderrIsTerminal()

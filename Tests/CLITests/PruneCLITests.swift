@@ -67,4 +67,28 @@ import TestSupport
         #expect(rc4 == 65 && err4.contains("cut.jsonl.zst"), "\(err4)")
         #expect(!FileManager.default.fileExists(atPath: "\(d)/o2.jsonl.zst"))
     }
+
+    /// One option group reads the corpus for index, cooccur and prune: --format, --text-field,
+    /// --doc-per and --max-line work the same on each.
+    @Test func everyCorpusPassTakesTheSameReadingFlags() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        var corpus = ""
+        for i in 0..<50 { corpus += "{\"body\": \"the mill \(i % 5) turns\"}\n" }
+        // A name that does not say JSON lines: --format jsonl does.
+        TestSupport.write("\(d)/c.dat", corpus)
+        #expect(ts("index", "\(d)/c.dat", "--format", "jsonl", "--text-field", "body", "-o", "\(d)/i.sqlite", "--orders", "1").0 == 0)
+        TestSupport.write("\(d)/q.jsonl", "{\"question\": \"does the mill turn\", \"answer\": \"3\"}\n")
+        let (rc, out, err) = ts("cooccur", "--index", "\(d)/i.sqlite", "--eval", "\(d)/q.jsonl", "--corpus", "\(d)/c.dat",
+                                "--format", "jsonl", "--text-field", "body", "--json")
+        #expect(rc == 0, "\(err)")
+        #expect((try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any])["docs"] as? Int == 50)
+        let (rc2, _, err2) = ts("prune", "\(d)/c.dat", "--format", "jsonl", "--text-field", "body", "--dedup", "exact", "--dry-run")
+        #expect(rc2 == 0 && err2.contains("50"), "\(err2)")
+        // --max-line: an over-long line stops each of them (exit 65), and a bad size is usage.
+        TestSupport.write("\(d)/long.jsonl", "{\"text\": \"" + String(repeating: "word ", count: 600) + "\"}\n")
+        #expect(ts("index", "\(d)/long.jsonl", "--max-line", "1KiB", "-o", "\(d)/l.sqlite").0 == 65)
+        #expect(ts("prune", "\(d)/long.jsonl", "--max-line", "1KiB", "--dedup", "exact", "--dry-run").0 == 65)
+        #expect(ts("prune", "\(d)/long.jsonl", "--max-line", "huge", "--dedup", "exact", "--dry-run").0 == 64)
+        #expect(ts("cooccur", "--index", "\(d)/i.sqlite", "--eval", "\(d)/q.jsonl", "--corpus", "\(d)/c.dat", "--format", "xml").0 == 64)
+    }
 }
