@@ -25,6 +25,11 @@ public struct CooccurOptions: Sendable {
     /// Question-side pairs counted in the same pass (`--pairs`), stored as pairs beside the
     /// question-term/answer ones.
     public var pairs: QuestionPairSpec? = nil
+    /// The slice of the corpus this run counts (`--shard K/N`, by file or by document).
+    public var shard = ShardSpec(index: 1, count: 1, by: .file)
+    /// With a shard: the shard file the counts go to (summed into the index by `merge`); nil
+    /// writes into the index.
+    public var shardOutput: String? = nil
 
     public init(index: String, evals: [String], corpus: [String]) {
         self.index = index; self.evals = evals; self.corpus = corpus
@@ -46,6 +51,8 @@ public struct CooccurReport: Sendable {
     public var questionsWithoutTerms = 0
     /// Distinct question-side pairs (`--pairs`) counted.
     public var questionSidePairs = 0
+    /// The shard output was already complete for the same settings and inputs: nothing was read.
+    public var alreadyComplete = false
     public var corpusFilesNotInIndex: [String] = []
     public var indexSourcesNotInCorpus = 0
     public var skipped: [String: Int64] = [:]
@@ -245,6 +252,25 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         throw CorrelateError("\(report.corpusFilesNotInIndex.joined(separator: ", ")) is not a source of \(o.index) (no source has its checksum); co-occurrence counts must come from the indexed corpus")
     }
     report.indexSourcesNotInCorpus = known.subtracting(seen).count
+    // Shards of one run share its specification (the whole corpus); each counts its slice.
+    let allFiles = files
+    if o.shard.count > 1 && o.shard.by == .file {
+        files = files.enumerated().filter { $0.offset % o.shard.count == o.shard.index - 1 }.map(\.element)
+    }
+    let spec = TargetedSpec(window: o.window,
+                            questionTerms: o.questionTerms.map(\.description).joined(separator: ",") + (o.pairs.map { "; pairs " + $0.description } ?? ""),
+                            eval: o.evals.joined(separator: "\n"), corpus: allFiles.joined(separator: "\n"),
+                            indexSources: try reader.sourceIdentity())
+    // A rerun of an array job skips a shard whose output is already complete for this run.
+    if let out = o.shardOutput, let done = try? TargetedShard(path: out), done.spec == spec,
+       done.shard == o.shard.index, done.shards == o.shard.count {
+        log("\(out): shard \(o.shard.index)/\(o.shard.count) is already complete for these settings and inputs; skipped")
+        report.docs = done.docs
+        report.tokens = done.tokens
+        report.alreadyComplete = true
+        report.seconds = now() - t0
+        return report
+    }
     if report.indexSourcesNotInCorpus > 0 {
         log("warning: \(report.indexSourcesNotInCorpus) source(s) of the index are not in --corpus; counts cover the given files only")
     }
@@ -331,6 +357,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                             questionPairs: questions.map(\.pairIds))
     let pairCount = pairNames.count
     var io = IndexOptions(inputs: files, output: "")
+    if o.shard.by == .doc { io.shard = o.shard }
     io.read = o.read
     io.onError = o.onError
     let tokens = TokenBuffer()
@@ -393,10 +420,13 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     report.passSeconds = now() - tPass
 
     // Store, all or nothing.
-    let writer = try TargetedWriter(path: o.index, window: o.window,
-                                    questionTerms: o.questionTerms.map(\.description).joined(separator: ",") + (o.pairs.map { "; pairs " + $0.description } ?? ""),
-                                    eval: o.evals.joined(separator: "\n"),
-                                    corpus: files.joined(separator: "\n"), createdAt: isoNow())
+    let writer: TargetedSink
+    if let out = o.shardOutput {
+        writer = try TargetedShardWriter(path: out, spec: spec, shard: o.shard.index, of: o.shard.count, createdAt: isoNow())
+    } else {
+        writer = try TargetedWriter(path: o.index, window: spec.window, questionTerms: spec.questionTerms,
+                                    eval: spec.eval, corpus: spec.corpus, createdAt: isoNow())
+    }
     do {
         for (p, t) in patternText.enumerated() { try writer.addTerm(t, n: patterns[p].count, count: count[p], df: df[p]) }
         // One row per pair, keyed by what it counts: both full alias lists. (Pairs that share

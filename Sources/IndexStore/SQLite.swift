@@ -8,7 +8,9 @@ import Glibc
 /// An error from SQLite, or an index that is not what the reader needs.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    public init(_ d: String) { description = d }
+    /// The documented exit status: I/O (74) unless the file's content is what is wrong (65).
+    public let status: ExitStatus
+    public init(_ d: String, status: ExitStatus = .ioError) { description = d; self.status = status }
 }
 
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -141,4 +143,4 @@ final class Statement {
     }
 }
 
-extension StoreError: ExitCoded { public var exitStatus: ExitStatus { .ioError } }
+extension StoreError: ExitCoded { public var exitStatus: ExitStatus { status } }

@@ -56,6 +56,15 @@ struct CooccurCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Window in tokens for co-occurrence counts.", valueName: "tokens"))
     var window: Int = 5
 
+    @Option(help: ArgumentHelp("Count only slice K of N (1-based) of the corpus, for array jobs; the counts go to -o, and `merge --into INDEX` sums the N shards into the index.", valueName: "K/N"))
+    var shard: String?
+
+    @Option(help: ArgumentHelp("How --shard slices: by file (round robin over sorted paths) or by document (every Nth document of every file).", valueName: "file|doc"))
+    var shardBy: ShardSpec.By = .file
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("With --shard: the shard file to write (a rerun skips it when it is complete for the same settings and inputs).", valueName: "shard.sqlite"))
+    var output: String?
+
     @OptionGroup var text: CorpusTextOptions
 
     @Option(help: ArgumentHelp("Stopword list for content terms, one word per line.", valueName: "file"))
@@ -84,10 +93,24 @@ struct CooccurCommand: ParsableCommand {
         o.extraTerms = try terms.map { try parseTermSpecs($0, option: "--terms") } ?? []
         o.window = window
         o.read = try text.read(onError: o.onError)
+        if let sh = shard {
+            let p = sh.split(separator: "/")
+            guard p.count == 2, let k = Int(p[0]), let n = Int(p[1]), n >= 1, k >= 1, k <= n else {
+                throw ValidationError("--shard must be K/N with 1 <= K <= N, not '\(sh)'")
+            }
+            guard output != nil else { throw ValidationError("--shard writes a shard file: give it with -o (then `tailscope merge SHARDS --into INDEX`)") }
+            o.shard = ShardSpec(index: k, count: n, by: shardBy)
+        }
+        o.shardOutput = output
         o.stopwords = try readStopwords(stopwords)
         o.progress = stderrIsTerminal()
         installInterruptHandlers()
         do {
+            if let out = output {
+                var inputs = [NamedPath("--index", index)] + eval.evals.map { NamedPath("--eval", $0) }
+                inputs += try expandInputs(corpus).map { NamedPath("--corpus", $0) }
+                _ = try checkOutputs(inputs: inputs, outputs: [NamedPath("-o", out)])
+            }
             let r = try cooccur(o) { printError("tailscope: \($0)\n") }
             printOut(json ? CooccurRender.json(r, o).render() : CooccurRender.text(r, o))
         } catch {

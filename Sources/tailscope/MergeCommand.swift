@@ -1,5 +1,6 @@
 import ArgumentParser
 import Indexing
+import IndexStore
 
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,6 +10,14 @@ struct MergeCommand: ParsableCommand {
         Typical use: shards built by an array job with `index --shard K/N`.
 
           tailscope merge shards/*.sqlite -o indexes/all.sqlite --memory 2GiB
+
+        With --into, the inputs are the shard files of one `cooccur --shard K/N -o FILE` run: \
+        their counts, document frequencies and window hits are summed (shards count disjoint \
+        documents) and stored in the index as one targeted run, exactly as one `cooccur` over the \
+        whole corpus would have. Refuses shards of different runs (terms, window, eval files, \
+        corpus), of another index, incomplete shards and incomplete sets, before writing anything.
+
+          tailscope merge runs/nq-*.sqlite --into indexes/wiki.sqlite
 
         Refuses inputs with different tokenizer settings, orders or --min-count, and inputs that hold \
         the same source (they would be counted twice). Inputs built with --min-count > 1 lack their \
@@ -20,17 +29,39 @@ struct MergeCommand: ParsableCommand {
     var inputs: [String]
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The new index.", valueName: "index.sqlite"))
-    var output: String
+    var output: String?
+
+    @Option(help: ArgumentHelp("Sum cooccur shards into this existing index instead.", valueName: "index.sqlite"))
+    var into: String?
 
     @OptionGroup var build: BuildOptions
 
     @Flag(help: "Print a summary as JSON on stdout.")
     var json = false
 
-    func validate() throws { _ = try build.memoryBytes() }
+    func validate() throws {
+        _ = try build.memoryBytes()
+        guard (output == nil) != (into == nil) else { throw ValidationError("give -o NEW.sqlite (merge indexes) or --into INDEX (sum cooccur shards)") }
+    }
 
     func run() throws {
         installInterruptHandlers()
+        if let index = into {
+            do {
+                let r = try mergeTargetedShards(inputs, into: index)
+                if json {
+                    printOut(JSON.object([("index", .string(index)), ("shards", .int(Int64(r.shards))), ("docs", .int(r.docs)),
+                                          ("tokens", .int(r.tokens)), ("terms", .int(Int64(r.terms))), ("pairs", .int(Int64(r.pairs))),
+                                          ("questions", .int(Int64(r.questions)))]).render())
+                } else {
+                    printError("\(index): summed \(r.shards) cooccur shards (\(r.docs) docs, \(r.terms) terms, \(r.pairs) pairs, \(r.questions) questions) into one targeted run\n")
+                }
+            } catch {
+                throw fail(error)
+            }
+            return
+        }
+        let output = self.output!
         do {
             let r = try mergeIndexes(inputs, output: output, memoryBytes: try build.memoryBytes(),
                                      tempDir: build.tempDir) { printError($0 + "\n") }

@@ -91,4 +91,34 @@ import TestSupport
         #expect(ts("prune", "\(d)/long.jsonl", "--max-line", "huge", "--dedup", "exact", "--dry-run").0 == 64)
         #expect(ts("cooccur", "--index", "\(d)/i.sqlite", "--eval", "\(d)/q.jsonl", "--corpus", "\(d)/c.dat", "--format", "xml").0 == 64)
     }
+
+    /// cooccur shards from the command line: --shard K/N -o, merge --into, the rerun skip, exit codes.
+    @Test func cooccurShardsFromTheCommandLine() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        for f in 0..<3 {
+            var corpus = ""
+            for i in 0..<40 { corpus += "{\"text\": \"the mill \(i % 5) turns \((i + f) % 7) times\"}\n" }
+            TestSupport.write("\(d)/c\(f).jsonl", corpus)
+        }
+        let corpus = ["\(d)/c0.jsonl", "\(d)/c1.jsonl", "\(d)/c2.jsonl"]
+        #expect(ts(["index"] + corpus + ["-o", "\(d)/i.sqlite", "--orders", "1"]).0 == 0)
+        TestSupport.write("\(d)/q.jsonl", "{\"question\": \"does the mill turn 3 times\", \"answer\": \"4\"}\n")
+        let base = ["cooccur", "--index", "\(d)/i.sqlite", "--eval", "\(d)/q.jsonl", "--corpus"] + corpus
+        #expect(ts(base + ["--shard", "1/2"]).0 == 64)                                       // no -o
+        #expect(ts(base + ["--shard", "3/2", "-o", "\(d)/s1.sqlite"]).0 == 64)
+        #expect(ts(base + ["--shard", "1/2", "-o", "\(d)/q.jsonl"]).0 == 64)                   // an input
+        for k in 1...2 {
+            let (rc, out, err) = ts(base + ["--shard", "\(k)/2", "--shard-by", "doc", "-o", "\(d)/s\(k).sqlite"])
+            #expect(rc == 0 && out.contains("Shard \(k)/2"), "\(err)")
+        }
+        let (rc, out, _) = ts(base + ["--shard", "1/2", "--shard-by", "doc", "-o", "\(d)/s1.sqlite"])
+        #expect(rc == 0 && out.contains("already complete"))
+        #expect(ts("merge", "\(d)/s1.sqlite", "--into", "\(d)/i.sqlite").0 == 65)               // incomplete set
+        #expect(ts("merge", "\(d)/q.jsonl", "--into", "\(d)/i.sqlite").0 != 0)
+        let (rc2, _, err2) = ts("merge", "\(d)/s1.sqlite", "\(d)/s2.sqlite", "--into", "\(d)/i.sqlite")
+        #expect(rc2 == 0 && err2.contains("summed 2 cooccur shards (120 docs"), "\(err2)")
+        #expect(ts("merge", "\(d)/s1.sqlite", "-o", "\(d)/x.sqlite", "--into", "\(d)/i.sqlite").0 == 64)
+    }
+
+    func ts(_ args: [String]) -> (Int32, String, String) { TestSupport.run(CLITests.binary, args) }
 }

@@ -317,6 +317,89 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         #expect(nonzero > 20)
     }
 
+    /// `cooccur --shard K/N -o FILE` and `merge --into`: for N = 1, 3 and 7, by file and by
+    /// document, the summed shards equal one cooccur over the whole corpus, row for row; a rerun
+    /// skips a complete shard; incomplete sets, repeated shards and other runs are refused.
+    @Test func shardedCooccurMergesToTheSingleRun() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var rng = Xoshiro256(seed: 21)
+        let words = ["3", "7", "12", "times", "new", "york", "city", "paris", "a", "b", "c", "x"]
+        var files: [String] = []
+        for f in 0..<5 {
+            var text = ""
+            for _ in 0..<(40 + f * 13) {
+                let n = 1 + Int(rng.next(upperBound: UInt64(20)))
+                text += "{\"text\": \"" + (0..<n).map { _ in words[Int(rng.next(upperBound: UInt64(words.count)))] }.joined(separator: " ") + "\"}\n"
+            }
+            let path = dir + "/part-\(f).jsonl"
+            TestSupport.write(path, text)
+            files.append(path)
+        }
+        var io = IndexOptions(inputs: files, output: dir + "/base.sqlite")
+        io.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: 2, minCount: 1)
+        io.tempDir = dir
+        _ = try buildIndex(io) { _ in }
+        let eval = dir + "/q.jsonl"
+        TestSupport.write(eval, """
+        {"question": "Is New York City 3 times 7?", "answer": ["x", "paris"]}
+        {"question": "12 a b?", "answer": "c"}
+        {"question": "Where is Paris?", "answer": "new york"}
+        """)
+        func options(_ index: String) -> CooccurOptions {
+            var o = CooccurOptions(index: index, evals: [eval], corpus: files)
+            o.pairs = QuestionPairSpec(numbers: true, keywords: ["times"])
+            o.window = 3
+            return o
+        }
+        func tables(_ index: String) throws -> [String] {
+            let r = try IndexReader(path: index)
+            let q = try r.cooccurQuestions(window: 3).map { "q \($0.key) \($0.value.docs) \($0.value.window)" }
+            let p = try r.cooccurPairs(window: 3).map { "p \($0.key) \($0.value.docs) \($0.value.window)" }
+            let t = try r.targetedTermCounts().map { "t \($0.key) \($0.value.count) \($0.value.df)" }
+            return (q + p + t).sorted()
+        }
+        let single = dir + "/single.sqlite"
+        try FileManager.default.copyItem(atPath: dir + "/base.sqlite", toPath: single)
+        _ = try cooccur(options(single)) { _ in }
+        let want = try tables(single)
+        #expect(want.count > 20)
+        for by in [ShardSpec.By.file, .doc] {
+            for n in [1, 3, 7] {
+                let merged = dir + "/m-\(by)-\(n).sqlite"
+                try FileManager.default.copyItem(atPath: dir + "/base.sqlite", toPath: merged)
+                var shards: [String] = []
+                for k in 1...n {
+                    var o = options(merged)
+                    o.shard = ShardSpec(index: k, count: n, by: by)
+                    o.shardOutput = dir + "/s-\(by)-\(n)-\(k).sqlite"
+                    _ = try cooccur(o) { _ in }
+                    shards.append(o.shardOutput!)
+                }
+                let r = try mergeTargetedShards(shards, into: merged)
+                #expect(r.shards == n && r.docs == Int64(files.reduce(0) { $0 + TestSupport.read($1).filter { $0 == 10 }.count }))
+                #expect(try tables(merged) == want, "by \(by), \(n) shards")
+                if n == 3 {
+                    // A rerun of shard 2 finds it complete and reads nothing.
+                    var o = options(merged)
+                    o.shard = ShardSpec(index: 2, count: 3, by: by)
+                    o.shardOutput = shards[1]
+                    #expect(try cooccur(o) { _ in }.alreadyComplete)
+                    // Refused before writing: an incomplete set, a repeated shard, a shard of another run.
+                    #expect { try mergeTargetedShards(Array(shards.prefix(2)), into: merged) } throws: { ($0 as? StoreError)?.description.contains("3/3 missing") ?? false }
+                    #expect { try mergeTargetedShards(shards + [shards[0]], into: merged) } throws: { ($0 as? StoreError)?.description.contains("both shard 1/3") ?? false }
+                    var other = options(merged)
+                    other.window = 5
+                    other.shard = ShardSpec(index: 3, count: 3, by: by)
+                    other.shardOutput = dir + "/other.sqlite"
+                    _ = try cooccur(other) { _ in }
+                    #expect { try mergeTargetedShards(Array(shards.prefix(2)) + [other.shardOutput!], into: merged) } throws: {
+                        ($0 as? StoreError).map { $0.description.contains("different --window") && $0.status == .dataError } ?? false
+                    }
+                }
+            }
+        }
+    }
+
     @Test func pairPassMatchesBruteForce() {
         var rng = Xoshiro256(seed: 11)
         func r(_ n: Int) -> Int { Int(rng.next(upperBound: UInt64(n))) }
