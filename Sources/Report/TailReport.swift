@@ -25,6 +25,9 @@ public struct ReportOptions: Sendable {
     /// distributions are then shown once per question set, accuracy per model side by side, and a
     /// "Scale" section comes from `tailscope scaling` when every model has a size.
     public var modelField: String? = nil
+    /// Contamination from the shard files of a sharded scan (`--contamination-shards`) instead
+    /// of scanning `corpus` here.
+    public var contaminationShards: [String] = []
     /// Sizes for the Scale section (`--sizes`, `--size-field`; else from the model names).
     public var sizes: [String: Double] = [:]
     public var sizeField: String? = nil
@@ -166,6 +169,25 @@ func buckets(_ qs: [QuestionResult], edges: [Double]) -> [Bucket] {
     }
 }
 
+/// One shard of the report's contamination scan (`report --corpus ... --shard K/N
+/// --contamination-shard FILE`): the questions as the report reads them, the slice of the corpus.
+public func contaminationShard(_ o: ReportOptions, shard: ShardSpec, log: (String) -> Void) throws -> JSON {
+    var fo = o.features
+    if let mf = o.modelField { fo.fields.groupBy.removeAll { $0 == mf }; fo.fields.extra.append(mf) }
+    if fo.fields.groupBy.isEmpty { fo.fields.groupBy = ["file"] }
+    fo.fields.needCorrect = false
+    fo.fields.correctIfPresent = true
+    let features = try questionFeatures(fo, log: log)
+    let reader = try IndexReader(path: fo.index)
+    let tokenizer = Tokenizer(config: try IndexSettings(meta: reader.meta).tokenizer)
+    let questions = features.questions.map(\.row.question)
+    var io = o.read
+    io.inputs = o.corpus
+    let r = try scanContamination(questions: questions, corpus: o.corpus, n: o.contaminationN, tokenizer: tokenizer,
+                                  options: io, progress: o.progress, shard: shard)
+    return r.shardJSON(shard: shard, fingerprint: ContaminationResult.fingerprint(questions: questions, n: o.contaminationN))
+}
+
 /// Builds the report's data: index statistics, coverage and rank-frequency, the eval sets' tails,
 /// correlate statistics where correctness is given, and contamination when a corpus is given.
 public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws -> TailReport {
@@ -208,10 +230,14 @@ public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws ->
     let answerCounts = try countTerms(answerTerms, reader: reader)
 
     var contamination: ContaminationResult? = nil
-    if !o.corpus.isEmpty {
+    let questionTexts = features.questions.map(\.row.question)
+    if !o.contaminationShards.isEmpty {
+        contamination = try ContaminationResult.merge(shardFiles: o.contaminationShards,
+                                                      fingerprint: ContaminationResult.fingerprint(questions: questionTexts, n: o.contaminationN))
+    } else if !o.corpus.isEmpty {
         var io = o.read
         io.inputs = o.corpus
-        contamination = try scanContamination(questions: features.questions.map(\.row.question), corpus: o.corpus,
+        contamination = try scanContamination(questions: questionTexts, corpus: o.corpus,
                                               n: o.contaminationN, tokenizer: tokenizer, options: io, progress: o.progress)
     }
 

@@ -48,8 +48,8 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var feature: FeatureOptions
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Directory to write the report into (created if missing).", valueName: "dir"))
-    var output: String
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Directory to write the report into (created if missing); not with --shard.", valueName: "dir"))
+    var output: String?
 
     @Option(help: ArgumentHelp("Comma-separated bucket edges on v: buckets 0, <t1, t1-<t2, ..., >=tk.", valueName: "t1,t2,..."))
     var thresholds: String = "10,100,1000,10000"
@@ -59,6 +59,18 @@ struct ReportCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Length in tokens of the n-grams the contamination scan looks for.", valueName: "n"))
     var contaminationN: Int = 13
+
+    @Option(help: ArgumentHelp("Scan only slice K of N of --corpus for contamination and write the shard to --contamination-shard (no report); `--contamination-shards FILES` then reports from all N.", valueName: "K/N"))
+    var shard: String?
+
+    @Option(help: ArgumentHelp("How --shard slices: by file or by document.", valueName: "file|doc"))
+    var shardBy: ShardSpec.By = .file
+
+    @Option(help: ArgumentHelp("With --shard: the contamination shard file to write (JSON).", valueName: "file"))
+    var contaminationShard: String?
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Contamination from the shard files of a sharded scan (all N) instead of scanning --corpus.", valueName: "files"))
+    var contaminationShards: [String] = []
 
     @OptionGroup var text: CorpusTextOptions
 
@@ -84,6 +96,8 @@ struct ReportCommand: ParsableCommand {
         guard contaminationN >= 1 else { throw ValidationError("--contamination-n must be at least 1") }
         o.contaminationN = contaminationN
         o.corpus = corpus
+        o.contaminationShards = contaminationShards
+        if !contaminationShards.isEmpty && !corpus.isEmpty { throw ValidationError("give --corpus (scan here) or --contamination-shards (scanned by shards), not both") }
         o.read.read = try text.read(onError: o.features.onError)
         guard rarest >= 0 else { throw ValidationError("--rarest must be >= 0") }
         o.rarest = rarest
@@ -98,9 +112,29 @@ struct ReportCommand: ParsableCommand {
         o.sizeField = sizeField
         if modelField == nil && (sizes != nil || sizeField != nil) { throw ValidationError("--sizes and --size-field need --model-field") }
         installInterruptHandlers()
+        if let sh = shard {
+            let p = sh.split(separator: "/")
+            guard p.count == 2, let k = Int(p[0]), let n = Int(p[1]), n >= 1, k >= 1, k <= n else {
+                throw ValidationError("--shard must be K/N with 1 <= K <= N, not '\(sh)'")
+            }
+            guard let out = contaminationShard, !corpus.isEmpty else { throw ValidationError("--shard scans --corpus into --contamination-shard FILE") }
+            do {
+                var inputs = [NamedPath("--index", index)] + eval.evals.map { NamedPath("--eval", $0) }
+                inputs += try expandInputs(corpus).map { NamedPath("--corpus", $0) }
+                _ = try checkOutputs(inputs: inputs, outputs: [NamedPath("--contamination-shard", out)])
+                let j = try Report.contaminationShard(o, shard: ShardSpec(index: k, count: n, by: shardBy)) { printError("tailscope: \($0)\n") }
+                try writeTextFile(out, j.render() + "\n")
+                printOut(out)
+            } catch {
+                throw fail(error)
+            }
+            return
+        }
+        guard let output else { throw ValidationError("give the report's folder with -o DIR") }
         do {
             var inputs = [NamedPath("--index", index)] + eval.evals.map { NamedPath("--eval", $0) }
             inputs += try expandInputs(corpus).map { NamedPath("--corpus", $0) }
+            inputs += contaminationShards.map { NamedPath("--contamination-shards", $0) }
             try ReportWriter.checkDestination(output, inputs: inputs)
             let r = try buildTailReport(o) { printError("tailscope: \($0)\n") }
             try ReportWriter.write(r, to: output)

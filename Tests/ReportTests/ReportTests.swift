@@ -150,6 +150,63 @@ private func fixture(_ dir: String) throws -> (index: String, scored: String, pl
     }
 }
 
+@Suite struct ContaminationShardTests {
+    /// `report --corpus ... --shard K/N --contamination-shard F` then `--contamination-shards`:
+    /// for N = 1, 3 and 7, by file and by document, the merged shards give the report the same
+    /// contamination as one scan; mixed or incomplete sets are refused.
+    @Test func shardedScansMergeToTheSingleScan() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        var rng = Xoshiro256(seed: 5)
+        let words = ["a", "b", "c", "d", "e", "f"]
+        var files: [String] = []
+        var all: [String] = []
+        for f in 0..<4 {
+            let docs = (0..<60).map { _ in (0..<(3 + Int(rng.next(upperBound: UInt64(25))))).map { _ in words[Int(rng.next(upperBound: UInt64(6)))] }.joined(separator: " ") }
+            all += docs
+            TestSupport.write(dir + "/c\(f).jsonl", docs.map { "{\"text\": \"\($0)\"}" }.joined(separator: "\n") + "\n")
+            files.append(dir + "/c\(f).jsonl")
+        }
+        let index = try buildTestIndex(dir, docs: all, orders: 1)
+        var eval = ""
+        for _ in 0..<80 { eval += "{\"question\": \"" + (0..<(3 + Int(rng.next(upperBound: UInt64(8))))).map { _ in words[Int(rng.next(upperBound: UInt64(6)))] }.joined(separator: " ") + "\"}\n" }
+        TestSupport.write(dir + "/e.jsonl", eval)
+        var c = CorrelateOptions(index: index, evals: [dir + "/e.jsonl"])
+        c.bootstrap = 0
+        var o = ReportOptions(features: c)
+        o.corpus = files
+        o.contaminationN = 5
+        let whole = try buildTailReport(o) { _ in }.contamination!
+        #expect(whole.shared.contains { $0 == true } && whole.shared.contains { $0 == false } && whole.docs == 240)
+        for by in [ShardSpec.By.file, .doc] {
+            for n in [1, 3, 7] {
+                var paths: [String] = []
+                for k in 1...n {
+                    let j = try contaminationShard(o, shard: ShardSpec(index: k, count: n, by: by)) { _ in }
+                    let p = dir + "/s-\(by)-\(n)-\(k).json"
+                    TestSupport.write(p, j.render())
+                    paths.append(p)
+                }
+                var m = o
+                m.corpus = []
+                m.contaminationShards = paths
+                let merged = try buildTailReport(m) { _ in }.contamination!
+                #expect(merged.shared == whole.shared && merged.docs == whole.docs && merged.docsWithHits == whole.docsWithHits, "by \(by), \(n)")
+                if n == 3 {
+                    m.contaminationShards = Array(paths.prefix(2))
+                    #expect { try buildTailReport(m) { _ in } } throws: { "\($0)".contains("3/3 missing") }
+                    m.contaminationShards = paths + [paths[0]]
+                    #expect { try buildTailReport(m) { _ in } } throws: { "\($0)".contains("both shard 1/3") }
+                    var other = o
+                    other.contaminationN = 4
+                    other.contaminationShards = paths
+                    other.corpus = []
+                    #expect { try buildTailReport(other) { _ in } } throws: { "\($0)".contains("other questions") }
+                }
+            }
+        }
+    }
+}
+
 @Suite struct ReportModelTests {
     /// Two models on the same 160 questions: with --model-field the question distribution is
     /// counted once per question, accuracy is per model, and the Scale section is `scaling`'s.
