@@ -79,15 +79,22 @@ public final class NGramCounter: @unchecked Sendable {
 
     deinit { removeSpillDir() }
 
-    /// Counts a batch. Every document in it must end with `documentEnd`.
+    /// Counts a batch. Every document in it must end with `documentEnd`. With several workers
+    /// each batch goes to one of them, round robin: a worker counts every n-gram of its
+    /// documents, so each n-gram is hashed once whatever the number of workers (they used to
+    /// split n-grams by hash, every worker hashing every n-gram). A document is in one worker, so
+    /// document frequencies stay exact; workers' tables overlap in keys, and the k-way merge of
+    /// all runs sums them, as it sums the runs of one worker.
     public func add(_ ids: [UInt32]) {
         if queues.isEmpty {
             workers[0].process(ids)
         } else {
-            let b = Batch(ids)
-            for q in queues { q.push(b) }
+            queues[nextQueue % queues.count].push(Batch(ids))
+            nextQueue &+= 1
         }
     }
+    /// The worker queue of the next batch (`add` is called from one thread).
+    private var nextQueue = 0
 
     /// Adds an n-gram counted elsewhere (merging indexes). Single-threaded; call before
     /// `finishInput()` and not together with `add`.
@@ -134,7 +141,7 @@ public final class NGramCounter: @unchecked Sendable {
     }
 }
 
-/// One worker's share: the n-grams whose hash falls in its partition.
+/// One worker's share: every n-gram of the documents it is given.
 final class Worker: @unchecked Sendable {
     let index: Int
     let of: Int
@@ -169,18 +176,13 @@ final class Worker: @unchecked Sendable {
             + (t4?.table.allocatedBytes ?? 0) + (t5?.table.allocatedBytes ?? 0)
     }
 
-    @inline(__always) private func mine(_ h: UInt64) -> Bool {
-        of == 1 || Int(truncatingIfNeeded: (h >> 40) % UInt64(of)) == index
-    }
-
     @inline(__always) private func count<K: NGramKey>(_ t: OrderTable<K>, _ p: UnsafePointer<UInt32>, _ len: Int) {
         let n = K.order
         if len < n { return }
         let table = t.table
         for j in 0...(len - n) {
             let key = K(p + j)
-            let h = key.hash
-            if mine(h) { table.add(key, hash: h, doc: doc) }
+            table.add(key, hash: key.hash, doc: doc)
         }
     }
 

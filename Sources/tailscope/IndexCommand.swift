@@ -45,7 +45,7 @@ struct IndexCommand: ParsableCommand {
 
     @OptionGroup var build: BuildOptions
 
-    @Option(help: ArgumentHelp("Counting threads. With --orders 1 each tokenizes and counts every n-th batch of documents into its own vocabulary (merged at the end); with n-grams they count n-grams split by hash. A reader thread decompresses besides. Default: all cores.", valueName: "n"))
+    @Option(help: ArgumentHelp("Counting threads. With --orders 1 each tokenizes and counts every n-th batch of documents into its own vocabulary (merged at the end); with n-grams each counts the n-grams of whole batches of documents (each n-gram hashed once, whatever the count). A reader thread decompresses besides. Default: all cores.", valueName: "n"))
     var jobs: Int?
 
     @Option(help: ArgumentHelp("On bad input (corrupt/truncated files, bad JSON lines, missing fields, empty files, over-long lines): stop with file and line, or skip and count each kind.", valueName: "stop|skip"))
