@@ -34,6 +34,9 @@ public struct IndexStatistics: Sendable {
     public let zipf: ZipfFit?
     /// Maximum-likelihood Zipf exponent over the same ranks as `zipf`.
     public let zipfMLE: ZipfMLE?
+    /// The exponent where a power law is judged: least squares over log-spaced ranks 10 to the
+    /// last rank seen at least 5 times (every decade of ranks weighs about the same).
+    public let zipfLogBinned: LogBinnedZipf?
     public let sources: [SourceRecord]
     /// Skipped inputs summed over sources, by kind.
     public let skipped: [String: Int64]
@@ -56,8 +59,45 @@ public func indexStatistics(path: String) throws -> IndexStatistics {
     }
     return IndexStatistics(path: path, meta: r.meta, docs: Int64(r.meta["docs"] ?? "0") ?? 0,
                            tokens: Int64(r.meta["tokens"] ?? "0") ?? 0, orders: orders,
-                           zipf: fit, zipfMLE: fit.flatMap { zipfMLE(countsDescending: desc, maxRank: $0.maxRank) }, sources: sources,
+                           zipf: fit, zipfMLE: fit.flatMap { zipfMLE(countsDescending: desc, maxRank: $0.maxRank) },
+                           zipfLogBinned: fit.flatMap { logBinnedZipf(logSpacedRanks(desc), from: 10, to: $0.maxRank) }, sources: sources,
                            skipped: skipped, replacedInvalidUTF8: replaced)
+}
+
+public struct LogBinnedZipf: Sendable {
+    public let exponent: Double
+    public let intercept: Double
+    public let r2: Double
+    public let fromRank: Int
+    public let toRank: Int
+    public let points: Int
+}
+
+/// Least squares of log10 count on log10 rank over the log-spaced (rank, count) sample, ranks
+/// `from`...`to`: every decade of ranks weighs about the same.
+public func logBinnedZipf(_ rf: [(rank: Int, count: UInt64)], from: Int, to: Int) -> LogBinnedZipf? {
+    let pts = rf.filter { $0.rank >= from && $0.rank <= to && $0.count > 0 }
+    guard pts.count >= 3 else { return nil }
+    let x = pts.map { log10(Double($0.rank)) }, y = pts.map { log10(Double($0.count)) }
+    let n = Double(pts.count)
+    let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+    var sxx = 0.0, sxy = 0.0, syy = 0.0
+    for i in x.indices { sxx += (x[i] - mx) * (x[i] - mx); sxy += (x[i] - mx) * (y[i] - my); syy += (y[i] - my) * (y[i] - my) }
+    guard sxx > 0, syy > 0 else { return nil }
+    let b = sxy / sxx
+    return LogBinnedZipf(exponent: -b, intercept: my - b * mx, r2: sxy * sxy / (sxx * syy),
+                         fromRank: pts.first!.rank, toRank: pts.last!.rank, points: pts.count)
+}
+
+/// About 300 log-spaced ranks of the unigram counts (descending), for plots and the log-binned fit.
+public func logSpacedRanks(_ desc: [UInt64]) -> [(rank: Int, count: UInt64)] {
+    var rf: [(Int, UInt64)] = []
+    var lastRank = 0
+    for k in 0..<300 where !desc.isEmpty {
+        let r = Int(pow(Double(desc.count), Double(k) / 299).rounded())
+        if r > lastRank && r <= desc.count { rf.append((r, desc[r - 1])); lastRank = r }
+    }
+    return rf
 }
 
 /// OLS of log10(count) on log10(rank) over the types seen at least 5 times (the hapax plateau

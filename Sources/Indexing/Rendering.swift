@@ -54,7 +54,10 @@ public enum Render {
         if let z = s.zipf {
             out += "\nZipf slope   \(fixed(z.slope, 3)) (OLS of log10 count on log10 rank, ranks 1-\(z.maxRank): types seen >= \(z.minCount) times; R^2 \(fixed(z.r2, 3)))\n"
             if let m = s.zipfMLE {
-                out += "Zipf MLE     s = \(fixed(m.exponent, 3)) ± \(significant(m.standardError)) (p(r) ∝ r^-s over the same ranks, \(m.tokens) tokens)\n"
+                out += "Zipf MLE     s = \(fixed(m.exponent, 2)) (p(r) ∝ r^-s over the same ranks, \(m.tokens) tokens: weighs each token, so the head decides it)\n"
+            }
+            if let b = s.zipfLogBinned {
+                out += "Zipf         exponent ≈ \(fixed(b.exponent, 2)) over log-spaced ranks \(b.fromRank)-\(b.toRank) (every decade of ranks weighs the same; R^2 \(fixed(b.r2, 3))); the OLS slope above weighs each type, so the tail decides it\n"
             }
         } else {
             out += "\nZipf slope   n/a (fewer than 10 types seen 5 or more times)\n"
@@ -83,6 +86,9 @@ public enum Render {
                                                       ("max_rank", .int(Int64(m.maxRank))), ("tokens", .uint(m.tokens)),
                                                       ("log_likelihood", .double(m.logLikelihood)),
                                                       ("method", .string("maximum likelihood, p(r) proportional to r^-s over ranks 1..max_rank"))]) } ?? .null),
+            ("zipf_log_binned", s.zipfLogBinned.map { b in .object([("exponent", .double(b.exponent)), ("r2", .double(b.r2)),
+                                                                   ("from_rank", .int(Int64(b.fromRank))), ("to_rank", .int(Int64(b.toRank))),
+                                                                   ("method", .string("least squares of log10(count) on log10(rank) over log-spaced ranks"))]) } ?? .null),
             ("skipped", .object(s.skipped.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
             ("replaced_invalid_utf8", .int(s.replacedInvalidUTF8)),
             ("sources", .array(s.sources.map(sourceJSON))),

@@ -106,31 +106,6 @@ public struct TailReport: Sendable {
     public let seconds: Double
 }
 
-public struct LogBinnedZipf: Sendable {
-    public let exponent: Double
-    public let intercept: Double
-    public let r2: Double
-    public let fromRank: Int
-    public let toRank: Int
-    public let points: Int
-}
-
-/// Least squares of log10 count on log10 rank over the log-spaced (rank, count) sample, ranks
-/// `from`...`to`: every decade of ranks weighs about the same.
-func logBinnedZipf(_ rf: [(rank: Int, count: UInt64)], from: Int, to: Int) -> LogBinnedZipf? {
-    let pts = rf.filter { $0.rank >= from && $0.rank <= to && $0.count > 0 }
-    guard pts.count >= 3 else { return nil }
-    let x = pts.map { log10(Double($0.rank)) }, y = pts.map { log10(Double($0.count)) }
-    let n = Double(pts.count)
-    let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
-    var sxx = 0.0, sxy = 0.0, syy = 0.0
-    for i in x.indices { sxx += (x[i] - mx) * (x[i] - mx); sxy += (x[i] - mx) * (y[i] - my); syy += (y[i] - my) * (y[i] - my) }
-    guard sxx > 0, syy > 0 else { return nil }
-    let b = sxy / sxx
-    return LogBinnedZipf(exponent: -b, intercept: my - b * mx, r2: sxy * sxy / (sxx * syy),
-                         fromRank: pts.first!.rank, toRank: pts.last!.rank, points: pts.count)
-}
-
 func bucketLabel(_ lo: Double, _ hi: Double) -> String {
     func c(_ v: Double) -> String {
         if v >= 1e6 && v.truncatingRemainder(dividingBy: 1e6) == 0 { return "\(Int(v / 1e6))M" }
@@ -213,12 +188,7 @@ public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws ->
         if i + 1 == next { coverage.append((next, Double(acc) / max(1, total))); next *= 10 }
     }
     if coverage.count < 5 { while next <= 100_000 { coverage.append((next, desc.isEmpty ? 0 : 1)); next *= 10 } }
-    var rf: [(Int, UInt64)] = []
-    var lastRank = 0
-    for k in 0..<300 where !desc.isEmpty {
-        let r = Int(pow(Double(desc.count), Double(k) / 299).rounded())
-        if r > lastRank && r <= desc.count { rf.append((r, desc[r - 1])); lastRank = r }
-    }
+    let rf = logSpacedRanks(desc)
 
     let features = try questionFeatures(fo, log: log)
 
@@ -314,8 +284,7 @@ public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws ->
         so.bucketEdges = o.thresholds
         do { scalingReport = try scaling(so) { _ in } } catch { scalingNote = "\(error)" }
     }
-    let zipfFit = stats.zipf.flatMap { logBinnedZipf(rf, from: 10, to: $0.maxRank) }
-    return TailReport(options: o, stats: stats, coverage: coverage, rankFrequency: rf, zipfLogBinned: zipfFit, features: features,
+    return TailReport(options: o, stats: stats, coverage: coverage, rankFrequency: rf, zipfLogBinned: stats.zipfLogBinned, features: features,
                       groupFields: fo.fields.groupBy, sets: sets, contamination: contamination,
                       scaling: scalingReport, scalingNote: scalingNote, seconds: now() - t0)
 }
