@@ -219,7 +219,7 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
             return f
         }
         defer { producer.stop(); pool.finish() }
-        var progress = Progress(label: "prune: deciding", total: totalBytes, enabled: o.progress)
+        var progress = ProgressLine(label: "prune: deciding:", total: totalBytes, enabled: o.progress)
         var doneBytes: Int64 = 0
         while let (b, features) = pool.next() {
             if let e = b.error { throw e }
@@ -376,7 +376,7 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
                 ss.value[w].prototypeScores(b, model) { dec.value[Int($0)] == 0 }
             }
             defer { producer.stop(); pool.finish() }
-            var progress = Progress(label: "prune: scoring", total: totalBytes, enabled: o.progress)
+            var progress = ProgressLine(label: "prune: scoring:", total: totalBytes, enabled: o.progress)
             var doneBytes: Int64 = 0
             while let (b, out) = pool.next() {
                 if let e = b.error { throw e }
@@ -479,7 +479,7 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
                 cs.value[w].count(b) { (dec.value[Int($0)] == 0) != countDropped }
             }
             defer { producer.stop(); pool.finish() }
-            var progress = Progress(label: o.dryRun ? "prune: measuring" : "prune: writing", total: totalBytes, enabled: o.progress)
+            var progress = ProgressLine(label: o.dryRun ? "prune: measuring:" : "prune: writing:", total: totalBytes, enabled: o.progress)
             var doneBytes: Int64 = 0
             while let (b, _) = pool.next() {
                 if let e = b.error { throw e }
@@ -660,28 +660,3 @@ private func writeManifestSummary(_ m: ManifestWriter, _ r: PruneReport, _ o: Pr
     }
 }
 
-/// Progress on stderr: bytes, documents, rate, ETA (at most twice a second).
-struct Progress {
-    let label: String
-    let total: Int64
-    let enabled: Bool
-    let start = now()
-    var last = 0.0
-
-    init(label: String, total: Int64, enabled: Bool) {
-        self.label = label; self.total = total; self.enabled = enabled
-    }
-
-    mutating func update(done: Int64, docs: Int64) {
-        guard enabled else { return }
-        let t = now()
-        if t - last < 0.5 { return }
-        last = t
-        let el = t - start
-        let rate = el > 0 ? Double(done) / el : 0
-        let eta = rate > 0 ? Double(total - done) / rate : 0
-        printError("\r\u{1B}[K\(label): \(formatBytes(Double(done)))/\(formatBytes(Double(total))) compressed, \(docs) docs, \(formatBytes(rate))/s, ETA \(Int(eta)) s")
-    }
-
-    func finish() { if enabled { printError("\r\u{1B}[K") } }
-}

@@ -60,7 +60,7 @@ public func scanContamination(questions: [String], corpus: [String], n: Int, tok
         }
         let totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
         var doneBytes: Int64 = 0
-        var lastReport = now()
+        var progressLine = ProgressLine(label: "contamination scan:", total: totalBytes, enabled: progress)
         let producer = DocumentProducer(files: files, options: io)
         defer { producer.stop() }
         while let b = producer.queue.pop() {
@@ -74,13 +74,10 @@ public func scanContamination(questions: [String], corpus: [String], n: Int, tok
                 for p in matcher.matchPattern { for q in patternQuestions[Int(p)] { hit[Int(q)] = true } }
             }
             try checkInterrupt()
-            if progress, now() - lastReport >= 0.5 {
-                lastReport = now()
-                printError("\r\u{1B}[Kcontamination scan: \(formatBytes(Double(doneBytes + b.fileOffset)))/\(formatBytes(Double(totalBytes))), \(docs) docs")
-            }
+            progressLine.update(done: doneBytes + b.fileOffset, docs: docs)
             if b.endOfFile != nil { doneBytes += fileSize(files[b.fileIndex]) ?? 0 }
         }
-        if progress { printError("\r\u{1B}[K") }
+        progressLine.finish()
     } else {
         // Nothing to look for; the corpus still has to exist.
         _ = try expandInputs(corpus)

@@ -364,7 +364,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let tPass = now()
     let totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
     var doneBytes: Int64 = 0
-    var lastReport = now()
+    var progressLine = ProgressLine(label: "cooccur:", total: totalBytes, enabled: o.progress)
     // Three stages on their own threads: reading (the producer), tokenizing and matching (here),
     // and crediting pairs, the heaviest when answers are common words, split over workers that
     // take whole batches of documents and keep their own counts (summed at the end).
@@ -388,17 +388,8 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         }
         matches.push(m)
         try checkInterrupt()
-        if o.progress {
-            let t = now()
-            if t - lastReport >= 0.5 {
-                lastReport = t
-                let done = doneBytes + b.fileOffset
-                let el = t - tPass
-                let frac = Double(done) / Double(max(1, totalBytes))
-                let eta = frac > 0 ? el * (1 - frac) / frac : 0
-                printError("\r\u{1B}[K\(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(docs) docs, \(report.tokens) tokens, \(format1(Double(report.bytes + b.bytesDecompressed) / el / 1e6)) MB/s, ETA \(Int(eta))s")
-            }
-        }
+        progressLine.update(done: doneBytes + b.fileOffset, docs: docs, tokens: report.tokens,
+                            decompressed: report.bytes + b.bytesDecompressed)
         if let end = b.endOfFile {
             report.bytes += end.counters.bytesDecompressed
             doneBytes += fileSize(files[b.fileIndex]) ?? 0
@@ -408,7 +399,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
             }
         }
     }
-    if o.progress { printError("\r\u{1B}[K") }
+    progressLine.finish()
     matches.close()
     for w in workers { w.join() }
     let totals = PairTotals(passes)

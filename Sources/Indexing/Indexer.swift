@@ -176,7 +176,7 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     let finished = Latch(count: laneCount)
     var threads = lanes.map { lane in JoinableThread { lane.run(); finished.arrive() } }
     defer { for t in threads { t.join() } }
-    var lastReport = now()
+    var progressLine = ProgressLine(label: "", total: totalBytes, enabled: o.progress)
     while !finished.wait(seconds: o.progress ? 0.5 : 0.1) {
         if interruptFlag != 0 {
             reader.stop()
@@ -185,20 +185,12 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
             throw Interrupted()
         }
         if o.progress {
-            let t = now()
-            if t - lastReport >= 0.5 {
-                lastReport = t
-                let p = reader.progress
-                let docs = lanes.reduce(Int64(0)) { $0 + $1.docsCounted.load(ordering: .relaxed) }
-                let toks = lanes.reduce(Int64(0)) { $0 + $1.tokensCounted.load(ordering: .relaxed) }
-                let done = p.compressed.load(ordering: .relaxed)
-                let el = t - tCount
-                let rate = Double(p.decompressed.load(ordering: .relaxed)) / el
-                let frac = Double(done) / Double(max(1, totalBytes))
-                let eta = frac > 0 ? el * (1 - frac) / frac : 0
-                let path = todo[min(todo.count - 1, p.file.load(ordering: .relaxed))].path
-                printError("\r\u{1B}[K\(progressFile(path)) \(formatBytes(Double(done)))/\(formatBytes(Double(totalBytes))) read, \(docs) docs, \(toks) tokens, \(format1(rate / 1e6)) MB/s, ETA \(Int(eta))s, spills \(counter?.spills ?? 0)")
-            }
+            let p = reader.progress
+            let docs = lanes.reduce(Int64(0)) { $0 + $1.docsCounted.load(ordering: .relaxed) }
+            let toks = lanes.reduce(Int64(0)) { $0 + $1.tokensCounted.load(ordering: .relaxed) }
+            progressLine.label = progressFile(todo[min(todo.count - 1, p.file.load(ordering: .relaxed))].path)
+            progressLine.update(done: p.compressed.load(ordering: .relaxed), docs: docs, tokens: toks,
+                                decompressed: p.decompressed.load(ordering: .relaxed), extra: "spills \(counter?.spills ?? 0)")
         }
     }
     for t in threads { t.join() }
@@ -242,7 +234,7 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     }
     report.docs = lanes.reduce(Int64(0)) { $0 + $1.docsCounted.load(ordering: .relaxed) }
     if let c = counter { try c.finishInput() }
-    if o.progress { printError("\r\u{1B}[K") }
+    progressLine.finish()
     report.countSeconds = now() - tCount
 
     // Write.

@@ -93,3 +93,38 @@ public func format1(_ x: Double) -> String {
 public func writeTextFile(_ path: String, _ text: String) throws {
     try writeOutput(path, text)
 }
+
+/// One progress line on stderr for a pass over a corpus, redrawn at most twice a second: how much
+/// of the input was read, documents (and tokens), speed and the time left; `finish()` erases it.
+/// Every corpus pass (index, cooccur, report's contamination scan, prune) draws the same line.
+public struct ProgressLine {
+    /// What is being read (the current file, for `index`).
+    public var label: String
+    public let total: Int64
+    public let enabled: Bool
+    let start = now()
+    var last = 0.0
+
+    public init(label: String, total: Int64, enabled: Bool) {
+        self.label = label; self.total = total; self.enabled = enabled
+    }
+
+    /// `done` and `total` are compressed bytes read; `decompressed`, when known, gives the speed
+    /// in text bytes.
+    public mutating func update(done: Int64, docs: Int64, tokens: Int64? = nil, decompressed: Int64? = nil, extra: String = "") {
+        guard enabled else { return }
+        let t = now()
+        if t - last < 0.5 { return }
+        last = t
+        let el = max(t - start, 1e-9)
+        let frac = Double(done) / Double(max(1, total))
+        let eta = frac > 0 ? el * (1 - frac) / frac : 0
+        var line = "\(label)\(label.isEmpty ? "" : " ")\(formatBytes(Double(done)))/\(formatBytes(Double(total))) read, \(docs) docs"
+        if let tokens { line += ", \(tokens) tokens" }
+        line += ", \(formatBytes(Double(decompressed ?? done) / el))/s, ETA \(Int(eta)) s"
+        if !extra.isEmpty { line += ", " + extra }
+        printError("\r\u{1B}[K" + line)
+    }
+
+    public func finish() { if enabled { printError("\r\u{1B}[K") } }
+}
