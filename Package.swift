@@ -27,8 +27,9 @@ let package = Package(
         // Header only: a prefetch hint for hash-table probes (no library to link).
         .systemLibrary(name: "CPrefetch"),
 
-        // The one shared utility module: interrupts, usage/output errors, file identity, safe
-        // output files (atomic for regular files only, `-` is stdout), temp-file leftovers.
+        // The one shared utility module: interrupts, usage/output errors, exit statuses, file
+        // identity, safe output files (atomic for regular files only, `-` is stdout), temp-file
+        // leftovers, the JSON writer, number formatting and tables, the progress line.
         .target(name: "Support"),
         // Reading: open any input, detect the container by magic bytes, stream-decompress,
         // split lines, pull the JSON text field, yield documents.

@@ -1,4 +1,4 @@
-import Indexing
+import Support
 import IndexStore
 
 public enum PruneRender {

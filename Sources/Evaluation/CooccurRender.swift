@@ -1,4 +1,4 @@
-import Indexing
+import Support
 
 public enum CooccurRender {
     public static func text(_ r: CooccurReport, _ o: CooccurOptions) -> String {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Indexing
+import Support
 import Reporting
 import Statistics
 

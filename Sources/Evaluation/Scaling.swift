@@ -1,4 +1,4 @@
-import Indexing
+import Support
 import Statistics
 #if canImport(Glibc)
 import Glibc

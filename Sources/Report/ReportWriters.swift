@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Evaluation
-import Indexing
+import Support
 import Reporting
 import Statistics
 
