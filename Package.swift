@@ -38,6 +38,10 @@ let package = Package(
         .target(name: "Tokenization", swiftSettings: hotLoop),
         // Exact bounded-memory counting: vocabulary, n-gram tables, sorted spill runs, k-way merge.
         .target(name: "Counting", dependencies: ["Support", "CPrefetch"], swiftSettings: hotLoop),
+        // Finding many token sequences in documents: the token-level Aho-Corasick automaton
+        // (cooccur, the contamination scan) and the rolling-hash n-gram set (prune's
+        // decontamination).
+        .target(name: "Matching", dependencies: ["Counting", "Tokenization"], swiftSettings: hotLoop),
         // The only module that speaks SQL.
         .target(name: "IndexStore", dependencies: ["Support", "CSQLite", "Counting"]),
         // Statistics: rank correlations, logistic regression (BLAS/LAPACK), bins, bootstrap.
@@ -48,10 +52,10 @@ let package = Package(
         // Plots: SVG line and bar charts (no dependencies).
         .target(name: "Reporting"),
         // Eval results in; per-question frequency features; `correlate` and `cooccur`.
-        .target(name: "Evaluation", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Indexing", "Statistics", "Reporting"],
+        .target(name: "Evaluation", dependencies: ["CorpusIO", "Tokenization", "Counting", "Matching", "IndexStore", "Indexing", "Statistics", "Reporting"],
                 swiftSettings: hotLoop),
         // `prune`: dedup, decontamination, near-dup, balancing and --keep over a corpus, with a manifest.
-        .target(name: "Curation", dependencies: ["CorpusIO", "Tokenization", "Counting", "IndexStore", "Indexing", "Evaluation", "Statistics"],
+        .target(name: "Curation", dependencies: ["CorpusIO", "Tokenization", "Counting", "Matching", "IndexStore", "Indexing", "Evaluation", "Statistics"],
                 swiftSettings: hotLoop),
         // `report`: tail coverage of an eval set as index.html, report.md and report.json.
         .target(name: "Report", dependencies: ["CorpusIO", "Tokenization", "IndexStore", "Indexing", "Statistics", "Evaluation", "Reporting"]),
@@ -78,7 +82,7 @@ let package = Package(
         .testTarget(name: "IndexStoreTests", dependencies: ["IndexStore", "CorpusIO", "TestSupport"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"], exclude: ["reference.json", "make_reference.py", "cluster_reference.json", "make_cluster_reference.py"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Matching", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "CorpusIO", "IndexStore", "Indexing", "Tokenization", "Evaluation", "Statistics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),

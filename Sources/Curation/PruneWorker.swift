@@ -1,3 +1,4 @@
+import Matching
 import Counting
 import Evaluation
 import Statistics

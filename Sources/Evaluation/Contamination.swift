@@ -1,3 +1,4 @@
+import Matching
 import CorpusIO
 import Counting
 import Indexing

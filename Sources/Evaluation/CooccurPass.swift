@@ -1,3 +1,4 @@
+import Matching
 import Tokenization
 
 /// A read-only compressed-sparse-row table: row `i` is `list[start[i] ..< start[i + 1]]`.

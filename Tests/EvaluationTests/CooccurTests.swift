@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import CorpusIO
 @testable import Evaluation
+@testable import Matching
 import Indexing
 import IndexStore
 import Statistics

@@ -1,0 +1,155 @@
+import Counting
+import Tokenization
+
+/// Token-level Aho-Corasick automaton: patterns are sequences of token ids, so matches respect
+/// token boundaries by construction, and one pass finds every occurrence of every pattern.
+package struct TokenAutomaton {
+    var next: [UInt64: Int32] = [:]     // (node << 32 | token) -> node
+    var fail: [Int32] = [0]
+    var outputs: [[Int32]] = [[]]       // patterns ending at a node (including via suffix links)
+    var depth: [Int32] = [0]
+
+    package init(patterns: [[UInt32]]) {
+        var own: [[Int32]] = [[]]
+        for (p, toks) in patterns.enumerated() {
+            var node: Int32 = 0
+            for t in toks {
+                let key = UInt64(UInt32(node)) << 32 | UInt64(t)
+                if let n = next[key] { node = n; continue }
+                let n = Int32(fail.count)
+                fail.append(0); own.append([]); depth.append(depth[Int(node)] + 1)
+                next[key] = n
+                node = n
+            }
+            own[Int(node)].append(Int32(p))
+        }
+        // Breadth-first failure links.
+        var children = [[(UInt32, Int32)]](repeating: [], count: fail.count)
+        for (key, child) in next { children[Int(key >> 32)].append((UInt32(truncatingIfNeeded: key), child)) }
+        outputs = own
+        var queue: [Int32] = children[0].map(\.1)
+        var head = 0
+        while head < queue.count {
+            let u = queue[head]; head += 1
+            for (tok, v) in children[Int(u)] {
+                if u != 0 {
+                    var f = fail[Int(u)]
+                    while f != 0 && next[UInt64(UInt32(f)) << 32 | UInt64(tok)] == nil { f = fail[Int(f)] }
+                    fail[Int(v)] = next[UInt64(UInt32(f)) << 32 | UInt64(tok)] ?? 0
+                }
+                outputs[Int(v)] += outputs[Int(fail[Int(v)])]
+                queue.append(v)
+            }
+        }
+    }
+
+    @inlinable @inline(__always) package static func slot(_ k: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+    }
+}
+
+/// The automaton frozen into flat buffers for the hot loop (no reference counting per token):
+/// a dense array of the root's transitions (most steps start there) and open addressing with a
+/// multiplicative hash for deeper nodes.
+package final class TokenMatcher {
+    let rootNext: UnsafeMutableBufferPointer<Int32>
+    let keys: UnsafeMutableBufferPointer<UInt64>
+    let values: UnsafeMutableBufferPointer<Int32>
+    let fail: UnsafeMutableBufferPointer<Int32>
+    let outStart: UnsafeMutableBufferPointer<Int32>   // outputs of node k: outList[outStart[k] ..< outStart[k+1]]
+    let outList: UnsafeMutableBufferPointer<Int32>
+    let mask: Int
+    /// Matches of the last document: (pattern, end position).
+    package var matchPattern: [Int32] = []
+    package var matchEnd: [Int32] = []
+
+    /// `tokens`: the number of token ids (the root's table is dense over them).
+    package init(_ a: TokenAutomaton, tokens: Int) {
+        func copy<T>(_ x: [T]) -> UnsafeMutableBufferPointer<T> {
+            let p = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, x.count))
+            _ = p.initialize(from: x)
+            return p
+        }
+        var root = [Int32](repeating: 0, count: tokens)
+        var cap = 16
+        while cap < a.next.count * 2 { cap <<= 1 }
+        let m = cap - 1
+        var ks = [UInt64](repeating: UInt64.max, count: cap), vs = [Int32](repeating: 0, count: cap)
+        for (k, v) in a.next {
+            if k >> 32 == 0 { root[Int(k & 0xFFFF_FFFF)] = v; continue }
+            var i = TokenAutomaton.slot(k, m)
+            while ks[i] != UInt64.max { i = (i + 1) & m }
+            ks[i] = k; vs[i] = v
+        }
+        rootNext = copy(root); keys = copy(ks); values = copy(vs); fail = copy(a.fail)
+        var starts: [Int32] = [0], list: [Int32] = []
+        for o in a.outputs { list += o; starts.append(Int32(list.count)) }
+        outStart = copy(starts); outList = copy(list)
+        mask = m
+    }
+
+    deinit {
+        for p in [UnsafeMutableRawPointer(rootNext.baseAddress!), UnsafeMutableRawPointer(keys.baseAddress!),
+                  UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(fail.baseAddress!),
+                  UnsafeMutableRawPointer(outStart.baseAddress!), UnsafeMutableRawPointer(outList.baseAddress!)] { p.deallocate() }
+    }
+
+    @inline(__always) func child(_ node: Int32, _ t: UInt32) -> Int32 {
+        if node == 0 { return rootNext[Int(t)] }
+        let k = UInt64(UInt32(node)) << 32 | UInt64(t)
+        var i = TokenAutomaton.slot(k, mask)
+        while true {
+            let kk = keys[i]
+            if kk == k { return values[i] }
+            if kk == UInt64.max { return 0 }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// The state after reading `token` in state `node` (nil: a token no pattern has).
+    @inline(__always) func step(_ node: Int32, _ token: UInt32?) -> Int32 {
+        guard let t = token else { return 0 }
+        var s = node
+        while true {
+            let n = child(s, t)
+            if n != 0 { return n }
+            if s == 0 { return 0 }
+            s = fail[Int(s)]
+        }
+    }
+
+    /// Patterns ending in state `node`.
+    func outputs(_ node: Int32) -> ArraySlice<Int32> {
+        ArraySlice(UnsafeBufferPointer(rebasing: outList[Int(outStart[Int(node)])..<Int(outStart[Int(node) + 1])]))
+    }
+
+    /// Runs the automaton over token ids (negative: a token no pattern has); fills
+    /// matchPattern/matchEnd.
+    package func match(ids: UnsafePointer<Int32>, count: Int) {
+        matchPattern.removeAll(keepingCapacity: true)
+        matchEnd.removeAll(keepingCapacity: true)
+        var node: Int32 = 0
+        for i in 0..<count {
+            let t = ids[i]
+            node = step(node, t < 0 ? nil : UInt32(t))
+            if node == 0 { continue }
+            let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
+            if lo == hi { continue }
+            for k in lo..<hi { matchPattern.append(outList[k]); matchEnd.append(Int32(i)) }
+        }
+    }
+
+    /// Runs the automaton over a tokenized document; fills matchPattern/matchEnd.
+    package func match(_ tokens: TokenBuffer, _ vocab: Vocabulary) {
+        matchPattern.removeAll(keepingCapacity: true)
+        matchEnd.removeAll(keepingCapacity: true)
+        var node: Int32 = 0
+        for i in 0..<tokens.count {
+            node = step(node, vocab.lookup(tokens.token(i)))
+            if node == 0 { continue }
+            let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
+            if lo == hi { continue }
+            for k in lo..<hi { matchPattern.append(outList[k]); matchEnd.append(Int32(i)) }
+        }
+    }
+}
