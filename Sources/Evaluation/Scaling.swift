@@ -478,7 +478,9 @@ func analyseGroup(label: [String], questions qs: [QuestionResult], params: [Stri
                                    slope: arm.fit?.estimate(1), slopeNote: arm.fitNote, jointSlope: jointSlope,
                                    gap: arm.sample.gap(q, arm.sample.ones).gap, gapCI: Interval(low: gci.low, high: gci.high)))
     }
-    let pairs = m >= 2 ? (0..<(m - 1)).map { ($0, $0 + 1) } : []
+    // Neighbouring sizes: consecutive models whose sizes differ (models of one size, e.g. two
+    // methods pooled without --group-by, are not "smaller" and "larger" than each other).
+    let pairs = m >= 2 ? (0..<(m - 1)).filter { params[modelNames[$0]]! != params[modelNames[$0 + 1]]! }.map { ($0, $0 + 1) } : []
     let comparisons = compareArms(pairs, arms: arms, resampled: resampled, gapQuantile: q, adjust: o.adjust)
     let valid = resampled.filter { $0.prefix(m).allSatisfy { $0.isFinite } }.count
     let group = ScalingGroup(label: label, models: models, questionsAll: questionsAll, questionsAny: keyModels.count,

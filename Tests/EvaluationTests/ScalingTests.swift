@@ -210,6 +210,10 @@ import TestSupport
         #expect { try scaling(o) { _ in } } throws: { ($0 as? CorrelateError)?.description.contains("no size for model") ?? false }
         // One size only: says so.
         o.modelField = "model"
+        // Two models of one size are not compared as smaller and larger.
+        o.sizes = ["m-300m": 1e9, "m-3b": 1e9, "m-30b": 1e10]
+        let shared = try scaling(o) { _ in }.groups[0]
+        #expect(shared.comparisons.count == 1 && shared.models[shared.comparisons[0].b].params == 1e10)
         o.sizes = ["m-300m": 1e9, "m-3b": 1e9, "m-30b": 1e9]
         #expect { try scaling(o) { _ in } } throws: { ($0 as? CorrelateError)?.description.contains("at least two sizes") ?? false }
         // Separate analyses per group.
