@@ -189,7 +189,7 @@ final class PruneContext: @unchecked Sendable {
                 }
             }
             indexVocab = v
-            indexDocs = Int64(r.meta["docs"] ?? "") ?? 0
+            indexDocs = try r.metadata.docs
         }
 
         if let path = o.entriesFile {

@@ -154,8 +154,9 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     var priorDocs: Int64 = 0, priorTokens: Int64 = 0
     if let r = existing {
         try seed(from: r, vocab: vocab, counter: counter, maxOrder: maxOrder)
-        priorDocs = Int64(r.meta["docs"] ?? "0") ?? 0
-        priorTokens = Int64(r.meta["tokens"] ?? "0") ?? 0
+        let m = try r.metadata
+        priorDocs = m.docs
+        priorTokens = m.tokens
     }
 
     let totalBytes = todo.reduce(Int64(0)) { $0 + $1.size }

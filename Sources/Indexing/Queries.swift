@@ -57,8 +57,8 @@ public func indexStatistics(path: String) throws -> IndexStatistics {
         for (k, v) in s.skipped { skipped[k, default: 0] += v }
         replaced += s.replacedInvalidUTF8
     }
-    return IndexStatistics(path: path, meta: r.meta, docs: Int64(r.meta["docs"] ?? "0") ?? 0,
-                           tokens: Int64(r.meta["tokens"] ?? "0") ?? 0, orders: orders,
+    let m = try r.metadata
+    return IndexStatistics(path: path, meta: r.meta, docs: m.docs, tokens: m.tokens, orders: orders,
                            zipf: fit, zipfMLE: fit.flatMap { zipfMLE(countsDescending: desc, maxRank: $0.maxRank) },
                            zipfLogBinned: fit.flatMap { logBinnedZipf(logSpacedRanks(desc), from: 10, to: $0.maxRank) }, sources: sources,
                            skipped: skipped, replacedInvalidUTF8: replaced)
@@ -209,9 +209,10 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
             seen[key] = inputs[i]
             sources.append(src)
         }
-        docs += Int64(r.meta["docs"] ?? "0") ?? 0
-        tokens += Int64(r.meta["tokens"] ?? "0") ?? 0
-        if r.meta["counts_exact"] != "1" { exact = false }
+        let m = try r.metadata
+        docs += m.docs
+        tokens += m.tokens
+        if !m.countsExact { exact = false }
     }
     if settings.minCount > 1 && readers.count > 1 {
         exact = false

@@ -87,3 +87,18 @@ import Counting
 import Glibc
 #endif
 import CorpusIO
+
+@Suite struct IndexMetadataTests {
+    /// The typed metadata reads what the writer recorded; the schema version is the file's
+    /// user_version and equals `meta.schema_version` and the number of migrations.
+    @Test func typedMetadataMatchesTheMetaTable() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let path = try buildTestIndex(dir, docs: ["a b c", "b c d", "c d e f"], orders: 2)
+        let r = try IndexReader(path: path)
+        let m = try r.metadata
+        #expect(m.docs == 3 && m.tokens == 10 && m.maxOrder == 2 && m.minCount == 1 && m.caseFold)
+        #expect(m.countsExact && m.complete && m.tool == "tailscope" && !m.createdAt.isEmpty)
+        #expect(m.schemaVersion == IndexWriter.schemaVersion && Int(r.meta["schema_version"] ?? "") == m.schemaVersion)
+        #expect(m.tokenizer == r.meta["tokenizer"] && m.mergedFrom.isEmpty)
+    }
+}
