@@ -324,7 +324,6 @@ public func questionFeatures(_ o: CorrelateOptions, log: (String) -> Void) throw
         if stored.isEmpty {
             throw CorrelateError("\(o.index) holds no co-occurrence counts for --window \(o.window); run `tailscope cooccur --index \(o.index) --eval ... --corpus ... --window \(o.window)` first")
         }
-        func aliasKey(_ t: Term) -> String { t.aliases.map { $0.joined(separator: " ") }.joined(separator: "|") }
         var missing = 0
         for (i, r) in rows.enumerated() {
             let qt = qx.terms(of: r)

@@ -88,8 +88,10 @@ public struct ArmComparison: Sendable {
 
 /// Per-resample slopes and gaps of every arm, from one stratified cluster bootstrap: strata are
 /// the sets of arms that answered a question, so shared questions are resampled together.
-/// Returns, per resample, [slope of arm 0..<k, gap of arm 0..<k].
-func armBootstrap(_ arms: [Arm], clusterCount: Int, resamples: Int, seed: UInt64, gapQuantile q: Double) -> [[Double]] {
+/// Returns, per resample, [slope of arm 0..<k, gap of arm 0..<k] followed by `extra`'s values
+/// for the same cluster weights (statistics of the caller's that must see the same resamples).
+func armBootstrap(_ arms: [Arm], clusterCount: Int, resamples: Int, seed: UInt64, gapQuantile q: Double,
+                  extra: (@Sendable ([Int32]) -> [Double])? = nil) -> [[Double]] {
     var pattern = [[Int]](repeating: [], count: clusterCount)
     for (k, arm) in arms.enumerated() {
         for c in arm.cluster where pattern[c].last != k { pattern[c].append(k) }
@@ -102,7 +104,7 @@ func armBootstrap(_ arms: [Arm], clusterCount: Int, resamples: Int, seed: UInt64
     }
     let boot = ClusterBootstrap(stratum: stratum)
     return boot.run(resamples: resamples, seed: seed) { w in
-        arms.map { $0.slope(w) } + arms.map { $0.gap(q, w) }
+        arms.map { $0.slope(w) } + arms.map { $0.gap(q, w) } + (extra?(w) ?? [])
     }
 }
 

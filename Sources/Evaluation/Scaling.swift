@@ -274,14 +274,7 @@ func covariateColumns(_ values: [[String]], names: [String]) -> (columns: [[Doub
 
 /// OLS of y on s (two or more distinct s).
 func lineFit(_ s: [Double], _ y: [Double]) -> (intercept: Double, slope: Double)? {
-    let n = Double(s.count)
-    guard s.count >= 2 else { return nil }
-    let ms = s.reduce(0, +) / n, my = y.reduce(0, +) / n
-    var sxx = 0.0, sxy = 0.0
-    for i in s.indices { sxx += (s[i] - ms) * (s[i] - ms); sxy += (s[i] - ms) * (y[i] - my) }
-    guard sxx > 0 else { return nil }
-    let b = sxy / sxx
-    return (my - b * ms, b)
+    simpleRegression(s, y).map { ($0.intercept, $0.slope) }
 }
 
 /// Where a fitted curve reaches `target` (log10 params), or +infinity when it never does
@@ -421,19 +414,11 @@ func analyseGroup(label: [String], questions qs: [QuestionResult], params: [Stri
     }
 
     // One stratified question bootstrap for everything: per model slope and gap, crossings.
-    let resampled = armBootstrap(arms, clusterCount: cluster.count, resamples: o.features.bootstrap, seed: seed, gapQuantile: q)
-    let crossBoot: [[Double]] = {
-        guard o.features.bootstrap > 0, rare != frequent else { return [] }
-        var pattern = [Int](repeating: 0, count: cluster.count)
-        if o.unbalanced {
-            // Strata = which models answered (as in armBootstrap), hashed to an Int.
-            var sets = [[Int]](repeating: [], count: cluster.count)
-            for i in 0..<nRows where sets[clusterOf[i]].last != model[i] { sets[clusterOf[i]].append(model[i]) }
-            var ids: [[Int]: Int] = [:]
-            pattern = sets.map { p in if let v = ids[p] { return v }; ids[p] = ids.count; return ids.count - 1 }
-        }
-        return ClusterBootstrap(stratum: pattern).run(resamples: o.features.bootstrap, seed: seed ^ 0x5CA1E) { w in crossings(w) }
-    }()
+    var extra: (@Sendable ([Int32]) -> [Double])? = nil
+    if rare != frequent { extra = crossings }
+    let resampled = armBootstrap(arms, clusterCount: cluster.count, resamples: o.features.bootstrap, seed: seed, gapQuantile: q,
+                                 extra: extra)
+    let crossBoot: [[Double]] = rare != frequent ? resampled.map { Array($0[(2 * m)...]) } : []
     let full = crossings(nil)
     var extrapolations: [Extrapolation] = []
     if rare != frequent {

@@ -11,10 +11,9 @@ import Glibc
 /// that looks complete.
 public final class ManifestWriter {
     public static let schemaVersion = 1
-    public let path: String
-    private let tmp: String
-    private var lockFD: Int32 = -1
-    private var db: Database?
+    public var path: String { staged.path }
+    private let staged: StagedDatabase
+    private var db: Database? { staged.db }
     private let insertDoc: Statement
     private let dropDoc: Statement
     private let setScoreStatement: Statement
@@ -47,13 +46,8 @@ public final class ManifestWriter {
     """
 
     public init(path: String) throws(StoreError) {
-        self.path = try regularOutputPath(path, what: "a manifest")
-        tmp = TempFiles.path(for: self.path)
-        _ = TempFiles.cleanLeftovers(in: directoryName(self.path), only: lastComponent(self.path))
-        unlink(tmp)
-        let d = try Database(path: tmp, readOnly: false)
-        db = d
-        lockFD = TempFiles.lockFile(tmp)
+        staged = try StagedDatabase(path: path, what: "a manifest")
+        let d = staged.db!
         try d.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA user_version = \(Self.schemaVersion);")
         try d.exec(Self.schema)
         try d.exec("BEGIN")
@@ -134,27 +128,12 @@ public final class ManifestWriter {
         guard let d = db else { return }
         try d.exec("COMMIT")
         try d.exec("CREATE INDEX documents_source_line ON documents(source, line)")
-        d.close()
-        db = nil
-        defer { if lockFD >= 0 { close(lockFD); lockFD = -1 } }
-        guard rename(tmp, path) == 0 else {
-            let e = String(cString: strerror(errno))
-            unlink(tmp)
-            throw StoreError("cannot move the manifest into place at \(path): \(e)")
-        }
+        try staged.finish()
     }
 
-    /// Drops the temporary file.
-    public func abandon() {
-        guard let d = db else { return }
-        d.close()
-        db = nil
-        unlink(tmp)
-        if lockFD >= 0 { close(lockFD); lockFD = -1 }
-    }
+    public func abandon() { staged.abandon() }
 }
 
-/// One document's row of a manifest, for `prune --explain`.
 public struct ManifestDocument: Sendable {
     public let doc: Int64
     public let path: String

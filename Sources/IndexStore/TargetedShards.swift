@@ -49,20 +49,13 @@ public final class TargetedShardWriter: TargetedSink {
         docs INTEGER NOT NULL, window_count INTEGER NOT NULL, PRIMARY KEY(qterm_aliases, answer_aliases)) WITHOUT ROWID;
     CREATE TABLE cooccur_questions(signature TEXT PRIMARY KEY, docs INTEGER NOT NULL, window_count INTEGER NOT NULL) WITHOUT ROWID;
     """
-    let path: String
-    let tmp: String
-    var db: Database?
-    var lockFD: Int32 = -1
+    let staged: StagedDatabase
+    var db: Database? { staged.db }
     let termSt: Statement, pairSt: Statement, questionSt: Statement
 
     public init(path: String, spec: TargetedSpec, shard: Int, of count: Int, createdAt: String) throws(StoreError) {
-        self.path = try regularOutputPath(path, what: "a cooccur shard")
-        tmp = TempFiles.path(for: self.path)
-        _ = TempFiles.cleanLeftovers(in: directoryName(self.path), only: lastComponent(self.path))
-        unlink(tmp)
-        let d = try Database(path: tmp, readOnly: false)
-        db = d
-        lockFD = TempFiles.lockFile(tmp)
+        staged = try StagedDatabase(path: path, what: "a cooccur shard")
+        let d = staged.db!
         try d.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA application_id = 1953718883; PRAGMA user_version = \(Self.schemaVersion);")
         try d.exec(Self.schema)
         try d.exec("BEGIN")
@@ -108,23 +101,10 @@ public final class TargetedShardWriter: TargetedSink {
         try setMeta("tokens", "\(tokens)")
         try setMeta("complete", "1")
         try d.exec("COMMIT")
-        d.close()
-        db = nil
-        defer { if lockFD >= 0 { close(lockFD); lockFD = -1 } }
-        guard rename(tmp, path) == 0 else {
-            let e = String(cString: strerror(errno))
-            unlink(tmp)
-            throw StoreError("cannot move the shard into place at \(path): \(e)")
-        }
+        try staged.finish()
     }
 
-    public func abandon() {
-        guard let d = db else { return }
-        d.close()
-        db = nil
-        unlink(tmp)
-        if lockFD >= 0 { close(lockFD); lockFD = -1 }
-    }
+    public func abandon() { staged.abandon() }
 }
 
 /// The contents of a cooccur shard file.
@@ -232,7 +212,7 @@ public func mergeTargetedShards(_ paths: [String], into index: String) throws(St
         for (k, v) in s.questions { let o = questions[k]; questions[k] = ((o?.docs ?? 0) + v.docs, (o?.window ?? 0) + v.window) }
     }
     let writer = try TargetedWriter(path: index, window: first.spec.window, questionTerms: first.spec.questionTerms,
-                                    eval: first.spec.eval, corpus: first.spec.corpus, createdAt: isoNowUTC())
+                                    eval: first.spec.eval, corpus: first.spec.corpus, createdAt: isoNow())
     do {
         for k in terms.keys.sorted() { let t = terms[k]!; try writer.addTerm(k, n: t.n, count: t.count, df: t.df) }
         for k in pairs.keys.sorted() {
@@ -248,14 +228,4 @@ public func mergeTargetedShards(_ paths: [String], into index: String) throws(St
         throw error
     }
     return TargetedMergeReport(shards: shards.count, docs: docs, tokens: tokens, terms: terms.count, pairs: pairs.count, questions: questions.count)
-}
-
-/// The current time as an ISO 8601 UTC string.
-func isoNowUTC() -> String {
-    var t = time(nil)
-    var tmv = tm()
-    gmtime_r(&t, &tmv)
-    var buf = [CChar](repeating: 0, count: 32)
-    _ = strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
-    return String(cString: buf)
 }

@@ -79,13 +79,8 @@ public func logBinnedZipf(_ rf: [(rank: Int, count: UInt64)], from: Int, to: Int
     let pts = rf.filter { $0.rank >= from && $0.rank <= to && $0.count > 0 }
     guard pts.count >= 3 else { return nil }
     let x = pts.map { log10(Double($0.rank)) }, y = pts.map { log10(Double($0.count)) }
-    let n = Double(pts.count)
-    let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
-    var sxx = 0.0, sxy = 0.0, syy = 0.0
-    for i in x.indices { sxx += (x[i] - mx) * (x[i] - mx); sxy += (x[i] - mx) * (y[i] - my); syy += (y[i] - my) * (y[i] - my) }
-    guard sxx > 0, syy > 0 else { return nil }
-    let b = sxy / sxx
-    return LogBinnedZipf(exponent: -b, intercept: my - b * mx, r2: sxy * sxy / (sxx * syy),
+    guard let f = simpleRegression(x, y), y.contains(where: { $0 != y[0] }) else { return nil }
+    return LogBinnedZipf(exponent: -f.slope, intercept: f.intercept, r2: f.r2,
                          fromRank: pts.first!.rank, toRank: pts.last!.rank, points: pts.count)
 }
 

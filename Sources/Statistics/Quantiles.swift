@@ -86,3 +86,19 @@ public func binnedMeans(x: [Double], y: [Double], bins: Int, scheme: BinScheme) 
     }
     return out
 }
+
+/// Ordinary least squares of y on one x: intercept, slope and R² (R² is 1 when y is constant).
+/// Nil with fewer than two points or no variation in x.
+public func simpleRegression(_ x: [Double], _ y: [Double]) -> (intercept: Double, slope: Double, r2: Double)? {
+    precondition(x.count == y.count)
+    guard x.count >= 2 else { return nil }
+    let n = Double(x.count)
+    let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+    var sxx = 0.0, sxy = 0.0, syy = 0.0
+    for i in x.indices {
+        sxx += (x[i] - mx) * (x[i] - mx); sxy += (x[i] - mx) * (y[i] - my); syy += (y[i] - my) * (y[i] - my)
+    }
+    guard sxx > 0 else { return nil }
+    let b = sxy / sxx
+    return (my - b * mx, b, syy > 0 ? sxy * sxy / (sxx * syy) : 1)
+}

@@ -93,13 +93,9 @@ struct CooccurCommand: ParsableCommand {
         o.extraTerms = try terms.map { try parseTermSpecs($0, option: "--terms") } ?? []
         o.window = window
         o.read = try text.read(onError: o.onError)
-        if let sh = shard {
-            let p = sh.split(separator: "/")
-            guard p.count == 2, let k = Int(p[0]), let n = Int(p[1]), n >= 1, k >= 1, k <= n else {
-                throw ValidationError("--shard must be K/N with 1 <= K <= N, not '\(sh)'")
-            }
+        if shard != nil {
             guard output != nil else { throw ValidationError("--shard writes a shard file: give it with -o (then `tailscope merge SHARDS --into INDEX`)") }
-            o.shard = ShardSpec(index: k, count: n, by: shardBy)
+            o.shard = try parseShard(shard, by: shardBy)
         }
         o.shardOutput = output
         o.stopwords = try readStopwords(stopwords)

@@ -86,14 +86,7 @@ struct IndexCommand: ParsableCommand {
         return n
     }
 
-    func parsedShard() throws -> ShardSpec {
-        guard let s = shard else { return ShardSpec(index: 1, count: 1, by: shardBy) }
-        let p = s.split(separator: "/")
-        guard p.count == 2, let k = Int(p[0]), let n = Int(p[1]), n >= 1, k >= 1, k <= n else {
-            throw ValidationError("--shard must be K/N with 1 <= K <= N, not '\(s)'")
-        }
-        return ShardSpec(index: k, count: n, by: shardBy)
-    }
+    func parsedShard() throws -> ShardSpec { try parseShard(shard, by: shardBy) }
 
     func run() throws {
         var o = IndexOptions(inputs: inputs, output: output)

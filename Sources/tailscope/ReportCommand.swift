@@ -112,17 +112,14 @@ struct ReportCommand: ParsableCommand {
         o.sizeField = sizeField
         if modelField == nil && (sizes != nil || sizeField != nil) { throw ValidationError("--sizes and --size-field need --model-field") }
         installInterruptHandlers()
-        if let sh = shard {
-            let p = sh.split(separator: "/")
-            guard p.count == 2, let k = Int(p[0]), let n = Int(p[1]), n >= 1, k >= 1, k <= n else {
-                throw ValidationError("--shard must be K/N with 1 <= K <= N, not '\(sh)'")
-            }
+        if shard != nil {
+            let spec = try parseShard(shard, by: shardBy)
             guard let out = contaminationShard, !corpus.isEmpty else { throw ValidationError("--shard scans --corpus into --contamination-shard FILE") }
             do {
                 var inputs = [NamedPath("--index", index)] + eval.evals.map { NamedPath("--eval", $0) }
                 inputs += try expandInputs(corpus).map { NamedPath("--corpus", $0) }
                 _ = try checkOutputs(inputs: inputs, outputs: [NamedPath("--contamination-shard", out)])
-                let j = try Report.contaminationShard(o, shard: ShardSpec(index: k, count: n, by: shardBy)) { printError("tailscope: \($0)\n") }
+                let j = try Report.contaminationShard(o, shard: spec) { printError("tailscope: \($0)\n") }
                 try writeTextFile(out, j.render() + "\n")
                 printOut(out)
             } catch {

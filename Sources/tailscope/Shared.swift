@@ -21,6 +21,16 @@ struct BuildOptions: ParsableArguments {
     }
 }
 
+/// `--shard K/N` (1 <= K <= N) with its `--shard-by`: one parser for index, cooccur and report.
+func parseShard(_ s: String?, by: ShardSpec.By) throws -> ShardSpec {
+    guard let s else { return ShardSpec(index: 1, count: 1, by: by) }
+    let p = s.split(separator: "/")
+    guard p.count == 2, let k = Int(p[0]), let n = Int(p[1]), n >= 1, k >= 1, k <= n else {
+        throw ValidationError("--shard must be K/N with 1 <= K <= N, not '\(s)'")
+    }
+    return ShardSpec(index: k, count: n, by: by)
+}
+
 /// Prints an error to stderr and maps it to its documented exit status (`exitStatus(for:)`,
 /// one mapping for every command; see `ExitStatus`).
 func fail(_ error: Error) -> Error {
