@@ -144,14 +144,24 @@ func buckets(_ qs: [QuestionResult], edges: [Double]) -> [Bucket] {
     }
 }
 
-/// One shard of the report's contamination scan (`report --corpus ... --shard K/N
-/// --contamination-shard FILE`): the questions as the report reads them, the slice of the corpus.
-public func contaminationShard(_ o: ReportOptions, shard: ShardSpec, log: (String) -> Void) throws -> JSON {
+/// How the report reads the eval files: question sets are the groups without the model (read
+/// beside them), per file by default; correctness where rows have it.
+func reportFeatureOptions(_ o: ReportOptions) -> CorrelateOptions {
     var fo = o.features
-    if let mf = o.modelField { fo.fields.groupBy.removeAll { $0 == mf }; fo.fields.extra.append(mf) }
+    if let mf = o.modelField {
+        fo.fields.groupBy.removeAll { $0 == mf }
+        fo.fields.extra.append(mf)
+    }
     if fo.fields.groupBy.isEmpty { fo.fields.groupBy = ["file"] }
     fo.fields.needCorrect = false
     fo.fields.correctIfPresent = true
+    return fo
+}
+
+/// One shard of the report's contamination scan (`report --corpus ... --shard K/N
+/// --contamination-shard FILE`): the questions as the report reads them, the slice of the corpus.
+public func contaminationShard(_ o: ReportOptions, shard: ShardSpec, log: (String) -> Void) throws -> JSON {
+    let fo = reportFeatureOptions(o)
     let features = try questionFeatures(fo, log: log)
     let reader = try IndexReader(path: fo.index)
     let tokenizer = Tokenizer(config: try IndexSettings(meta: reader.meta).tokenizer)
@@ -167,15 +177,7 @@ public func contaminationShard(_ o: ReportOptions, shard: ShardSpec, log: (Strin
 /// correlate statistics where correctness is given, and contamination when a corpus is given.
 public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws -> TailReport {
     let t0 = now()
-    var fo = o.features
-    if let mf = o.modelField {
-        // Question sets are the groups without the model; the model is read beside them.
-        fo.fields.groupBy.removeAll { $0 == mf }
-        fo.fields.extra.append(mf)
-    }
-    if fo.fields.groupBy.isEmpty { fo.fields.groupBy = ["file"] }
-    fo.fields.needCorrect = false
-    fo.fields.correctIfPresent = true
+    let fo = reportFeatureOptions(o)
     let stats = try indexStatistics(path: fo.index)
     let reader = try IndexReader(path: fo.index)
     let desc = try reader.unigramCountsDescending()
