@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"], exclude: ["reference.json", "make_reference.py", "cluster_reference.json", "make_cluster_reference.py"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Matching", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "CorpusIO", "Evaluation", "Indexing", "IndexStore", "Statistics", "Tokenization", "TestSupport"]),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "CorpusIO", "IndexStore", "Indexing", "Tokenization", "Evaluation", "Statistics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],

@@ -70,11 +70,11 @@ public struct PruneReport: Sendable {
     public var peakRSS = 0
 }
 
-private enum OutKind { case jsonl, text }
+enum OutKind { case jsonl, text }
 
 /// Writes kept records in the output's format: JSONL lines as they were, text documents as
 /// lines or blank-line separated paragraphs, or text documents as {"text": ...} lines.
-private final class RecordEmitter {
+final class RecordEmitter {
     let sink: AtomicSink?
     let outKind: OutKind
     let formats: [DocumentFormat]
@@ -87,7 +87,7 @@ private final class RecordEmitter {
         out.reserveCapacity(1 << 20)
     }
 
-    func emit(_ b: RecordBatch, _ d: Int) throws {
+    func emit(_ b: CorpusBatch, _ d: Int) throws {
         switch (formats[b.fileIndex], outKind) {
         case (.jsonl, _):
             out.append(contentsOf: b.record(d)); out.append(0x0A)
@@ -115,43 +115,35 @@ private final class RecordEmitter {
     }
 }
 
-private final class Shared<T>: @unchecked Sendable {
+final class Shared<T>: @unchecked Sendable {
     var value: T
     init(_ v: T) { value = v }
 }
 
-/// Runs the steps over the corpus: one pass decides (dedup, decontaminate, near-dup, balance, and
-/// the scores for --keep), the --keep selection runs on those scores, and a second pass writes
-/// the kept records in input order (and counts the kept corpus's vocabulary).
-public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> PruneReport {
-    let t0 = now()
+/// The checks every form of `prune` makes before reading: a step is chosen, `--keep` has one
+/// target.
+func checkSteps(_ o: PruneOptions) throws {
     guard o.anyStep else {
         throw PruneUsageError("choose at least one step: --dedup exact, --near-dup T, --decontaminate FILE, --balance T, --keep MODE")
     }
-    guard o.dryRun || o.output != nil else { throw PruneUsageError("give -o FILE for the curated corpus, or --dry-run") }
     if o.keep != nil && (o.targetFraction == nil) == (o.targetTokens == nil) {
         throw PruneUsageError("--keep needs exactly one of --target-fraction F or --target-tokens N")
     }
-    let files = try expandInputs(o.inputs, log: log)
-    // No output may be an input or another output (compared by resolved path and inode), and
-    // the manifest, a SQLite file, must be a regular file. Checked before anything is read.
+}
+
+/// Every file `prune` reads, named by its flag, for the output checks.
+func pruneInputPaths(_ o: PruneOptions, _ files: [String]) -> [NamedPath] {
     var inputPaths = files.map { NamedPath("", $0) }
     inputPaths += (o.decontaminate.map { NamedPath("--decontaminate", $0) } + o.coverageEvals.map { NamedPath("--eval", $0) })
     if let i = o.index { inputPaths.append(NamedPath("--index", i)) }
     if let e = o.entriesFile { inputPaths.append(NamedPath("--entries", e)) }
-    var outputPaths: [NamedPath] = []
-    if !o.dryRun, let out = o.output { outputPaths.append(NamedPath("-o", out)) }
-    if let m = o.manifest { outputPaths.append(NamedPath("--manifest", m)) }
-    let destinations = try checkOutputs(inputs: inputPaths, outputs: outputPaths)
-    cleanLeftovers(outputs: outputPaths.map(\.path), tempDir: nil, log: log)
-    if o.manifest != nil, case .atomic = destinations.last! {} else if o.manifest != nil {
-        throw UsageError("--manifest \(o.manifest!) is not a regular file; the manifest is a SQLite file and needs a file name")
-    }
-    // The output format: from -o's name; JSONL for standard output, a device or a FIFO (`-o -`,
-    // `-o /dev/null`); else the input's. JSONL records cannot become plain text.
-    let toStream: Bool
-    if !o.dryRun, o.output != nil, case .atomic = destinations[0] { toStream = false } else { toStream = !o.dryRun && o.output != nil }
-    let outKind: OutKind = o.output.map { toStream || isJSONLName($0) ? .jsonl : .text }
+    return inputPaths
+}
+
+/// The output format: from -o's name; JSONL for standard output, a device or a FIFO (`-o -`,
+/// `-o /dev/null`); else the input's. JSONL records cannot become plain text.
+func outputKind(_ o: PruneOptions, files: [String], output: String?, toStream: Bool) throws -> OutKind {
+    let outKind: OutKind = output.map { toStream || isJSONLName($0) ? .jsonl : .text }
         ?? (files.allSatisfy { if case .jsonl = o.read.format(of: $0) { return true } else { return false } } ? .jsonl : .text)
     for f in files {
         switch (o.read.format(of: f), outKind) {
@@ -162,6 +154,59 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
         default: break
         }
     }
+    return outKind
+}
+
+/// Reads a stream with the workers analyzing batches, and hands each document's features to
+/// `document` in stream order, then each file's end to `fileEnd`. Single-process `prune` and
+/// `prune --plan` both read this way.
+func analyzeStream(_ stream: CorpusStream, workers: [PruneWorker], label: String, progress: Bool,
+                   document: (CorpusBatch, BatchFeatures, Int, DocFeatures) throws -> Void,
+                   fileEnd: (CorpusBatch, FileEnd) throws -> Void) throws {
+    let ws = Shared(workers)
+    let sources = stream.sources
+    let perms = workers.first?.ctx.minhash?.perms ?? 0
+    let pool = OrderedPool<BatchFeatures>(input: stream.queue, workers: workers.count) { w, b in
+        let f = ws.value[w].analyze(b, source: sources[b.fileIndex])
+        f.worker = w
+        return f
+    }
+    defer { stream.stop(); pool.finish() }
+    var line = ProgressLine(label: label, total: stream.totalBytes, enabled: progress)
+    while let (b, features) = pool.next() {
+        if let e = b.error { throw e }
+        let f = features!
+        try f.signatures.withUnsafeBufferPointer { sig in
+            for d in 0..<b.count { try document(b, f, d, f.features(d, signatures: sig, perms: perms)) }
+        }
+        if let end = b.endOfFile { try fileEnd(b, end) }
+        try checkInterrupt()
+        stream.show(on: &line)
+    }
+    line.finish()
+}
+
+/// Runs the steps over the corpus: one pass decides (dedup, decontaminate, near-dup, balance, and
+/// the scores for --keep), the --keep selection runs on those scores, and a second pass writes
+/// the kept records in input order (and counts the kept corpus's vocabulary).
+public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> PruneReport {
+    let t0 = now()
+    try checkSteps(o)
+    guard o.dryRun || o.output != nil else { throw PruneUsageError("give -o FILE for the curated corpus, or --dry-run") }
+    let files = try expandInputs(o.inputs, log: log)
+    // No output may be an input or another output (compared by resolved path and inode), and
+    // the manifest, a SQLite file, must be a regular file. Checked before anything is read.
+    var outputPaths: [NamedPath] = []
+    if !o.dryRun, let out = o.output { outputPaths.append(NamedPath("-o", out)) }
+    if let m = o.manifest { outputPaths.append(NamedPath("--manifest", m)) }
+    let destinations = try checkOutputs(inputs: pruneInputPaths(o, files), outputs: outputPaths)
+    cleanLeftovers(outputs: outputPaths.map(\.path), tempDir: nil, log: log)
+    if o.manifest != nil, case .atomic = destinations.last! {} else if o.manifest != nil {
+        throw UsageError("--manifest \(o.manifest!) is not a regular file; the manifest is a SQLite file and needs a file name")
+    }
+    let toStream: Bool
+    if !o.dryRun, o.output != nil, case .atomic = destinations[0] { toStream = false } else { toStream = !o.dryRun && o.output != nil }
+    let outKind = try outputKind(o, files: files, output: o.output, toStream: toStream)
 
     let ctx = try PruneContext(o, log: log)
     var report = PruneReport()
@@ -175,24 +220,10 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     defer { manifest?.abandon() }
 
     // ---- Pass 1: decide.
-    let enabled: [PruneStep] = PruneStep.allCases.filter {
-        switch $0 {
-        case .dedup: return o.dedupExact
-        case .decontaminate: return !o.decontaminate.isEmpty
-        case .nearDup: return o.nearDup != nil
-        case .balance: return o.balance != nil
-        case .keep: return o.keep != nil
-        }
-    }
-    var steps: [PruneStep: StepSummary] = [:]
-    for s in enabled { steps[s] = StepSummary(step: s, parameters: parameters(of: s, o, ctx)) }
-    let decision = Shared<[UInt8]>([])
+    let decider = Decider(o, ctx)
+    var decision: [UInt8] = []
     var docTokens: [Int32] = []
     var scores: [Float] = []
-    var firstOf: [Hash128: Int64] = [:]
-    let lsh = ctx.minhash.map { LSHIndex($0) }
-    var balanceMean = 0.0, balanceVar = 0.0
-    let totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
     let usesPrototypes = o.keep?.usesPrototypes ?? false
     var sample = PrototypeSample(capacity: Prototypes.sample, dims: Prototypes.dims)
 
@@ -201,7 +232,6 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     // --keep, a second pass writes after the selection.
     let singlePass = o.keep == nil
     let workers = (0..<o.workers).map { _ in PruneWorker(ctx, keepIds: singlePass) }
-    let ws = Shared(workers)
     var dropCounts = [[UInt32]](repeating: [], count: o.workers)
     let formats = files.map { o.read.format(of: $0) }
     let makeSink = { () throws -> AtomicSink? in
@@ -211,133 +241,56 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     let emitter1 = singlePass ? RecordEmitter(sink: try makeSink(), outKind: outKind, formats: formats) : nil
     defer { emitter1?.sink?.abandon() }
     let t1 = now()
-    do {
-        let producer = RecordProducer(files: files, options: o.read, keepRaw: singlePass)
-        let pool = OrderedPool<BatchFeatures>(input: producer.queue, workers: o.workers) { w, b in
-            let f = ws.value[w].analyze(b)
-            f.worker = w
-            return f
+    var protoAt = 0
+    var protoBatch = -1
+    try analyzeStream(CorpusStream(inputs: files, read: o.read, records: singlePass, positions: true), workers: workers,
+                      label: "prune: deciding:", progress: o.progress, document: { b, f, d, x in
+        let doc = b.firstDoc + Int64(d)
+        let drop = decider.decide(doc: doc, x)
+        if usesPrototypes {
+            if protoBatch != b.seq { protoBatch = b.seq; protoAt = 0 }
+            while protoAt < f.protoDocs.count && Int(f.protoDocs[protoAt]) < d { protoAt += 1 }
+            if drop == nil, protoAt < f.protoDocs.count, Int(f.protoDocs[protoAt]) == d {
+                f.protoVectors.withUnsafeBufferPointer { v in
+                    sample.offer(doc: doc, priority: f.protoPriority[protoAt], vector: v.baseAddress! + protoAt * Prototypes.dims)
+                }
+                if sample.isFull { ctx.sampleThreshold.store(sample.threshold.bitPattern, ordering: .relaxed) }
+            }
         }
-        defer { producer.stop(); pool.finish() }
-        var progress = ProgressLine(label: "prune: deciding:", total: totalBytes, enabled: o.progress)
-        var doneBytes: Int64 = 0
-        while let (b, features) = pool.next() {
-            if let e = b.error { throw e }
-            let f = features!
-            var protoAt = 0
-            for d in 0..<b.count {
-                let doc = b.firstDoc + Int64(d)
-                let tokens = Int64(f.tokens[d])
-                var drop: PruneStep? = nil
-                var reason: String? = nil, detail: String? = nil
-                var matchDoc: Int64? = nil, similarity: Double? = nil
-                func pass(_ s: PruneStep) { steps[s]!.docsIn += 1; steps[s]!.tokensIn += tokens }
-                if o.dedupExact {
-                    pass(.dedup)
-                    let h = Hash128(a: f.hashA[d], b: f.hashB[d])
-                    if let first = firstOf[h] {
-                        drop = .dedup; reason = "exact-duplicate"; matchDoc = first
-                        detail = "same normalized text as document \(first)"
-                    } else {
-                        firstOf[h] = doc
+        decision.append(drop?.step.code ?? 0)
+        docTokens.append(Int32(clamping: x.tokens))
+        let score: Double? = o.keep == nil || usesPrototypes ? nil : x.score
+        if o.keep != nil { scores.append(Float(score ?? .nan)) }
+        try manifest?.addDocument(doc: doc, source: b.fileIndex, position: b.positions[d], line: b.lines[d], offset: b.offsets[d],
+                                  tokens: Int(x.tokens), step: drop?.step.rawValue, reason: drop?.verdict.reason,
+                                  detail: drop?.verdict.detail, score: score, matchDoc: drop?.verdict.matchDoc,
+                                  similarity: drop?.verdict.similarity)
+        report.before.docs += 1
+        report.before.tokens += x.tokens
+        if let em = emitter1 {
+            if drop == nil {
+                try em.emit(b, d)
+            } else {
+                // Take the dropped document's tokens off the input's counts.
+                let lo = d == 0 ? 0 : f.idEnds[d - 1], hi = f.idEnds[d]
+                for k in lo..<hi {
+                    let id = Int(f.docIds[k])
+                    if id >= dropCounts[f.worker].count {
+                        dropCounts[f.worker].append(contentsOf: repeatElement(0, count: id + 1 - dropCounts[f.worker].count + 1024))
                     }
-                }
-                if drop == nil && !o.decontaminate.isEmpty {
-                    pass(.decontaminate)
-                    let p = f.contam[d]
-                    if p >= 0 {
-                        let src = ctx.contamSource[Int(p)]
-                        drop = .decontaminate; reason = "eval-ngram"
-                        detail = "shares the \(o.contaminationN)-gram \"\(src.text)\" with \(src.file):\(src.line)"
-                    }
-                }
-                if drop == nil, let lsh {
-                    pass(.nearDup)
-                    if f.hasSignature[d] {
-                        let perms = lsh.p.perms
-                        f.signatures.withUnsafeBufferPointer { s in
-                            let sig = s.baseAddress! + d * perms
-                            if let m = lsh.query(sig) {
-                                drop = .nearDup; reason = "near-duplicate"; matchDoc = m.doc; similarity = m.similarity
-                                detail = "estimated Jaccard \(fmt(m.similarity, 3)) with document \(m.doc) (\(o.shingle)-token shingles)"
-                            } else {
-                                lsh.add(sig, doc: doc)
-                            }
-                        }
-                    }
-                }
-                if drop == nil, o.balance != nil {
-                    pass(.balance)
-                    let p = f.balanceP[d]
-                    balanceMean += p
-                    balanceVar += p * (1 - p)
-                    if !f.balanceKept[d] {
-                        drop = .balance
-                        let e = f.balanceEntry[d]
-                        if e < 0 {
-                            reason = "no-entry"; detail = "holds no balancing entry"
-                        } else {
-                            let c = ctx.entryC(e)
-                            reason = "not-sampled"
-                            detail = "no entry sampled; rarest entry \"\(ctx.entryName(e))\" (c=\(c), p=\(fmt(min(1, o.balance! / Double(max(c, 1))), 4))); P(keep)=\(fmt(p, 4))"
-                        }
-                    }
-                }
-                if drop == nil, o.keep != nil { pass(.keep) }
-                if usesPrototypes {
-                    while protoAt < f.protoDocs.count && Int(f.protoDocs[protoAt]) < d { protoAt += 1 }
-                    if drop == nil, protoAt < f.protoDocs.count, Int(f.protoDocs[protoAt]) == d {
-                        f.protoVectors.withUnsafeBufferPointer { v in
-                            sample.offer(doc: doc, priority: f.protoPriority[protoAt], vector: v.baseAddress! + protoAt * Prototypes.dims)
-                        }
-                        if sample.isFull { ctx.sampleThreshold.store(sample.threshold.bitPattern, ordering: .relaxed) }
-                    }
-                }
-                if let s = drop {
-                    steps[s]!.dropped += 1
-                    steps[s]!.tokensDropped += tokens
-                    steps[s]!.reasons[reason!, default: (0, 0)].docs += 1
-                    steps[s]!.reasons[reason!, default: (0, 0)].tokens += tokens
-                }
-                decision.value.append(drop?.code ?? 0)
-                docTokens.append(f.tokens[d])
-                let score: Double? = o.keep == nil || usesPrototypes ? nil : f.score[d]
-                if o.keep != nil { scores.append(Float(score ?? .nan)) }
-                try manifest?.addDocument(doc: doc, source: b.fileIndex, line: b.lines[d], offset: b.offsets[d], tokens: Int(tokens),
-                                          step: drop?.rawValue, reason: reason, detail: detail,
-                                          score: score, matchDoc: matchDoc, similarity: similarity)
-                report.before.docs += 1
-                report.before.tokens += tokens
-                if let em = emitter1 {
-                    if drop == nil {
-                        try em.emit(b, d)
-                    } else {
-                        // Take the dropped document's tokens off the input's counts.
-                        let lo = d == 0 ? 0 : f.idEnds[d - 1], hi = f.idEnds[d]
-                        for k in lo..<hi {
-                            let id = Int(f.docIds[k])
-                            if id >= dropCounts[f.worker].count {
-                                dropCounts[f.worker].append(contentsOf: repeatElement(0, count: id + 1 - dropCounts[f.worker].count + 1024))
-                            }
-                            dropCounts[f.worker][id] += 1
-                        }
-                    }
+                    dropCounts[f.worker][id] += 1
                 }
             }
-            if let (counters, container) = b.endOfFile {
-                report.before.bytes += counters.bytesDecompressed
-                var skipped: Int64 = 0
-                for (k, v) in counters.skipped { report.skipped[k.rawValue, default: 0] += v; skipped += v }
-                try manifest?.addSource(b.fileIndex, path: files[b.fileIndex], format: formatName(o.read.format(of: files[b.fileIndex]), container),
-                                        docs: counters.docs, bytesDecompressed: counters.bytesDecompressed,
-                                        skipped: skipped, incomplete: counters.incomplete)
-                doneBytes += fileSize(files[b.fileIndex]) ?? 0
-            }
-            try checkInterrupt()
-            progress.update(done: doneBytes + (b.endOfFile == nil ? b.fileOffset : 0), docs: report.before.docs)
         }
-        progress.finish()
-    }
+    }, fileEnd: { b, end in
+        let counters = end.counters
+        report.before.bytes += counters.bytesDecompressed
+        var skipped: Int64 = 0
+        for (k, v) in counters.skipped { report.skipped[k.rawValue, default: 0] += v; skipped += v }
+        try manifest?.addSource(b.fileIndex, path: files[b.fileIndex], format: formatName(formats[b.fileIndex], end.container),
+                                docs: counters.docs, bytesDecompressed: counters.bytesDecompressed,
+                                skipped: skipped, incomplete: counters.incomplete)
+    })
     if let em = emitter1 {
         try em.finish()
         report.after.docs = em.docs
@@ -345,7 +298,8 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
         report.outputBytes = em.sink?.bytesOut ?? 0
     }
     report.analyzeSeconds = now() - t1
-    if o.balance != nil { report.balanceExpected = (balanceMean, balanceVar.squareRoot()) }
+    report.balanceExpected = decider.balanceExpected
+    let keepAt = decider.steps.firstIndex(of: .keep)
 
     // ---- --keep hard|easy: fit prototypes on the sample, then score every document the other
     // steps kept by its cosine distance to the nearest prototype (a pass that only reads).
@@ -358,7 +312,7 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
             report.prototypes = PrototypeFit(sampled: sample.count, clusters: model.k, iterations: model.iterations,
                                              converged: model.converged, meanSimilarity: model.meanSimilarity,
                                              sizes: model.sizes, seconds: now() - t)
-            steps[.keep]!.parameters = prototypeParameters(o, model, sampled: sample.count)
+            decider.summaries[keepAt!].parameters = prototypeParameters(o, model, sampled: sample.count)
             for c in 0..<model.k {
                 try manifest?.addPrototype(cluster: c, size: model.sizes[c],
                                            centroid: Array(model.centroids[(c * model.dims)..<((c + 1) * model.dims)]))
@@ -366,18 +320,17 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
             log("keep \(o.keep!.rawValue): k-means with \(model.k) clusters on \(sample.count) sampled documents, \(model.iterations) iteration(s)\(model.converged ? "" : " (not converged)"), mean cosine similarity \(fmt(model.meanSimilarity, 3))")
             let scorers = (0..<o.workers).map { _ in PruneWorker(ctx, keepIds: false) }
             let ss = Shared(scorers)
-            let dec = decision
+            let dec = Shared(decision)
             // The workers call BLAS at the same time: one BLAS thread each.
             let blasThreads = SphericalKMeans.blasThreads
             SphericalKMeans.setBLASThreads(1)
             defer { SphericalKMeans.setBLASThreads(blasThreads) }
-            let producer = RecordProducer(files: files, options: o.read, keepRaw: false)
-            let pool = OrderedPool<[(Int32, Float)]>(input: producer.queue, workers: o.workers) { w, b in
+            let stream = CorpusStream(inputs: files, read: o.read)
+            let pool = OrderedPool<[(Int32, Float)]>(input: stream.queue, workers: o.workers) { w, b in
                 ss.value[w].prototypeScores(b, model) { dec.value[Int($0)] == 0 }
             }
-            defer { producer.stop(); pool.finish() }
-            var progress = ProgressLine(label: "prune: scoring:", total: totalBytes, enabled: o.progress)
-            var doneBytes: Int64 = 0
+            defer { stream.stop(); pool.finish() }
+            var progress = ProgressLine(label: "prune: scoring:", total: stream.totalBytes, enabled: o.progress)
             while let (b, out) = pool.next() {
                 if let e = b.error { throw e }
                 for (d, sc) in out ?? [] {
@@ -385,9 +338,8 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
                     scores[doc] = sc
                     try manifest?.setScore(doc: Int64(doc), score: sc.isNaN ? nil : Double(sc))
                 }
-                if b.endOfFile != nil { doneBytes += fileSize(files[b.fileIndex]) ?? 0 }
                 try checkInterrupt()
-                progress.update(done: doneBytes + (b.endOfFile == nil ? b.fileOffset : 0), docs: Int64(b.firstDoc) + Int64(b.count))
+                stream.show(on: &progress)
             }
             progress.finish()
         }
@@ -396,59 +348,20 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
 
     // ---- The --keep selection, on the documents every other step kept.
     if let mode = o.keep {
-        var cand: [Int32] = []
-        for (i, d) in decision.value.enumerated() where d == 0 { cand.append(Int32(i)) }
-        cand.sort { x, y in
-            let a = scores[Int(x)], b = scores[Int(y)]
-            if a.isNaN != b.isNaN { return !a.isNaN }
-            if !a.isNaN && a != b { return mode.keepsLargest ? a > b : a < b }
-            return x < y
-        }
-        var take = 0
-        if let f = o.targetFraction {
-            take = min(cand.count, Int((f * Double(report.before.docs)).rounded(.down)))
-        } else if let n = o.targetTokens {
-            var sum: Int64 = 0
-            while take < cand.count, sum + Int64(docTokens[Int(cand[take])]) <= n {
-                sum += Int64(docTokens[Int(cand[take])]); take += 1
-            }
-        }
-        let cutoff = take > 0 ? Double(scores[Int(cand[take - 1])]) : nil
-        report.keepCutoff = cutoff
-        for i in take..<cand.count {
-            let doc = Int(cand[i])
-            decision.value[doc] = PruneStep.keep.code
-            let tokens = Int64(docTokens[doc])
-            steps[.keep]!.dropped += 1
-            steps[.keep]!.tokensDropped += tokens
-            let s = Double(scores[doc])
-            let reason = s.isNaN ? "no-content-terms" : "below-target"
-            steps[.keep]!.reasons[reason, default: (0, 0)].docs += 1
-            steps[.keep]!.reasons[reason, default: (0, 0)].tokens += tokens
-            try manifest?.drop(doc: Int64(doc), step: "keep", reason: reason,
-                               detail: s.isNaN ? "no content term to score" :
-                                   "\(mode.rawValue) score \(fmt(s, 4)) is past the cutoff \(cutoff.map { fmt($0, 4) } ?? "-") of the \(take) documents kept"
-                                   + (mode.usesPrototypes ? " (cosine distance to the nearest prototype)" : ""))
+        report.keepCutoff = try selectKept(mode, o: o, decision: &decision, scores: scores, docTokens: docTokens,
+                                           summary: &decider.summaries[keepAt!]) { doc, reason, detail in
+            try manifest?.drop(doc: Int64(doc), step: "keep", reason: reason, detail: detail)
         }
     }
-    report.steps = enabled.map { steps[$0]! }
+    report.steps = decider.summaries
 
     // Vocabulary of the input, merged over the workers.
     let workerVocabs = workers.map(\.vocab)
     let beforeVocab = merge(workerVocabs)
     (report.before.types, report.before.hapax) = typesAndHapax(beforeVocab)
-    var coverageRows: [[String]]? = nil
-    if !o.coverageEvals.isEmpty {
-        var fields = o.evalFields
-        fields.needCorrect = false
-        fields.correctIfPresent = false
-        let (rows, _) = try readEvalFiles(o.coverageEvals, fields: fields, onError: o.read.onError)
-        let ex = TermExtractor(specs: [.content], tokenizer: Tokenizer(config: ctx.tokenizerConfig), stopwords: o.stopwords)
-        coverageRows = rows.map { ex.terms(of: $0).compactMap { $0.aliases.first?.first } }
-    }
+    let coverageRows = try coverageQuestions(o, ctx)
     var coverage = CoverageSummary()
     if let rows = coverageRows { addCoverage(rows, beforeVocab, stage: 0, into: &coverage) }
-    ws.value = []
 
     let afterVocab: Vocabulary
     let droppedTokens = report.steps.reduce(Int64(0)) { $0 + $1.tokensDropped }
@@ -473,20 +386,18 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
         let emitter = RecordEmitter(sink: try makeSink(), outKind: outKind, formats: formats)
         do {
             defer { emitter.sink?.abandon() }
-            let producer = RecordProducer(files: files, options: o.read, keepRaw: true)
-            let dec = decision
-            let pool = OrderedPool<Void>(input: producer.queue, workers: o.workers) { w, b in
+            let stream = CorpusStream(inputs: files, read: o.read, records: true)
+            let dec = Shared(decision)
+            let pool = OrderedPool<Void>(input: stream.queue, workers: o.workers) { w, b in
                 cs.value[w].count(b) { (dec.value[Int($0)] == 0) != countDropped }
             }
-            defer { producer.stop(); pool.finish() }
-            var progress = ProgressLine(label: o.dryRun ? "prune: measuring:" : "prune: writing:", total: totalBytes, enabled: o.progress)
-            var doneBytes: Int64 = 0
+            defer { stream.stop(); pool.finish() }
+            var progress = ProgressLine(label: o.dryRun ? "prune: measuring:" : "prune: writing:", total: stream.totalBytes, enabled: o.progress)
             while let (b, _) = pool.next() {
                 if let e = b.error { throw e }
-                for d in 0..<b.count where decision.value[Int(b.firstDoc) + d] == 0 { try emitter.emit(b, d) }
-                if b.endOfFile != nil { doneBytes += fileSize(files[b.fileIndex]) ?? 0 }
+                for d in 0..<b.count where decision[Int(b.firstDoc) + d] == 0 { try emitter.emit(b, d) }
                 try checkInterrupt()
-                progress.update(done: doneBytes + (b.endOfFile == nil ? b.fileOffset : 0), docs: emitter.docs)
+                stream.show(on: &progress)
             }
             try emitter.finish()
             progress.finish()
@@ -517,10 +428,23 @@ public func prune(_ o: PruneOptions, log: @escaping (String) -> Void) throws -> 
     report.seconds = now() - t0
     report.peakRSS = peakRSS()
     if let m = manifest {
-        try writeManifestSummary(m, report, o, ctx)
+        try writeManifestHeader(m, report, o, ctx)
+        try writeManifestSummary(m, report)
         try m.commit()
     }
     return report
+}
+
+/// `--eval` files: each question's content terms (their first spellings), for the coverage
+/// before and after.
+func coverageQuestions(_ o: PruneOptions, _ ctx: PruneContext) throws -> [[String]]? {
+    guard !o.coverageEvals.isEmpty else { return nil }
+    var fields = o.evalFields
+    fields.needCorrect = false
+    fields.correctIfPresent = false
+    let (rows, _) = try readEvalFiles(o.coverageEvals, fields: fields, onError: o.read.onError)
+    let ex = TermExtractor(specs: [.content], tokenizer: Tokenizer(config: ctx.tokenizerConfig), stopwords: o.stopwords)
+    return rows.map { ex.terms(of: $0).compactMap { $0.aliases.first?.first } }
 }
 
 struct Hash128: Hashable {
@@ -529,7 +453,7 @@ struct Hash128: Hashable {
     func hash(into h: inout Hasher) { h.combine(a) }
 }
 
-private func formatName(_ f: DocumentFormat, _ c: Container) -> String {
+func formatName(_ f: DocumentFormat, _ c: Container) -> String {
     let base: String
     switch f {
     case .jsonl(let field): base = "jsonl(\(field))"
@@ -560,7 +484,7 @@ private func keepTarget(_ o: PruneOptions) -> String {
     o.targetFraction.map { "target fraction \($0) of the input documents" } ?? "target \(o.targetTokens!) tokens"
 }
 
-private func prototypeParameters(_ o: PruneOptions, _ m: SphericalKMeans?, sampled: Int) -> String {
+func prototypeParameters(_ o: PruneOptions, _ m: SphericalKMeans?, sampled: Int) -> String {
     let fit = m.map { "\($0.k) spherical k-means prototypes fitted on \(sampled) sampled documents (\($0.iterations) iterations\($0.converged ? " until at most 0.1% changed cluster" : ", stopped before 0.1% changed cluster"), seed \(o.seed))" }
         ?? "no prototypes (no document with content terms reached this step)"
     return "\(o.keep!.rawValue): score = cosine distance of the document's hashed TF-IDF vector (\(Prototypes.dims) dims, content terms, idf = ln((1+N)/(1+df))+1 from the index) to the nearest of \(fit); \(o.keep!.keepsLargest ? "largest" : "smallest") kept first; \(keepTarget(o))"
@@ -578,7 +502,7 @@ func fmt(_ x: Double, _ digits: Int) -> String {
     return s
 }
 
-private func merge(_ vocabs: [Vocabulary]) -> Vocabulary {
+func merge(_ vocabs: [Vocabulary]) -> Vocabulary {
     guard vocabs.count > 1 else { return vocabs.first ?? Vocabulary() }
     let largest = vocabs.indices.max { vocabs[$0].count < vocabs[$1].count }!
     let into = vocabs[largest]
@@ -591,7 +515,7 @@ private func merge(_ vocabs: [Vocabulary]) -> Vocabulary {
     return into
 }
 
-private func typesAndHapax(_ v: Vocabulary) -> (Int64, Int64) {
+func typesAndHapax(_ v: Vocabulary) -> (Int64, Int64) {
     var types: Int64 = 0, hapax: Int64 = 0
     for id in 0..<UInt32(v.count) {
         let c = v.count(of: id)
@@ -601,7 +525,7 @@ private func typesAndHapax(_ v: Vocabulary) -> (Int64, Int64) {
     return (types, hapax)
 }
 
-private func addCoverage(_ rows: [[String]], _ v: Vocabulary, stage: Int, into c: inout CoverageSummary) {
+func addCoverage(_ rows: [[String]], _ v: Vocabulary, stage: Int, into c: inout CoverageSummary) {
     func count(_ t: String) -> UInt64 {
         var b = Array(t.utf8)
         return b.withUnsafeMutableBytes { v.lookup(UnsafeRawBufferPointer($0)) }.map { v.count(of: $0) } ?? 0
@@ -640,7 +564,8 @@ func appendJSONTextRecord(_ text: UnsafeRawBufferPointer, to out: inout [UInt8])
     out.append(contentsOf: Array("\"}\n".utf8))
 }
 
-private func writeManifestSummary(_ m: ManifestWriter, _ r: PruneReport, _ o: PruneOptions, _ ctx: PruneContext) throws {
+/// The run's settings and its steps, as the manifest records them.
+func writeManifestHeader(_ m: ManifestWriter, _ r: PruneReport, _ o: PruneOptions, _ ctx: PruneContext, complete: Bool = true) throws {
     let meta: [(String, String)] = [
         ("tool", "tailscope \(tailscopeVersion)"), ("created_at", isoNow()),
         ("inputs", r.inputs.joined(separator: "\n")), ("output", r.output ?? ""), ("dry_run", o.dryRun ? "1" : "0"),
@@ -648,15 +573,20 @@ private func writeManifestSummary(_ m: ManifestWriter, _ r: PruneReport, _ o: Pr
         ("index", o.index ?? ""), ("steps", r.steps.map(\.step.rawValue).joined(separator: ",")),
         ("minhash_perms", r.minhash.map { "\($0.perms)" } ?? ""), ("minhash_bands", r.minhash.map { "\($0.bands)" } ?? ""),
         ("minhash_rows", r.minhash.map { "\($0.rows)" } ?? ""), ("minhash_shingle", r.minhash.map { "\($0.shingle)" } ?? ""),
-        ("complete", "1"),
+        ("balance_expected", r.balanceExpected.map { "\($0.mean) \($0.sd)" } ?? ""),
+        ("keep_cutoff", r.keepCutoff.map { "\($0)" } ?? ""),
+        ("complete", complete ? "1" : "0"),
     ]
     for (k, v) in meta { try m.setMeta(k, v) }
     for (i, s) in r.steps.enumerated() {
         try m.addStep(position: i + 1, step: s.step.rawValue, parameters: s.parameters, docsIn: s.docsIn, docsDropped: s.dropped,
                       tokensIn: s.tokensIn, tokensDropped: s.tokensDropped)
     }
+}
+
+/// The corpus before and after.
+func writeManifestSummary(_ m: ManifestWriter, _ r: PruneReport) throws {
     for (stage, s) in [("before", r.before), ("after", r.after)] {
         try m.addSummary(stage: stage, docs: s.docs, tokens: s.tokens, types: s.types, hapax: s.hapax, bytes: s.bytes)
     }
 }
-

@@ -1,4 +1,5 @@
 import Matching
+import CorpusIO
 import Counting
 import Evaluation
 import Statistics
@@ -32,6 +33,17 @@ final class BatchFeatures {
     var docIds: [UInt32] = []
     var idEnds: [Int] = []
     var worker = 0
+
+    /// Document d's features; the signature pointer is valid inside `signatures.withUnsafeBufferPointer`.
+    func features(_ d: Int, signatures sig: UnsafeBufferPointer<UInt32>, perms: Int) -> DocFeatures {
+        var x = DocFeatures(tokens: Int64(tokens[d]))
+        if !hashA.isEmpty { x.hashA = hashA[d]; x.hashB = hashB[d] }
+        if !contam.isEmpty { x.contam = contam[d] }
+        if !hasSignature.isEmpty && hasSignature[d] { x.signature = sig.baseAddress! + d * perms }
+        if !balanceKept.isEmpty { x.balanceKept = balanceKept[d]; x.balanceEntry = balanceEntry[d]; x.balanceP = balanceP[d] }
+        if !score.isEmpty { x.score = score[d] }
+        return x
+    }
 }
 
 /// Per-thread state: tokenizer, a vocabulary that counts every token seen (for the types and
@@ -116,13 +128,28 @@ final class PruneWorker {
     }
 
     /// Counts the tokens of the documents of `b` selected by `keep` (the final pass).
-    func count(_ b: RecordBatch, keep: (Int64) -> Bool) {
+    func count(_ b: CorpusBatch, keep: (Int64) -> Bool) {
         for d in 0..<b.count where keep(b.firstDoc + Int64(d)) {
             _ = load(b.text(d), doc: b.firstDoc + Int64(d))
         }
     }
 
-    func analyze(_ b: RecordBatch) -> BatchFeatures {
+    /// Token counts of the kept documents, by this worker's token id (`prune --apply`).
+    private(set) var keptCounts: [UInt64] = []
+
+    /// Counts every document of `b`, and separately those `kept` selects (`prune --apply`).
+    func countAll(_ b: CorpusBatch, kept: (Int) -> Bool) {
+        for d in 0..<b.count {
+            let n = load(b.text(d), doc: b.firstDoc + Int64(d))
+            guard kept(d) else { continue }
+            if keptCounts.count < vocab.count { keptCounts.append(contentsOf: repeatElement(0, count: vocab.count - keptCounts.count)) }
+            for i in 0..<n { keptCounts[Int(ids[i])] += 1 }
+        }
+    }
+
+    /// `source` is the position of the batch's file among all inputs: with each document's
+    /// position in its file it keys the seeded draws, so they do not depend on sharding.
+    func analyze(_ b: CorpusBatch, source: Int) -> BatchFeatures {
         let o = ctx.o
         let f = BatchFeatures()
         let m = b.count
@@ -131,6 +158,7 @@ final class PruneWorker {
         if perms > 0 { f.signatures = [UInt32](repeating: 0, count: m * perms) }
         for d in 0..<m {
             let doc = b.firstDoc + Int64(d)
+            let key = documentKey(source: source, position: b.positions[d])
             let n = load(b.text(d), doc: doc)
             f.tokens.append(Int32(clamping: n))
             if keepIds {
@@ -167,12 +195,12 @@ final class PruneWorker {
                     }
                     f.hasSignature.append(ok)
                 }
-                if let t = o.balance { balance(ids, n, doc: doc, threshold: t, into: f) }
+                if let t = o.balance { balance(ids, n, key: key, threshold: t, into: f) }
                 if let k = o.keep {
                     if !k.usesPrototypes {
                         f.score.append(tailScore(ids, n))
                     } else {
-                        let u = prototypePriority(seed: o.seed, doc: doc)
+                        let u = prototypePriority(seed: o.seed, key: key)
                         if u < Double(bitPattern: ctx.sampleThreshold.load(ordering: .relaxed)) {
                             let at = f.protoVectors.count
                             f.protoVectors.append(contentsOf: repeatElement(0, count: Prototypes.dims))
@@ -213,7 +241,7 @@ final class PruneWorker {
 
     /// `--keep hard|easy`, the scoring pass: the cosine distance of each selected document of
     /// `b` to its nearest prototype (NaN without content terms), as (batch position, score).
-    func prototypeScores(_ b: RecordBatch, _ model: SphericalKMeans, select: (Int64) -> Bool) -> [(Int32, Float)] {
+    func prototypeScores(_ b: CorpusBatch, _ model: SphericalKMeans, select: (Int64) -> Bool) -> [(Int32, Float)] {
         let dims = Prototypes.dims
         let chunk = 256
         var out: [(Int32, Float)] = []
@@ -254,9 +282,9 @@ final class PruneWorker {
     }
 
     /// MetaCLIP balancing: each distinct entry e of the document is kept with probability
-    /// min(1, T / c_e), by a draw that depends only on (seed, document, entry); the document is
+    /// min(1, T / c_e), by a draw that depends only on (seed, document key, entry); the document is
     /// kept when any of its entries is.
-    private func balance(_ ids: UnsafeBufferPointer<UInt32>, _ n: Int, doc: Int64, threshold t: Double, into f: BatchFeatures) {
+    private func balance(_ ids: UnsafeBufferPointer<UInt32>, _ n: Int, key: UInt64, threshold t: Double, into f: BatchFeatures) {
         entryStamp &+= 1
         if entryStamp == 0 { for i in entrySeen.indices { entrySeen[i] = 0 }; entryStamp = 1 }
         var kept = false
@@ -272,7 +300,7 @@ final class PruneWorker {
             let p = c == 0 ? 1.0 : min(1.0, t / Double(c))
             if p >= 1 { certain = true } else { logMiss += log1p(-p) }
             if c < rarestC { rarestC = c; rarest = e }
-            if !kept && uniform(seed: ctx.o.seed, UInt64(doc), UInt64(e)) < p { kept = true; keptBy = e }
+            if !kept && uniform(seed: ctx.o.seed, key, UInt64(e)) < p { kept = true; keptBy = e }
         }
         if let matcher = entryMatcher {
             mapIds(ids, n, entryTok)
@@ -325,6 +353,6 @@ final class PruneWorker {
 
 /// The sampling priority of a document for `--keep hard|easy`: the k-means sample is the k
 /// documents with the smallest priority among those the other steps keep.
-@inline(__always) func prototypePriority(seed: UInt64, doc: Int64) -> Double {
-    uniform(seed: seed ^ 0x5052_4F54_4F54_5950, UInt64(doc), 0x7072_6F74)
+@inline(__always) func prototypePriority(seed: UInt64, key: UInt64) -> Double {
+    uniform(seed: seed ^ 0x5052_4F54_4F54_5950, key, 0x7072_6F74)
 }

@@ -23,8 +23,7 @@ public struct ContaminationResult: Sendable {
 /// `shard` scans one slice of the corpus (by file or by document, as `index --shard`); the
 /// shards' results combine with `ContaminationResult.merge` into the whole corpus's.
 public func scanContamination(questions: [String], corpus: [String], n: Int, tokenizer: Tokenizer,
-                              options io: IndexOptions, progress: Bool = false,
-                              shard: ShardSpec = ShardSpec(index: 1, count: 1, by: .file)) throws -> ContaminationResult {
+                              read: ReadOptions, progress: Bool = false, shard: ShardSpec = .whole) throws -> ContaminationResult {
     let t0 = now()
     let vocab = Vocabulary()
     var patterns: [[UInt32]] = []
@@ -52,18 +51,9 @@ public func scanContamination(questions: [String], corpus: [String], n: Int, tok
     if !patterns.isEmpty {
         let matcher = TokenMatcher(TokenAutomaton(patterns: patterns), tokens: vocab.count)
         let tokens = TokenBuffer()
-        var files = try expandInputs(corpus)
-        var io = io
-        if shard.count > 1 && shard.by == .file {
-            files = files.enumerated().filter { $0.offset % shard.count == shard.index - 1 }.map(\.element)
-        } else if shard.count > 1 {
-            io.shard = shard
-        }
-        let totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
-        var doneBytes: Int64 = 0
-        var progressLine = ProgressLine(label: "contamination scan:", total: totalBytes, enabled: progress)
-        let producer = DocumentProducer(files: files, options: io)
+        let producer = CorpusStream(inputs: try expandInputs(corpus), read: read, shard: shard)
         defer { producer.stop() }
+        var progressLine = ProgressLine(label: "contamination scan:", total: producer.totalBytes, enabled: progress)
         while let b = producer.queue.pop() {
             if let e = b.error { throw e }
             b.forEachDocument { text in
@@ -74,9 +64,9 @@ public func scanContamination(questions: [String], corpus: [String], n: Int, tok
                 docsWithHits += 1
                 for p in matcher.matchPattern { for q in patternQuestions[Int(p)] { hit[Int(q)] = true } }
             }
+            producer.recycle(b)
             try checkInterrupt()
-            progressLine.update(done: doneBytes + b.fileOffset, docs: docs)
-            if b.endOfFile != nil { doneBytes += fileSize(files[b.fileIndex]) ?? 0 }
+            producer.show(on: &progressLine)
         }
         progressLine.finish()
     } else {

@@ -103,9 +103,6 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     report.indexSourcesNotInCorpus = known.subtracting(seen).count
     // Shards of one run share its specification (the whole corpus); each counts its slice.
     let allFiles = files
-    if o.shard.count > 1 && o.shard.by == .file {
-        files = files.enumerated().filter { $0.offset % o.shard.count == o.shard.index - 1 }.map(\.element)
-    }
     let spec = TargetedSpec(window: o.window,
                             questionTerms: o.questionTerms.map(\.description).joined(separator: ",") + (o.pairs.map { "; pairs " + $0.description } ?? ""),
                             eval: o.evals.joined(separator: "\n"), corpus: allFiles.joined(separator: "\n"),
@@ -205,15 +202,12 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let tables = PairTables(patternLength: patternLength, pairTerm: pairTerm, pairAnswer: pairAnswer,
                             questionPairs: questions.map(\.pairIds))
     let pairCount = pairNames.count
-    var io = IndexOptions(inputs: files, output: "")
-    if o.shard.by == .doc { io.shard = o.shard }
-    io.read = o.read
-    io.onError = o.onError
     let tokens = TokenBuffer()
     let tPass = now()
-    let totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
-    var doneBytes: Int64 = 0
-    var progressLine = ProgressLine(label: "cooccur:", total: totalBytes, enabled: o.progress)
+    var read = o.read
+    read.onError = o.onError
+    let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard)
+    var progressLine = ProgressLine(label: "cooccur:", total: producer.totalBytes, enabled: o.progress)
     // Three stages on their own threads: reading (the producer), tokenizing and matching (here),
     // and crediting pairs, the heaviest when answers are common words, split over workers that
     // take whole batches of documents and keep their own counts (summed at the end).
@@ -221,7 +215,6 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let passes = (0..<min(4, onlineCores())).map { _ in PairPass(tables, window: o.window) }
     let workers = passes.map { pass in JoinableThread { while let m = matches.pop() { pass.add(m) } } }
     var docs: Int64 = 0
-    let producer = DocumentProducer(files: files, options: io)
     defer { producer.stop(); matches.close(); for w in workers { w.join() } }
     while let b = producer.queue.pop() {
         if let e = b.error { throw e }
@@ -235,16 +228,15 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
             m.docEnds.append(m.patterns.count)
             docs += 1
         }
+        producer.recycle(b)
         matches.push(m)
         try checkInterrupt()
-        progressLine.update(done: doneBytes + b.fileOffset, docs: docs, tokens: report.tokens,
-                            decompressed: report.bytes + b.bytesDecompressed)
+        producer.show(on: &progressLine, tokens: report.tokens)
         if let end = b.endOfFile {
             report.bytes += end.counters.bytesDecompressed
-            doneBytes += fileSize(files[b.fileIndex]) ?? 0
             for (k, v) in end.counters.skipped { report.skipped[k.rawValue, default: 0] += v }
             if !end.counters.skipped.isEmpty {
-                log("\(files[b.fileIndex]): skipped " + end.counters.skipped.map { "\($0.value) \($0.key.rawValue)" }.sorted().joined(separator: ", "))
+                log("\(producer.files[b.fileIndex]): skipped " + end.counters.skipped.map { "\($0.value) \($0.key.rawValue)" }.sorted().joined(separator: ", "))
             }
         }
     }

@@ -10,7 +10,8 @@ import Glibc
 /// `NAME.tailscope-tmp-PID`, renamed over NAME by `commit()`, so an interrupted run leaves no manifest
 /// that looks complete.
 public final class ManifestWriter {
-    public static let schemaVersion = 1
+    /// The number of migrations applied (`PRAGMA user_version`).
+    public static var schemaVersion: Int { migrations.count }
     public var path: String { staged.path }
     private let staged: StagedDatabase
     private var db: Database? { staged.db }
@@ -18,7 +19,8 @@ public final class ManifestWriter {
     private let dropDoc: Statement
     private let setScoreStatement: Statement
 
-    static let schema = """
+    /// The schema as named migrations applied in order, as the index's (`Schema`).
+    static let migrations: [(name: String, sql: String)] = [("v1-initial", """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE sources(source INTEGER PRIMARY KEY, path TEXT NOT NULL, format TEXT NOT NULL, docs INTEGER NOT NULL,
         bytes_decompressed INTEGER NOT NULL, skipped INTEGER NOT NULL, incomplete INTEGER NOT NULL);
@@ -43,15 +45,27 @@ public final class ManifestWriter {
     CREATE TABLE prototypes(cluster INTEGER PRIMARY KEY, size INTEGER NOT NULL, centroid BLOB NOT NULL);
     CREATE VIEW reasons AS SELECT step, reason, COUNT(*) AS docs, SUM(tokens) AS tokens
         FROM documents WHERE decision = 'drop' GROUP BY step, reason;
-    """
+    """),
+    // Migration 2: the document's number within its file, which identifies it across the shards
+    // of a phased prune (NULL in manifests written before).
+    ("v2-position", """
+    ALTER TABLE documents ADD COLUMN position INTEGER;
+    """),
+    ]
 
-    public init(path: String) throws(StoreError) {
-        staged = try StagedDatabase(path: path, what: "a manifest")
+    /// A new manifest at `path`; with `template`, a copy of that (complete) manifest to add to.
+    public init(path: String, template: String? = nil) throws(StoreError) {
+        staged = try StagedDatabase(path: path, what: "a manifest", copying: template)
         let d = staged.db!
-        try d.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA user_version = \(Self.schemaVersion);")
-        try d.exec(Self.schema)
+        try d.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        if template == nil {
+            for m in Self.migrations { try d.exec(m.sql) }
+            try d.exec("PRAGMA user_version = \(Self.schemaVersion)")
+        } else if try d.userVersion() != Self.schemaVersion {
+            throw StoreError("\(template!) is a manifest of schema \(try d.userVersion()), not \(Self.schemaVersion)", status: .dataError)
+        }
         try d.exec("BEGIN")
-        insertDoc = try d.prepare("INSERT INTO documents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
+        insertDoc = try d.prepare("INSERT INTO documents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")
         dropDoc = try d.prepare("UPDATE documents SET decision = 'drop', step = ?2, reason = ?3, detail = ?4 WHERE doc = ?1")
         setScoreStatement = try d.prepare("UPDATE documents SET score = ?2 WHERE doc = ?1")
     }
@@ -89,7 +103,7 @@ public final class ManifestWriter {
         try st.run()
     }
 
-    public func addDocument(doc: Int64, source: Int, line: Int, offset: Int64, tokens: Int, step: String?,
+    public func addDocument(doc: Int64, source: Int, position: Int64, line: Int, offset: Int64, tokens: Int, step: String?,
                             reason: String?, detail: String?, score: Double?, matchDoc: Int64?, similarity: Double?) throws(StoreError) {
         let s = insertDoc
         s.bind(1, doc); s.bind(2, Int64(source)); s.bind(3, Int64(line)); s.bind(4, offset); s.bind(5, Int64(tokens))
@@ -100,6 +114,7 @@ public final class ManifestWriter {
         if let score, score.isFinite { s.bind(10, score) } else { s.bindNull(10) }
         if let matchDoc { s.bind(11, matchDoc) } else { s.bindNull(11) }
         if let similarity { s.bind(12, similarity) } else { s.bindNull(12) }
+        s.bind(13, position)
         try s.run()
     }
 
@@ -127,7 +142,7 @@ public final class ManifestWriter {
     public func commit() throws(StoreError) {
         guard let d = db else { return }
         try d.exec("COMMIT")
-        try d.exec("CREATE INDEX documents_source_line ON documents(source, line)")
+        try d.exec("CREATE INDEX IF NOT EXISTS documents_source_line ON documents(source, line)")
         try staged.finish()
     }
 
@@ -157,7 +172,11 @@ public final class ManifestReader {
 
     public init(path: String) throws(StoreError) {
         db = try Database(path: path, readOnly: true)
-        guard try db.userVersion() == ManifestWriter.schemaVersion else { throw StoreError("\(path) is not a tailscope prune manifest") }
+        let v = try db.userVersion()
+        guard v >= 1 else { throw StoreError("\(path) is not a tailscope prune manifest", status: .dataError) }
+        guard v <= ManifestWriter.schemaVersion else {
+            throw StoreError("\(path) is a manifest of schema \(v); this tailscope reads up to \(ManifestWriter.schemaVersion)", status: .dataError)
+        }
         var m: [String: String] = [:]
         let st = try db.prepare("SELECT key, value FROM meta")
         while try st.step() { m[st.text(0)] = st.text(1) }

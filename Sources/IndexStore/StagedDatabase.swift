@@ -13,11 +13,13 @@ final class StagedDatabase {
     private var lockFD: Int32 = -1
 
     /// `what` names the output in errors ("a manifest").
-    init(path: String, what: String) throws(StoreError) {
+    /// With `copying`, the database starts as a copy of that file.
+    init(path: String, what: String, copying source: String? = nil) throws(StoreError) {
         self.path = try regularOutputPath(path, what: what)
         tmp = TempFiles.path(for: self.path)
         _ = TempFiles.cleanLeftovers(in: directoryName(self.path), only: lastComponent(self.path))
         unlink(tmp)
+        if let source { try copyFile(source, to: tmp) }
         db = try Database(path: tmp, readOnly: false)
         lockFD = TempFiles.lockFile(tmp)
     }
@@ -42,5 +44,27 @@ final class StagedDatabase {
         db = nil
         unlink(tmp)
         if lockFD >= 0 { close(lockFD); lockFD = -1 }
+    }
+}
+
+/// Copies a file's bytes to a new file.
+func copyFile(_ from: String, to: String) throws(StoreError) {
+    let i = open(from, O_RDONLY | O_CLOEXEC)
+    guard i >= 0 else { throw StoreError("cannot read \(from): \(String(cString: strerror(errno)))", status: .noInput) }
+    defer { close(i) }
+    let o = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    guard o >= 0 else { throw StoreError("cannot create \(to): \(String(cString: strerror(errno)))") }
+    defer { close(o) }
+    var buf = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(i, $0.baseAddress, $0.count) }
+        if n == 0 { break }
+        guard n > 0 else { unlink(to); throw StoreError("cannot read \(from): \(String(cString: strerror(errno)))") }
+        var done = 0
+        while done < n {
+            let w = buf.withUnsafeBytes { write(o, $0.baseAddress! + done, n - done) }
+            guard w > 0 else { unlink(to); throw StoreError("cannot write \(to): \(String(cString: strerror(errno)))") }
+            done += w
+        }
     }
 }

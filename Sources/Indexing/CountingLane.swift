@@ -7,7 +7,7 @@ import Tokenization
 /// counts tokens into its own vocabulary (and, with n-grams, hands id batches to the counter).
 /// Per-file tallies stay in the lane until the run ends.
 final class CountingLane: @unchecked Sendable {
-    let queue: BoundedQueue<DocBatch>
+    let queue: BoundedQueue<CorpusBatch>
     let tokenizer: Tokenizer
     let vocab: Vocabulary
     let counter: NGramCounter?
@@ -17,7 +17,7 @@ final class CountingLane: @unchecked Sendable {
     private(set) var fileTokens: [Int64]
     private(set) var fileInvalid: [Int64]
     /// What the reader reported at the end of each file this lane received the last batch of.
-    private(set) var ends: [Int: (counters: SourceCounters, container: Container, jsonl: Bool, docs: Int64)] = [:]
+    private(set) var ends: [Int: FileEnd] = [:]
     /// The reader's error, when this lane received it.
     private(set) var error: Error?
     /// The vocabulary in token order, made on this thread once its queue closes (unigram
@@ -27,9 +27,9 @@ final class CountingLane: @unchecked Sendable {
     let tokensCounted = Atomic<Int64>(0)
 
     /// Takes used batches back for reuse.
-    let recycle: (DocBatch) -> Void
+    let recycle: (CorpusBatch) -> Void
 
-    init(queue: BoundedQueue<DocBatch>, recycle: @escaping (DocBatch) -> Void, tokenizer: Tokenizer, vocab: Vocabulary, counter: NGramCounter?, files: Int) {
+    init(queue: BoundedQueue<CorpusBatch>, recycle: @escaping (CorpusBatch) -> Void, tokenizer: Tokenizer, vocab: Vocabulary, counter: NGramCounter?, files: Int) {
         self.queue = queue
         self.recycle = recycle
         self.tokenizer = tokenizer
@@ -74,7 +74,7 @@ final class CountingLane: @unchecked Sendable {
             }
             fileTokens[b.fileIndex] += n
             fileInvalid[b.fileIndex] += Int64(tokenizer.invalidSequences - invalidBefore)
-            docsCounted.add(Int64(b.documentCount), ordering: .relaxed)
+            docsCounted.add(Int64(b.count), ordering: .relaxed)
             tokensCounted.add(n, ordering: .relaxed)
             if let end = b.endOfFile { ends[b.fileIndex] = end }
             recycle(b)

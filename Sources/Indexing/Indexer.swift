@@ -8,23 +8,6 @@ import Tokenization
 import Glibc
 #endif
 
-/// Which slice of the inputs one shard indexes.
-public struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
-    public enum By: String, Sendable, CaseIterable { case file, doc }
-    /// 1-based.
-    public var index: Int
-    public var count: Int
-    public var by: By
-
-    public init(index: Int, count: Int, by: By) {
-        self.index = index
-        self.count = count
-        self.by = by
-    }
-
-    public var description: String { count == 1 ? "all" : "\(index)/\(count) by \(by.rawValue)" }
-}
-
 /// Everything `tailscope index` needs.
 public struct IndexOptions: Sendable {
     public var inputs: [String]
@@ -93,9 +76,7 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     if files.isEmpty { throw IndexingError("no input files") }
     try checkIndexOutput(o.output, inputs: files.map { NamedPath("", $0) })
     cleanLeftovers(outputs: [o.output], tempDir: o.settings.maxOrder >= 2 ? o.tempDir : nil, log: log)
-    if o.shard.count > 1 && o.shard.by == .file {
-        files = files.enumerated().filter { $0.offset % o.shard.count == o.shard.index - 1 }.map(\.element)
-    }
+    files = o.shard.files(of: files).map { files[$0] }
     let shardName = o.shard.description
 
     // An existing index is extended: its settings must match, and sources it has are skipped.
@@ -168,7 +149,8 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     // the counter, whose ids must come from one vocabulary.
     let background = existing == nil ? ChecksumTask(paths: todo.map(\.path), skipUnreadable: o.onError == .skip) : nil
     let laneCount = counter == nil ? max(1, o.jobs) : 1
-    let reader = DocumentProducer(files: todo.map(\.path), options: o, lanes: laneCount)
+    let reader = CorpusStream(inputs: todo.map(\.path), read: o.read, shard: o.shard.withinFiles, lanes: laneCount,
+                              batchBytes: o.batchBytes)
     defer { reader.stop() }
     let lanes = (0..<laneCount).map { k in
         CountingLane(queue: reader.queues[k], recycle: { [unowned reader] in reader.recycle($0) }, tokenizer: Tokenizer(config: o.settings.tokenizer),
@@ -186,12 +168,9 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
             throw Interrupted()
         }
         if o.progress {
-            let p = reader.progress
-            let docs = lanes.reduce(Int64(0)) { $0 + $1.docsCounted.load(ordering: .relaxed) }
             let toks = lanes.reduce(Int64(0)) { $0 + $1.tokensCounted.load(ordering: .relaxed) }
-            progressLine.label = progressFile(todo[min(todo.count - 1, p.file.load(ordering: .relaxed))].path)
-            progressLine.update(done: p.compressed.load(ordering: .relaxed), docs: docs, tokens: toks,
-                                decompressed: p.decompressed.load(ordering: .relaxed), extra: "spills \(counter?.spills ?? 0)")
+            progressLine.label = progressFile(todo[min(todo.count - 1, reader.progress.file.load(ordering: .relaxed))].path)
+            reader.show(on: &progressLine, tokens: toks, extra: "spills \(counter?.spills ?? 0)")
         }
     }
     for t in threads { t.join() }
@@ -282,152 +261,6 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
 private func progressFile(_ p: String) -> String {
     let name = p.split(separator: "/").last.map(String.init) ?? p
     return name.count > 40 ? "…" + String(name.suffix(39)) : name
-}
-
-/// Documents of one or more files, packed into one buffer, handed from the reader thread.
-public final class DocBatch: @unchecked Sendable {
-    public private(set) var fileIndex: Int
-    var bytes: [UInt8] = []
-    var ends: [Int] = []
-    /// Compressed bytes of the file consumed so far (for progress).
-    public internal(set) var fileOffset: Int64 = 0
-    public internal(set) var bytesDecompressed: Int64 = 0
-    public internal(set) var error: Error?
-    /// Set on the last batch of a file.
-    public internal(set) var endOfFile: (counters: SourceCounters, container: Container, jsonl: Bool, docs: Int64)?
-
-    init(fileIndex: Int, capacity: Int) {
-        self.fileIndex = fileIndex
-        bytes.reserveCapacity(capacity + 4096)
-    }
-
-    func reset(fileIndex: Int) {
-        self.fileIndex = fileIndex
-        bytes.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        fileOffset = 0
-        bytesDecompressed = 0
-        error = nil
-        endOfFile = nil
-    }
-
-    public var documentCount: Int { ends.count }
-
-    public func forEachDocument(_ body: (UnsafeRawBufferPointer) -> Void) {
-        bytes.withUnsafeBytes { all in
-            var s = 0
-            for e in ends {
-                body(UnsafeRawBufferPointer(rebasing: all[s..<e]))
-                s = e
-            }
-        }
-    }
-}
-
-/// Reads the inputs on its own thread: decompression, line splitting and JSON extraction overlap
-/// with tokenizing and counting. Applies `--shard ... by doc`.
-public final class DocumentProducer: @unchecked Sendable {
-    /// Batch k goes to `queues[k % lanes]`, so which lane counts which documents does not
-    /// depend on timing.
-    public let queues: [BoundedQueue<DocBatch>]
-    /// The only queue when there is one lane.
-    public var queue: BoundedQueue<DocBatch> { queues[0] }
-    /// How far the reader is, for progress lines.
-    public let progress = ReadProgress()
-    /// Batches handed back after use, refilled instead of allocating (and page-faulting in)
-    /// fresh 4 MiB buffers.
-    private let spare = Locked<[DocBatch]>([])
-    private let batchBytes: Int
-    private var thread: JoinableThread?
-    private var stopFlag: sig_atomic_t = 0
-
-    /// Starts reading `files` with the reading options of `o` (text field, format, error policy,
-    /// shard by doc); batches arrive on `queues` (round robin over `lanes`), which close after
-    /// the last file.
-    public init(files: [String], options o: IndexOptions, lanes: Int = 1) {
-        batchBytes = o.batchBytes
-        queues = (0..<max(1, lanes)).map { _ in BoundedQueue<DocBatch>(capacity: lanes > 1 ? 3 : 4) }
-        thread = JoinableThread { [unowned self] in self.run(files, o) }
-    }
-
-    /// Returns a batch the caller is done with, for reuse.
-    public func recycle(_ b: DocBatch) {
-        spare.withLock { if $0.count < queues.count * 4 { $0.append(b) } }
-    }
-
-    private func batch(_ fileIndex: Int) -> DocBatch {
-        if let b = spare.withLock({ $0.popLast() }) {
-            b.reset(fileIndex: fileIndex)
-            return b
-        }
-        return DocBatch(fileIndex: fileIndex, capacity: batchBytes)
-    }
-
-    private func run(_ files: [String], _ o: IndexOptions) {
-        defer { for q in queues { q.close() } }
-        var sent = 0
-        var doneCompressed: Int64 = 0, doneDecompressed: Int64 = 0
-        func push(_ b: DocBatch) {
-            queues[sent % queues.count].push(b)
-            sent += 1
-            progress.compressed.store(doneCompressed + b.fileOffset, ordering: .relaxed)
-            progress.decompressed.store(doneDecompressed + b.bytesDecompressed, ordering: .relaxed)
-        }
-        for (fi, path) in files.enumerated() {
-            progress.file.store(fi, ordering: .relaxed)
-            let jsonl = o.jsonl ?? isJSONLName(path)
-            let format: DocumentFormat = jsonl ? .jsonl(field: o.textField) : .text(o.docPer)
-            var b = batch(fi)
-            do {
-                let reader = try DocumentReader(path: path, format: format, policy: o.onError, maxLineBytes: o.maxLineBytes)
-                var fileDoc = 0
-                var kept: Int64 = 0
-                try reader.forEachDocument { text in
-                    if stopFlag != 0 { return }
-                    if o.shard.count > 1 && o.shard.by == .doc {
-                        defer { fileDoc += 1 }
-                        if fileDoc % o.shard.count != o.shard.index - 1 { return }
-                    }
-                    b.bytes.append(contentsOf: text)
-                    b.ends.append(b.bytes.count)
-                    kept += 1
-                    if b.bytes.count >= o.batchBytes {
-                        b.fileOffset = reader.fileOffset
-                        b.bytesDecompressed = reader.bytesRead
-                        push(b)
-                        b = batch(fi)
-                    }
-                }
-                if stopFlag != 0 { return }
-                b.fileOffset = reader.fileOffset
-                b.bytesDecompressed = reader.counters.bytesDecompressed
-                b.endOfFile = (reader.counters, reader.container, jsonl, kept)
-                push(b)
-                doneCompressed += b.fileOffset
-                doneDecompressed += b.bytesDecompressed
-            } catch {
-                b.error = error
-                push(b)
-                return
-            }
-        }
-    }
-
-    /// Stops reading and waits for the thread (drains what it already queued).
-    public func stop() {
-        stopFlag = 1
-        for q in queues { while q.pop() != nil {} }
-        thread?.join()
-        thread = nil
-    }
-}
-
-/// The reader's position: file index, compressed bytes consumed and bytes decompressed over
-/// all files so far.
-public final class ReadProgress: Sendable {
-    public let file = Atomic<Int>(0)
-    public let compressed = Atomic<Int64>(0)
-    public let decompressed = Atomic<Int64>(0)
 }
 
 /// Checksums of files computed on a helper thread.

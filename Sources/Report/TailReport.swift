@@ -18,7 +18,7 @@ public struct ReportOptions: Sendable {
     public var corpus: [String] = []
     public var contaminationN = 13
     /// Reading options for the corpus (text field, format, error policy).
-    public var read: IndexOptions = IndexOptions(inputs: [], output: "")
+    public var read = ReadOptions()
     public var rarest = 20
     public var progress = false
     /// When several models answered the same questions: the field naming the model. Question
@@ -166,10 +166,8 @@ public func contaminationShard(_ o: ReportOptions, shard: ShardSpec, log: (Strin
     let reader = try IndexReader(path: fo.index)
     let tokenizer = Tokenizer(config: try IndexSettings(meta: reader.meta).tokenizer)
     let questions = features.questions.map(\.row.question)
-    var io = o.read
-    io.inputs = o.corpus
     let r = try scanContamination(questions: questions, corpus: o.corpus, n: o.contaminationN, tokenizer: tokenizer,
-                                  options: io, progress: o.progress, shard: shard)
+                                  read: o.read, progress: o.progress, shard: shard)
     return r.shardJSON(shard: shard, fingerprint: ContaminationResult.fingerprint(questions: questions, n: o.contaminationN))
 }
 
@@ -207,10 +205,8 @@ public func buildTailReport(_ o: ReportOptions, log: (String) -> Void) throws ->
         contamination = try ContaminationResult.merge(shardFiles: o.contaminationShards,
                                                       fingerprint: ContaminationResult.fingerprint(questions: questionTexts, n: o.contaminationN))
     } else if !o.corpus.isEmpty {
-        var io = o.read
-        io.inputs = o.corpus
         contamination = try scanContamination(questions: questionTexts, corpus: o.corpus,
-                                              n: o.contaminationN, tokenizer: tokenizer, options: io, progress: o.progress)
+                                              n: o.contaminationN, tokenizer: tokenizer, read: o.read, progress: o.progress)
     }
 
     var sets: [EvalSetTail] = []

@@ -98,7 +98,7 @@ struct ReportCommand: ParsableCommand {
         o.corpus = corpus
         o.contaminationShards = contaminationShards
         if !contaminationShards.isEmpty && !corpus.isEmpty { throw ValidationError("give --corpus (scan here) or --contamination-shards (scanned by shards), not both") }
-        o.read.read = try text.read(onError: o.features.onError)
+        o.read = try text.read(onError: o.features.onError)
         guard rarest >= 0 else { throw ValidationError("--rarest must be >= 0") }
         o.rarest = rarest
         o.progress = stderrIsTerminal()

@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
+import CorpusIO
 import Evaluation
 import Indexing
 import IndexStore
@@ -135,10 +136,8 @@ private func fixture(_ dir: String) throws -> (index: String, scored: String, pl
         TestSupport.write(dir + "/c.jsonl", docs.map { "{\"text\": \"\($0.joined(separator: " "))\"}" }.joined(separator: "\n") + "\n")
         let questions = (0..<100).map { _ in (0..<(2 + Int(rng.next(upperBound: UInt64(12))))).map { _ in words[Int(rng.next(upperBound: UInt64(5)))] } }
         let n = 5
-        var io = IndexOptions(inputs: [dir + "/c.jsonl"], output: "")
-        io.textField = "text"
         let got = try scanContamination(questions: questions.map { $0.joined(separator: " ") }, corpus: [dir + "/c.jsonl"], n: n,
-                                        tokenizer: Tokenizer(config: TokenizerConfig(caseFold: true)), options: io)
+                                        tokenizer: Tokenizer(config: TokenizerConfig(caseFold: true)), read: ReadOptions())
         let corpusGrams = Set(docs.flatMap { d in d.count < n ? [] : (0...(d.count - n)).map { Array(d[$0..<($0 + n)]) } })
         for (i, q) in questions.enumerated() {
             if q.count < n { #expect(got.shared[i] == nil); continue }
