@@ -68,6 +68,15 @@ public struct PruneReport: Sendable {
     public var analyzeSeconds = 0.0
     public var writeSeconds = 0.0
     public var peakRSS = 0
+    /// A phase of a sharded prune (`plan`, `resolve`, `apply`, `finish`), or nil for one process.
+    public var phase: String? = nil
+    public var shard: ShardSpec? = nil
+    /// The phase's file in the work directory.
+    public var stageFile: String? = nil
+    /// The phase's file was already complete for these settings and inputs: nothing was done.
+    public var alreadyComplete = false
+    /// `finish`: the curated parts, in shard order.
+    public var outputs: [String] = []
 }
 
 enum OutKind { case jsonl, text }

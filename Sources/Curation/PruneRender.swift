@@ -6,6 +6,7 @@ public enum PruneRender {
 
     /// The human summary (stderr).
     public static func text(_ r: PruneReport) -> String {
+        if let phase = r.phase, phase != "finish" { return phaseText(r, phase) }
         var s = ""
         let what = r.dryRun ? "dry run (nothing written)" : "wrote \(r.output ?? "")"
         let passes = r.writeSeconds > 0
@@ -50,6 +51,25 @@ public enum PruneRender {
         return s
     }
 
+    /// One line for the plan and apply phases; the steps table for resolve.
+    static func phaseText(_ r: PruneReport, _ phase: String) -> String {
+        let shard = r.shard.map { " shard \($0.index)/\($0.count)" } ?? ""
+        if r.alreadyComplete { return "prune \(phase)\(shard): already complete (\(r.stageFile ?? ""))\n" }
+        switch phase {
+        case "plan":
+            return "prune plan\(shard): \(r.before.docs) documents, \(r.before.tokens) tokens planned in \(fmt(r.seconds, 1)) s, peak RSS \(formatBytes(Double(r.peakRSS))) -> \(r.stageFile ?? "")\n"
+        case "apply":
+            return "prune apply\(shard): wrote \(r.after.docs) documents (\(formatBytes(Double(r.outputBytes))) on disk) to \(r.output ?? "") in \(fmt(r.seconds, 1)) s, peak RSS \(formatBytes(Double(r.peakRSS)))\n"
+        default:
+            var s = "prune resolve: \(r.before.docs) documents decided in \(fmt(r.seconds, 1)) s, \(r.after.docs) kept (\(pct(r.after.docs, r.before.docs))), peak RSS \(formatBytes(Double(r.peakRSS))) -> \(r.stageFile ?? "")\n"
+            for st in r.steps {
+                let reasons = st.reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.docs)" }.joined(separator: ", ")
+                s += pad(st.step.rawValue, 14) + lpad("\(st.docsIn)", 9) + lpad("\(st.dropped)", 11) + lpad("\(st.tokensDropped)", 17) + "  " + reasons + "\n"
+            }
+            return s
+        }
+    }
+
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
     static func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
 
@@ -65,6 +85,10 @@ public enum PruneRender {
             ("output_bytes_on_disk", r.dryRun ? .null : .int(r.outputBytes)),
             ("manifest", r.manifest.map { .string($0) } ?? .null),
             ("dry_run", .bool(r.dryRun)),
+            ("phase", r.phase.map { .string($0) } ?? .null),
+            ("shard", r.shard.map { .string("\($0.index)/\($0.count)") } ?? .null),
+            ("already_complete", .bool(r.alreadyComplete)),
+            ("outputs", .array(r.outputs.map { .string($0) })),
             ("before", stage(r.before)),
             ("after", stage(r.after)),
             ("steps", .array(r.steps.map { st in

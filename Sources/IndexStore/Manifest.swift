@@ -133,7 +133,7 @@ public final class ManifestWriter {
     }
 
     public func addSummary(stage: String, docs: Int64, tokens: Int64, types: Int64, hapax: Int64, bytes: Int64) throws(StoreError) {
-        let st = try db!.prepare("INSERT INTO summary VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        let st = try db!.prepare("INSERT OR REPLACE INTO summary VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         st.bind(1, stage); st.bind(2, docs); st.bind(3, tokens); st.bind(4, types); st.bind(5, hapax); st.bind(6, bytes)
         try st.run()
     }
@@ -249,6 +249,43 @@ public final class ManifestReader {
         var out: [(doc: Int64, step: String?, reason: String?, matchDoc: Int64?)] = []
         while try st.step() {
             out.append((st.int(0), st.isNull(1) ? nil : st.text(1), st.isNull(2) ? nil : st.text(2), st.isNull(3) ? nil : st.int(3)))
+        }
+        return out
+    }
+
+    /// The steps in order: name, parameters, documents in and dropped, tokens in and dropped.
+    public func steps() throws(StoreError) -> [(step: String, parameters: String, docsIn: Int64, docsDropped: Int64, tokensIn: Int64, tokensDropped: Int64)] {
+        let st = try db.prepare("SELECT step, parameters, docs_in, docs_dropped, tokens_in, tokens_dropped FROM steps ORDER BY position")
+        var out: [(step: String, parameters: String, docsIn: Int64, docsDropped: Int64, tokensIn: Int64, tokensDropped: Int64)] = []
+        while try st.step() { out.append((st.text(0), st.text(1), st.int(2), st.int(3), st.int(4), st.int(5))) }
+        return out
+    }
+
+    /// Dropped documents and their tokens by step and reason.
+    public func reasons() throws(StoreError) -> [(step: String, reason: String, docs: Int64, tokens: Int64)] {
+        let st = try db.prepare("SELECT step, reason, docs, tokens FROM reasons ORDER BY step, reason")
+        var out: [(step: String, reason: String, docs: Int64, tokens: Int64)] = []
+        while try st.step() { out.append((st.text(0), st.text(1), st.int(2), st.int(3))) }
+        return out
+    }
+
+    /// Every input file: decompressed bytes, records skipped, by source.
+    public func sources() throws(StoreError) -> [(source: Int, path: String, bytesDecompressed: Int64, skipped: Int64)] {
+        let st = try db.prepare("SELECT source, path, bytes_decompressed, skipped FROM sources ORDER BY source")
+        var out: [(source: Int, path: String, bytesDecompressed: Int64, skipped: Int64)] = []
+        while try st.step() { out.append((Int(st.int(0)), st.text(1), st.int(2), st.int(3))) }
+        return out
+    }
+
+    /// Every row of a table as text (columns separated by `|`), in key order: for comparing two
+    /// manifests.
+    public func rows(of table: String) throws(StoreError) -> [String] {
+        guard ["sources", "documents", "steps", "summary", "prototypes"].contains(table) else { throw StoreError("no table \(table)") }
+        let st = try db.prepare("SELECT * FROM \(table) ORDER BY 1")
+        var out: [String] = []
+        let n = sqlite3_column_count(st.s)
+        while try st.step() {
+            out.append((0..<n).map { st.isNull($0) ? "NULL" : st.text($0) }.joined(separator: "|"))
         }
         return out
     }

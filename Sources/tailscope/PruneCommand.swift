@@ -42,6 +42,17 @@ struct PruneCommand: ParsableCommand {
           tailscope prune corpus.jsonl.zst --dedup exact --decontaminate eval.jsonl --dry-run
           tailscope prune --explain 1234 --manifest curated.manifest.sqlite
 
+        In phases, for a corpus split over processes or machines (the result equals one process: \
+        the same kept documents, the same manifest rows). Give every phase the same inputs and step flags:
+          --shard K/N --plan DIR     each shard stores its documents' features in DIR
+          --resolve DIR              once: every decision, in global document order
+          --shard K/N --apply DIR -o part-K.jsonl.zst
+                                     each shard writes its kept documents
+          --finish DIR [--manifest M]
+                                     once: the before/after summary and the complete manifest
+        A phase whose file in DIR is complete for the same settings is skipped on a rerun. \
+        `tailscope slurm prune` runs the phases as Slurm jobs. --keep hard|easy runs in one process only.
+
         Exit status: 0 done; 64 usage; 65 malformed input (file:line named); 66 unreadable input; \
         74 cannot write; 130 interrupted (nothing written).
         """
@@ -100,6 +111,24 @@ struct PruneCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Seed for --balance draws, MinHash permutations and the k-means sample and start.", valueName: "n"))
     var seed: UInt64 = 0
+
+    @Option(help: ArgumentHelp("Phases: the slice K of N (1-based) that --plan or --apply reads.", valueName: "K/N"))
+    var shard: String?
+
+    @Option(help: ArgumentHelp("How --shard slices: by file (round robin over sorted paths) or by document (every Nth document of every file).", valueName: "file|doc"))
+    var shardBy: ShardSpec.By = .file
+
+    @Option(help: ArgumentHelp("Phase 1: store the features of the --shard's documents in DIR.", valueName: "DIR"))
+    var plan: String?
+
+    @Option(help: ArgumentHelp("Phase 2: decide every document from the plans in DIR.", valueName: "DIR"))
+    var resolve: String?
+
+    @Option(help: ArgumentHelp("Phase 3: write the --shard's kept documents to -o.", valueName: "DIR"))
+    var apply: String?
+
+    @Option(help: ArgumentHelp("Phase 4: sum the shards' results and complete the manifest (DIR/manifest.sqlite, or --manifest).", valueName: "DIR"))
+    var finish: String?
 
     @Flag(help: "Decide and measure the output exactly (documents, tokens, bytes) without writing it.")
     var dryRun = false
@@ -189,8 +218,25 @@ struct PruneCommand: ParsableCommand {
         guard (1...19).contains(level) else { throw ValidationError("--level must be in 1...19") }
         o.zstdLevel = output.map { OutputCompression.forName($0) == .gzip ? min(level, 9) : level } ?? level
         o.progress = progress
+        let phases = [plan, resolve, apply, finish].compactMap { $0 }
+        guard phases.count <= 1 else { throw ValidationError("give one phase at a time: --plan, --resolve, --apply or --finish") }
+        var phase: PrunePhase? = nil
+        if let d = plan { phase = .plan(dir: d, shard: try parseShard(shard, by: shardBy)) }
+        if let d = apply { phase = .apply(dir: d, shard: try parseShard(shard, by: shardBy)) }
+        if let d = resolve { phase = .resolve(dir: d) }
+        if let d = finish { phase = .finish(dir: d) }
+        if phase == nil && shard != nil { throw ValidationError("--shard goes with a phase: --plan DIR or --apply DIR") }
+        if (resolve != nil || finish != nil) && shard != nil { throw ValidationError("--resolve and --finish run once over all shards; leave out --shard") }
+        if (plan != nil || resolve != nil) && output != nil { throw ValidationError("-o goes with --apply (each shard's curated part) or with a run in one process") }
+        if (plan != nil || resolve != nil || apply != nil) && manifest != nil { throw ValidationError("--manifest goes with --finish (the phases keep theirs in the work directory)") }
         installInterruptHandlers()
         do {
+            if let phase {
+                let r = try prunePhase(phase, o) { printError("tailscope: \($0)\n") }
+                printError(PruneRender.text(r))
+                if json { printOut(PruneRender.json(r).render()) }
+                return
+            }
             let r = try prune(o) { printError("tailscope: \($0)\n") }
             printError(PruneRender.text(r))
             if json { printOut(PruneRender.json(r).render()) }
