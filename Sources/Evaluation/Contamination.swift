@@ -49,6 +49,7 @@ public func scanContamination(questions: [String], corpus: [String], n: Int, tok
     var hit = [Bool](repeating: false, count: questions.count)
     var docs: Int64 = 0, docsWithHits: Int64 = 0
     if !patterns.isEmpty {
+        vocab.prepareLookups()
         let matcher = TokenMatcher(TokenAutomaton(patterns: patterns), tokens: vocab.count)
         let tokens = TokenBuffer()
         let producer = CorpusStream(inputs: try expandInputs(corpus), read: read, shard: shard)

@@ -3,6 +3,7 @@ import CorpusIO
 import Counting
 import Indexing
 import IndexStore
+import Synchronization
 import Tokenization
 
 /// `tailscope cooccur`: one targeted pass over the corpus for the terms an eval set asks about.
@@ -195,54 +196,55 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     }
     report.questions = questions.count
     report.patterns = patterns.count
-    let matcher = TokenMatcher(TokenAutomaton(patterns: patterns), tokens: vocab.count)
+    let automaton = TokenAutomaton(patterns: patterns)
     let patternLength = patterns.map { Int32($0.count) }
 
     // The pass.
     let tables = PairTables(patternLength: patternLength, pairTerm: pairTerm, pairAnswer: pairAnswer,
                             questionPairs: questions.map(\.pairIds))
     let pairCount = pairNames.count
-    let tokens = TokenBuffer()
     let tPass = now()
     var read = o.read
     read.onError = o.onError
-    let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard)
+    // The stream reads on its own thread; lanes (one per core, at most 4) take its batches round
+    // robin and each tokenizes, matches and credits pairs with counts of its own (summed at the
+    // end), as `index` counts.
+    vocab.prepareLookups()
+    let laneCount = max(1, min(4, onlineCores()))
+    let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard, lanes: laneCount)
+    defer { producer.stop() }
+    let lanes = (0..<laneCount).map { k in
+        CooccurLane(queue: producer.queues[k], recycle: { [unowned producer] in producer.recycle($0) },
+                    tokenizer: Tokenizer(config: settings.tokenizer), vocab: vocab,
+                    matcher: TokenMatcher(automaton, tokens: vocab.count), pass: PairPass(tables, window: o.window))
+    }
+    let finished = Latch(count: laneCount)
+    var threads = lanes.map { lane in JoinableThread { lane.run(); finished.arrive() } }
+    defer { for t in threads { t.join() } }
     var progressLine = ProgressLine(label: "cooccur:", total: producer.totalBytes, enabled: o.progress)
-    // Three stages on their own threads: reading (the producer), tokenizing and matching (here),
-    // and crediting pairs, the heaviest when answers are common words, split over workers that
-    // take whole batches of documents and keep their own counts (summed at the end).
-    let matches = BoundedQueue<MatchBatch>(capacity: 8)
-    let passes = (0..<min(4, onlineCores())).map { _ in PairPass(tables, window: o.window) }
-    let workers = passes.map { pass in JoinableThread { while let m = matches.pop() { pass.add(m) } } }
-    var docs: Int64 = 0
-    defer { producer.stop(); matches.close(); for w in workers { w.join() } }
-    while let b = producer.queue.pop() {
-        if let e = b.error { throw e }
-        var m = MatchBatch()
-        b.forEachDocument { text in
-            tokenizer.tokenize(text, into: tokens)
-            report.tokens += Int64(tokens.count)
-            matcher.match(tokens, vocab)
-            m.patterns += matcher.matchPattern
-            m.ends += matcher.matchEnd
-            m.docEnds.append(m.patterns.count)
-            docs += 1
+    while !finished.wait(seconds: o.progress ? 0.5 : 0.1) {
+        if interruptFlag != 0 {
+            producer.stop()
+            for t in threads { t.join() }
+            threads = []
+            throw Interrupted()
         }
-        producer.recycle(b)
-        matches.push(m)
-        try checkInterrupt()
-        producer.show(on: &progressLine, tokens: report.tokens)
-        if let end = b.endOfFile {
-            report.bytes += end.counters.bytesDecompressed
-            for (k, v) in end.counters.skipped { report.skipped[k.rawValue, default: 0] += v }
-            if !end.counters.skipped.isEmpty {
-                log("\(producer.files[b.fileIndex]): skipped " + end.counters.skipped.map { "\($0.value) \($0.key.rawValue)" }.sorted().joined(separator: ", "))
-            }
+        producer.show(on: &progressLine, tokens: lanes.reduce(Int64(0)) { $0 + $1.tokensSeen.load(ordering: .relaxed) })
+    }
+    for t in threads { t.join() }
+    threads = []
+    progressLine.finish()
+    if let e = lanes.lazy.compactMap(\.error).first { throw e }
+    try checkInterrupt()
+    report.tokens = lanes.reduce(Int64(0)) { $0 + $1.tokensSeen.load(ordering: .relaxed) }
+    for (fi, end) in lanes.flatMap(\.ends).sorted(by: { $0.0 < $1.0 }) {
+        report.bytes += end.counters.bytesDecompressed
+        for (k, v) in end.counters.skipped { report.skipped[k.rawValue, default: 0] += v }
+        if !end.counters.skipped.isEmpty {
+            log("\(producer.files[fi]): skipped " + end.counters.skipped.map { "\($0.value) \($0.key.rawValue)" }.sorted().joined(separator: ", "))
         }
     }
-    progressLine.finish()
-    matches.close()
-    for w in workers { w.join() }
+    let passes = lanes.map(\.pass)
     let totals = PairTotals(passes)
     let doc = totals.docs
     report.docs = doc

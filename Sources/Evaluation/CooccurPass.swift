@@ -1,3 +1,6 @@
+import Counting
+import Synchronization
+import CorpusIO
 import Matching
 import Tokenization
 
@@ -50,14 +53,14 @@ final class PairTables: @unchecked Sendable {
     /// pair has several aliases on the listed side (so it can be reached twice in a document).
     let termSideOther: UnsafeMutableBufferPointer<Int32>
     let answerSideOther: UnsafeMutableBufferPointer<Int32>
-    /// Per pair: its only question-term alias and only answer alias (-1 where there are several).
-    let pairOnly: UnsafeMutableBufferPointer<(Int32, Int32)>
     /// The distinct pairs of each question.
     let questionPairs: [[Int32]]
     let crossKeys: UnsafeMutableBufferPointer<UInt64>
     let crossRow: UnsafeMutableBufferPointer<Int32>
     let crossPairs: CSR
     let crossMask: Int
+    /// Per pattern: 1 when it is a question-term alias of some pair, 2 when an answer alias (or both).
+    let role: UnsafeMutableBufferPointer<UInt8>
 
     init(patternLength lengths: [Int32], pairTerm pt: [[Int32]], pairAnswer pa: [[Int32]], questionPairs: [[Int32]]) {
         patterns = lengths.count
@@ -75,8 +78,6 @@ final class PairTables: @unchecked Sendable {
         }
         let pts = pt.map { Array(Set($0)).sorted() }, pas = pa.map { Array(Set($0)).sorted() }
         pairTerm = CSR(pts); pairAnswer = CSR(pas)
-        pairOnly = filledBuffer(pairs, (Int32(-1), Int32(-1)))
-        for pid in 0..<pairs { pairOnly[pid] = (pts[pid].count == 1 ? pts[pid][0] : -1, pas[pid].count == 1 ? pas[pid][0] : -1) }
         func side(_ rows: [[Int32]], _ mine: [[Int32]], _ others: [[Int32]]) -> (CSR, UnsafeMutableBufferPointer<Int32>) {
             let marked = rows.map { $0.map { mine[Int($0)].count > 1 ? ~$0 : $0 } }
             let csr = CSR(marked)
@@ -105,12 +106,14 @@ final class PairTables: @unchecked Sendable {
             rows.append(ps)
         }
         crossPairs = CSR(rows)
+        role = filledBuffer(patterns, 0)
+        for p in 0..<patterns { role[p] = (tp[p].isEmpty ? 0 : 1) | (ap[p].isEmpty ? 0 : 2) }
     }
 
     deinit {
-        patternLength.deallocate(); termSideOther.deallocate(); answerSideOther.deallocate(); pairOnly.deallocate()
+        patternLength.deallocate(); termSideOther.deallocate(); answerSideOther.deallocate()
         for c in [termToPairs, answerToPairs, pairTerm, pairAnswer, pairQuestions, crossPairs] { c.deallocate() }
-        crossKeys.deallocate(); crossRow.deallocate()
+        crossKeys.deallocate(); crossRow.deallocate(); role.deallocate()
     }
 }
 
@@ -132,17 +135,17 @@ final class PairPass {
     let termToPairs: CSR, answerToPairs: CSR
     let termSideOther: UnsafeMutableBufferPointer<Int32>, answerSideOther: UnsafeMutableBufferPointer<Int32>
     let pairTerm: CSR, pairAnswer: CSR
-    let pairOnly: UnsafeMutableBufferPointer<(Int32, Int32)>
     let pairQuestions: CSR
     let crossKeys: UnsafeMutableBufferPointer<UInt64>
     let crossRow: UnsafeMutableBufferPointer<Int32>
     let crossPairs: CSR
     let crossMask: Int
+    let role: UnsafeMutableBufferPointer<UInt8>
 
     // Results.
     let count: UnsafeMutableBufferPointer<UInt64>
     let df: UnsafeMutableBufferPointer<UInt64>
-    /// Per pair: the last document it was credited in, its documents and window hits (one record,
+    /// Per pair: the last block it was credited in, its documents and window hits (one record,
     /// so crediting touches one cache line). Per question: the same without window hits, which are
     /// the sum over its pairs (`PairTotals`).
     struct PairState { var stamp: Int64 = -1; var docs: UInt64 = 0; var window: UInt64 = 0 }
@@ -150,13 +153,25 @@ final class PairPass {
     let pairState: UnsafeMutableBufferPointer<PairState>
     let questionState: UnsafeMutableBufferPointer<QuestionState>
 
-    // Per-document scratch: the document number each pattern/pair/question was last seen in,
-    // occurrence counts and starts of this document's patterns (grouped by pattern, ascending).
+    // Per-document scratch: the document number each pattern was last seen in, and its
+    // occurrences in this document.
     let lastDoc: UnsafeMutableBufferPointer<Int64>
     let occCount: UnsafeMutableBufferPointer<Int32>
-    let occOffset: UnsafeMutableBufferPointer<Int32>
-    var occ: [Int32] = []
+    /// This document's occurrences of patterns that are a pair's alias, as start << 32 | pattern,
+    /// sorted by start (the window pass).
+    var byStart: [UInt64] = []
     var touched: [Int32] = []
+    /// Documents are credited to pairs and questions in blocks of up to 64: a pattern's bits say
+    /// which documents of the block hold it, a pair's are (OR of its term aliases') AND (OR of its
+    /// answer aliases'), so a pair present in many documents costs one step per block, not per
+    /// document.
+    let blockBits: UnsafeMutableBufferPointer<UInt64>
+    let blockStamp: UnsafeMutableBufferPointer<Int64>
+    let questionBits: UnsafeMutableBufferPointer<UInt64>
+    var blockTouched: [Int32] = []
+    var touchedQuestions: [Int32] = []
+    var block: Int64 = 0
+    var blockDocs = 0
     var touchedTerms: [Int32] = []
     var touchedAnswers: [Int32] = []
     /// Documents seen by this worker.
@@ -167,19 +182,23 @@ final class PairPass {
         self.window = Int32(window)
         patternLength = t.patternLength
         termToPairs = t.termToPairs; answerToPairs = t.answerToPairs
-        termSideOther = t.termSideOther; answerSideOther = t.answerSideOther; pairOnly = t.pairOnly
+        termSideOther = t.termSideOther; answerSideOther = t.answerSideOther
         pairTerm = t.pairTerm; pairAnswer = t.pairAnswer; pairQuestions = t.pairQuestions
         crossKeys = t.crossKeys; crossRow = t.crossRow; crossPairs = t.crossPairs; crossMask = t.crossMask
+        role = t.role
         count = filledBuffer(t.patterns, 0); df = filledBuffer(t.patterns, 0)
         pairState = filledBuffer(t.pairs, PairState()); questionState = filledBuffer(t.questions, QuestionState())
         lastDoc = filledBuffer(t.patterns, -1)
-        occCount = filledBuffer(t.patterns, 0); occOffset = filledBuffer(t.patterns, 0)
+        occCount = filledBuffer(t.patterns, 0)
+        blockBits = filledBuffer(t.patterns, 0); blockStamp = filledBuffer(t.patterns, -1)
+        questionBits = filledBuffer(t.questions, 0)
     }
 
     deinit {
         count.deallocate(); df.deallocate(); pairState.deallocate(); questionState.deallocate()
         lastDoc.deallocate()
-        occCount.deallocate(); occOffset.deallocate()
+        occCount.deallocate()
+        blockBits.deallocate(); blockStamp.deallocate(); questionBits.deallocate()
     }
 
     /// The pairs whose term alias is `t` and answer alias is `a` (empty when none).
@@ -205,13 +224,22 @@ final class PairPass {
                 }
             }
         }
+        flushBlock()
     }
+
+    /// Credits the documents added since the last batch (call at the end of every batch).
+    func endBatch() { flushBlock() }
 
     /// Counts one document from its matches (pattern, end token position; ends ascending).
     func add(patterns matchPattern: UnsafeBufferPointer<Int32>, ends matchEnd: UnsafeBufferPointer<Int32>) {
-        defer { doc += 1 }
+        defer {
+            doc += 1
+            blockDocs += 1
+            if blockDocs == 64 { flushBlock() }
+        }
         if matchPattern.isEmpty { return }
-        // Group occurrence starts by pattern (a counting sort keeps each pattern's starts ascending).
+        let bit = UInt64(1) << UInt64(blockDocs)
+        // Occurrences and documents per pattern.
         for p in matchPattern {
             let pi = Int(p)
             if lastDoc[pi] != doc {
@@ -220,39 +248,97 @@ final class PairPass {
             }
             occCount[pi] += 1
         }
-        var off: Int32 = 0
         for p in touched {
             let pi = Int(p)
-            occOffset[pi] = off
-            off += occCount[pi]
             count[pi] += UInt64(occCount[pi])
-            occCount[pi] = 0
-        }
-        if occ.count < Int(off) { occ = [Int32](repeating: 0, count: Int(off) * 2) }
-        occ.withUnsafeMutableBufferPointer { occ in
-            for k in 0..<matchPattern.count {
-                let pi = Int(matchPattern[k])
-                occ[Int(occOffset[pi] + occCount[pi])] = matchEnd[k] - patternLength[pi] + 1
-                occCount[pi] += 1
-            }
-            countPairs(UnsafeBufferPointer(occ))
+            if role[pi] == 0 { continue }
+            if blockStamp[pi] != block { blockStamp[pi] = block; blockBits[pi] = 0; blockTouched.append(p) }
+            blockBits[pi] |= bit
         }
         touched.removeAll(keepingCapacity: true)
+        if window >= 0 { countWindows(matchPattern, matchEnd) }
     }
 
-    /// Visits every pair present in the document, walking the side (question terms or answers)
-    /// that takes fewer steps.
-    private func countPairs(_ occ: UnsafeBufferPointer<Int32>) {
+    /// Window hits: every two occurrences whose starts are at most `window` tokens apart and whose
+    /// spans do not overlap, one of a question-term alias and the other of an answer alias of a
+    /// pair, add one to that pair (once per such ordered pair of occurrences, so an alias on both
+    /// sides of a pair counts as the sum over its alias combinations does). Each occurrence of
+    /// the rarer side in the document looks at its neighbours: the work is per occurrence and
+    /// window, not per pair present in the document.
+    private func countWindows(_ matchPattern: UnsafeBufferPointer<Int32>, _ matchEnd: UnsafeBufferPointer<Int32>) {
+        byStart.removeAll(keepingCapacity: true)
+        var terms = 0, answers = 0
+        for k in 0..<matchPattern.count {
+            let p = matchPattern[k]
+            let r = role[Int(p)]
+            if r == 0 { continue }
+            terms += Int(r & 1); answers += Int(r >> 1)
+            let start = matchEnd[k] - patternLength[Int(p)] + 1
+            byStart.append(UInt64(UInt32(start)) << 32 | UInt64(UInt32(p)))
+        }
+        if terms == 0 || answers == 0 { return }
+        let n = byStart.count
+        // Anchors are answer occurrences (role bit 2) or term occurrences (bit 1), whichever are fewer.
+        let anchorRole: UInt8 = answers <= terms ? 2 : 1, otherRole: UInt8 = 3 - anchorRole
+        byStart.withUnsafeMutableBufferPointer { o in
+            // Matches arrive by end position, so starts are almost sorted: insertion sort.
+            for i in 1..<n {
+                let x = o[i]
+                var j = i
+                while j > 0 && o[j - 1] > x { o[j] = o[j - 1]; j -= 1 }
+                o[j] = x
+            }
+            @inline(__always) func hit(_ anchor: Int32, _ other: Int32) {
+                let r = anchorRole == 2 ? crossRange(other, anchor) : crossRange(anchor, other)
+                for k in r { pairState[Int(crossPairs.list[k])].window += 1 }
+            }
+            for i in 0..<n {
+                let pi = Int32(truncatingIfNeeded: o[i] & 0xFFFF_FFFF)
+                if role[Int(pi)] & anchorRole == 0 { continue }
+                let si = Int32(truncatingIfNeeded: o[i] >> 32)
+                var j = i - 1
+                while j >= 0 {
+                    let sj = Int32(truncatingIfNeeded: o[j] >> 32)
+                    if si - sj > window { break }
+                    let pj = Int32(truncatingIfNeeded: o[j] & 0xFFFF_FFFF)
+                    if role[Int(pj)] & otherRole != 0 && sj + patternLength[Int(pj)] <= si { hit(pi, pj) }
+                    j -= 1
+                }
+                let end = si + patternLength[Int(pi)]
+                j = i + 1
+                while j < n {
+                    let sj = Int32(truncatingIfNeeded: o[j] >> 32)
+                    if sj - si > window { break }
+                    let pj = Int32(truncatingIfNeeded: o[j] & 0xFFFF_FFFF)
+                    if role[Int(pj)] & otherRole != 0 && sj >= end { hit(pi, pj) }
+                    j += 1
+                }
+            }
+        }
+    }
+
+    /// The documents of this block that hold pattern p (0 when none).
+    @inline(__always) private func bits(_ p: Int32) -> UInt64 { blockStamp[Int(p)] == block ? blockBits[Int(p)] : 0 }
+
+    /// Credits the block's documents to every pair present in some of them, walking the side
+    /// (question terms or answers) that takes fewer steps, then to their questions.
+    private func flushBlock() {
+        defer {
+            block += 1
+            blockDocs = 0
+            blockTouched.removeAll(keepingCapacity: true)
+        }
+        if blockTouched.isEmpty { return }
         touchedTerms.removeAll(keepingCapacity: true)
         touchedAnswers.removeAll(keepingCapacity: true)
-        for p in touched {
-            if termToPairs.count(Int(p)) > 0 { touchedTerms.append(p) }
-            if answerToPairs.count(Int(p)) > 0 { touchedAnswers.append(p) }
+        for p in blockTouched {
+            if role[Int(p)] & 1 != 0 { touchedTerms.append(p) }
+            if role[Int(p)] & 2 != 0 { touchedAnswers.append(p) }
         }
         if touchedTerms.isEmpty || touchedAnswers.isEmpty { return }
         // Every pair present has an alias on each side present, so walking either side finds them
-        // all. Per pattern on the walked side, scan its pairs (checking the other side) or look up
-        // its combinations with the other side's present patterns, whichever is fewer steps.
+        // all. Per pattern on the walked side, scan its pairs or look up its combinations with the
+        // other side's present patterns, whichever is fewer steps.
         var costTerms = 0, costAnswers = 0
         for t in touchedTerms { costTerms += min(termToPairs.count(Int(t)), touchedAnswers.count) }
         for a in touchedAnswers { costAnswers += min(answerToPairs.count(Int(a)), touchedTerms.count) }
@@ -260,62 +346,64 @@ final class PairPass {
         let side = fromTerms ? touchedTerms : touchedAnswers
         let others = fromTerms ? touchedAnswers : touchedTerms
         let index = fromTerms ? termToPairs : answerToPairs
-        let other = fromTerms ? pairAnswer : pairTerm
         let onlyOther = fromTerms ? termSideOther : answerSideOther
         for p in side {
+            let mine = bits(p)
             if index.count(Int(p)) > others.count {
                 for q in others {
-                    for k in (fromTerms ? crossRange(p, q) : crossRange(q, p)) {
-                        let pid = Int(crossPairs.list[k])
-                        if pairState[pid].stamp != doc { credit(pid, occ) }
-                    }
+                    for k in (fromTerms ? crossRange(p, q) : crossRange(q, p)) { credit(Int(crossPairs.list[k])) }
                 }
                 continue
             }
             for k in index.bounds(Int(p)) {
                 let o = onlyOther[k]
-                if o >= 0 && lastDoc[Int(o)] != doc { continue }
                 let e = index.list[k]
-                let pid = Int(e < 0 ? ~e : e)
-                if o < 0 {
-                    var present = false
-                    for j in other.bounds(pid) where lastDoc[Int(other.list[j])] == doc { present = true; break }
-                    if !present { continue }
+                if o >= 0 {
+                    // One alias on the other side: the pair's documents are known here, unless it
+                    // has several aliases on this side (then `credit` ORs them all, once).
+                    if e >= 0 {
+                        let w = mine & bits(o)
+                        if w != 0 { creditBits(Int(e), w) }
+                        continue
+                    }
+                    if bits(o) == 0 { continue }
                 }
-                if e < 0 && pairState[pid].stamp == doc { continue }
-                credit(pid, occ)
+                credit(Int(e < 0 ? ~e : e))
             }
         }
+        for qi in touchedQuestions {
+            questionState[Int(qi)].docs += UInt64(questionBits[Int(qi)].nonzeroBitCount)
+            questionBits[Int(qi)] = 0
+        }
+        touchedQuestions.removeAll(keepingCapacity: true)
     }
 
-    /// Credits a pair present in this document (and its questions) with a document and its window hits.
-    @inline(__always) private func credit(_ pid: Int, _ occ: UnsafeBufferPointer<Int32>) {
-        var h: UInt64 = 0
-        let (t1, a1) = pairOnly[pid]
-        if t1 >= 0 && a1 >= 0 {
-            h = windowHits(slice(occ, Int(t1)), patternLength[Int(t1)], slice(occ, Int(a1)), patternLength[Int(a1)], window)
-        } else {
-            for i in pairTerm.bounds(pid) {
-                let qp = Int(pairTerm.list[i])
-                if lastDoc[qp] != doc { continue }
-                for j in pairAnswer.bounds(pid) {
-                    let ap = Int(pairAnswer.list[j])
-                    if lastDoc[ap] != doc { continue }
-                    h += windowHits(slice(occ, qp), patternLength[qp], slice(occ, ap), patternLength[ap], window)
-                }
-            }
-        }
-        pairState[pid].stamp = doc
-        pairState[pid].docs += 1
-        pairState[pid].window += h
+    /// Credits pair `pid` (once per block) with the block's documents that hold one of its term
+    /// aliases and one of its answer aliases.
+    @inline(__always) private func credit(_ pid: Int) {
+        if pairState[pid].stamp == block { return }
+        pairState[pid].stamp = block
+        var t: UInt64 = 0, a: UInt64 = 0
+        for i in pairTerm.bounds(pid) { t |= bits(pairTerm.list[i]) }
+        if t == 0 { return }
+        for j in pairAnswer.bounds(pid) { a |= bits(pairAnswer.list[j]) }
+        let w = t & a
+        if w != 0 { record(pid, w) }
+    }
+
+    /// As `credit`, for a pair whose documents `w` are already known (one alias on each side).
+    @inline(__always) private func creditBits(_ pid: Int, _ w: UInt64) {
+        pairState[pid].stamp = block
+        record(pid, w)
+    }
+
+    @inline(__always) private func record(_ pid: Int, _ w: UInt64) {
+        pairState[pid].docs += UInt64(w.nonzeroBitCount)
         for k in pairQuestions.bounds(pid) {
             let qi = Int(pairQuestions.list[k])
-            if questionState[qi].stamp != doc { questionState[qi].stamp = doc; questionState[qi].docs += 1 }
+            if questionState[qi].stamp != block { questionState[qi].stamp = block; touchedQuestions.append(Int32(qi)) }
+            questionBits[qi] |= w
         }
-    }
-
-    @inline(__always) private func slice(_ occ: UnsafeBufferPointer<Int32>, _ p: Int) -> UnsafeBufferPointer<Int32> {
-        UnsafeBufferPointer(rebasing: occ[Int(occOffset[p]) ..< Int(occOffset[p] + occCount[p])])
     }
 }
 
@@ -341,33 +429,44 @@ struct PairTotals {
     }
 }
 
-/// Pairs of occurrences of two terms, not overlapping, whose starts are at most `w` tokens apart.
-/// The count is symmetric, so the shorter start list drives; both are ascending, so the first start
-/// of the other list in reach only moves forward (found by a linear walk, or by binary search when
-/// the other list is much longer), and the few starts in reach are checked one by one.
-func windowHits(_ a0: UnsafeBufferPointer<Int32>, _ la0: Int32, _ b0: UnsafeBufferPointer<Int32>, _ lb0: Int32, _ w: Int32) -> UInt64 {
-    let swap = a0.count > b0.count
-    let a = swap ? b0 : a0, b = swap ? a0 : b0
-    let la = swap ? lb0 : la0, lb = swap ? la0 : lb0
-    let gallop = b.count > 8 * a.count
-    var h = 0
-    var j = 0
-    for s in a {
-        let lo = s - w
-        if gallop {
-            var hi = b.count
-            while j < hi { let m = (j + hi) >> 1; if b[m] < lo { j = m + 1 } else { hi = m } }
-        } else {
-            while j < b.count && b[j] < lo { j += 1 }
-        }
-        var k = j
-        while k < b.count {
-            let t = b[k]
-            if t > s + w { break }
-            // Not overlapping: [t, t + lb) ends before s, or starts at or after s + la.
-            if t + lb <= s || t >= s + la { h += 1 }
-            k += 1
+/// One thread of `cooccur`'s pass: takes batches from its queue, tokenizes and matches each
+/// document and credits its pair pass. After a read error it only drains the queue.
+final class CooccurLane: @unchecked Sendable {
+    let queue: BoundedQueue<CorpusBatch>
+    let recycle: (CorpusBatch) -> Void
+    let tokenizer: Tokenizer
+    let vocab: Vocabulary
+    let matcher: TokenMatcher
+    let pass: PairPass
+    let tokensSeen = Atomic<Int64>(0)
+    /// The end of each file whose last batch this lane took: (file index, what the reader counted).
+    private(set) var ends: [(Int, FileEnd)] = []
+    private(set) var error: Error?
+
+    init(queue: BoundedQueue<CorpusBatch>, recycle: @escaping (CorpusBatch) -> Void, tokenizer: Tokenizer, vocab: Vocabulary,
+         matcher: TokenMatcher, pass: PairPass) {
+        self.queue = queue; self.recycle = recycle; self.tokenizer = tokenizer; self.vocab = vocab
+        self.matcher = matcher; self.pass = pass
+    }
+
+    func run() {
+        let tokens = TokenBuffer()
+        while let b = queue.pop() {
+            if error != nil { continue }
+            if let e = b.error { error = e; continue }
+            var n: Int64 = 0
+            for d in 0..<b.count {
+                tokenizer.tokenize(b.text(d), into: tokens)
+                n += Int64(tokens.count)
+                matcher.match(tokens, vocab)
+                matcher.matchPattern.withUnsafeBufferPointer { p in
+                    matcher.matchEnd.withUnsafeBufferPointer { e in pass.add(patterns: p, ends: e) }
+                }
+            }
+            pass.endBatch()
+            tokensSeen.add(n, ordering: .relaxed)
+            if let end = b.endOfFile { ends.append((b.fileIndex, end)) }
+            recycle(b)
         }
     }
-    return UInt64(h)
 }

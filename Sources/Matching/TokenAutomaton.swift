@@ -59,6 +59,8 @@ package final class TokenMatcher {
     let outStart: UnsafeMutableBufferPointer<Int32>   // outputs of node k: outList[outStart[k] ..< outStart[k+1]]
     let outList: UnsafeMutableBufferPointer<Int32>
     let mask: Int
+    /// Per node: whether any pattern continues from it (leaves go straight to their fail state).
+    let hasChildren: UnsafeMutableBufferPointer<Bool>
     /// Matches of the last document: (pattern, end position).
     package var matchPattern: [Int32] = []
     package var matchEnd: [Int32] = []
@@ -75,8 +77,10 @@ package final class TokenMatcher {
         while cap < a.next.count * 2 { cap <<= 1 }
         let m = cap - 1
         var ks = [UInt64](repeating: UInt64.max, count: cap), vs = [Int32](repeating: 0, count: cap)
+        var inner = [Bool](repeating: false, count: a.fail.count + 1)
         for (k, v) in a.next {
             if k >> 32 == 0 { root[Int(k & 0xFFFF_FFFF)] = v; continue }
+            inner[Int(k >> 32)] = true
             var i = TokenAutomaton.slot(k, m)
             while ks[i] != UInt64.max { i = (i + 1) & m }
             ks[i] = k; vs[i] = v
@@ -86,12 +90,15 @@ package final class TokenMatcher {
         for o in a.outputs { list += o; starts.append(Int32(list.count)) }
         outStart = copy(starts); outList = copy(list)
         mask = m
+        inner[0] = true
+        hasChildren = copy(inner)
     }
 
     deinit {
         for p in [UnsafeMutableRawPointer(rootNext.baseAddress!), UnsafeMutableRawPointer(keys.baseAddress!),
                   UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(fail.baseAddress!),
-                  UnsafeMutableRawPointer(outStart.baseAddress!), UnsafeMutableRawPointer(outList.baseAddress!)] { p.deallocate() }
+                  UnsafeMutableRawPointer(outStart.baseAddress!), UnsafeMutableRawPointer(outList.baseAddress!),
+                  UnsafeMutableRawPointer(hasChildren.baseAddress!)] { p.deallocate() }
     }
 
     @inline(__always) func child(_ node: Int32, _ t: UInt32) -> Int32 {
@@ -110,6 +117,7 @@ package final class TokenMatcher {
     @inline(__always) func step(_ node: Int32, _ token: UInt32?) -> Int32 {
         guard let t = token else { return 0 }
         var s = node
+        while !hasChildren[Int(s)] { s = fail[Int(s)] }
         while true {
             let n = child(s, t)
             if n != 0 { return n }
@@ -141,15 +149,13 @@ package final class TokenMatcher {
 
     /// Runs the automaton over a tokenized document; fills matchPattern/matchEnd.
     package func match(_ tokens: TokenBuffer, _ vocab: Vocabulary) {
-        matchPattern.removeAll(keepingCapacity: true)
-        matchEnd.removeAll(keepingCapacity: true)
-        var node: Int32 = 0
-        for i in 0..<tokens.count {
-            node = step(node, vocab.lookup(tokens.token(i)))
-            if node == 0 { continue }
-            let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
-            if lo == hi { continue }
-            for k in lo..<hi { matchPattern.append(outList[k]); matchEnd.append(Int32(i)) }
+        let n = tokens.count
+        if scratch.count < n { scratch = [Int32](repeating: -1, count: max(n, 2 * scratch.count)) }
+        scratch.withUnsafeMutableBufferPointer { ids in
+            vocab.lookupTokens(tokens.bytes, ends: tokens.ends, count: n, readable: tokens.readableBytes, into: ids.baseAddress!)
+            match(ids: ids.baseAddress!, count: n)
         }
     }
+    /// Token ids of the document being matched.
+    private var scratch: [Int32] = [-1]
 }

@@ -30,9 +30,10 @@ public final class TokenBuffer {
     /// Zeroed bytes after the capacity, so a reader may load 32 bytes from any token's start.
     public static let padding = 32
 
-    public init() {
-        byteCap = 1 << 16
-        tokenCap = 1 << 14
+    /// `bytes`: the initial capacity (it grows as documents need).
+    public init(bytes initial: Int = 1 << 16) {
+        byteCap = max(64, initial)
+        tokenCap = max(16, initial / 4)
         bytes = Self.allocateBytes(byteCap)
         ends = .allocate(capacity: tokenCap)
     }
@@ -280,7 +281,7 @@ public final class Tokenizer {
 
     /// Tokenizes a query string with these settings and returns its tokens.
     public func tokens(of text: String) -> [String] {
-        let buf = TokenBuffer()
+        let buf = TokenBuffer(bytes: text.utf8.count * 2)
         var s = text
         s.withUTF8 { tokenize(UnsafeRawBufferPointer($0), into: buf) }
         return (0..<buf.count).map { buf.string($0) }
