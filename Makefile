@@ -39,6 +39,7 @@ $(NBENV)/.installed: notebooks/requirements.txt | deps
 test: deps data notebook-env
 	swift build --build-tests
 	swift test --skip-build
+	bash Tests/slurm/slurm_test.sh
 
 bench: build
 	bash Benchmarks/run.sh

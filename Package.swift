@@ -59,6 +59,9 @@ let package = Package(
                 swiftSettings: hotLoop),
         // `report`: tail coverage of an eval set as index.html, report.md and report.json.
         .target(name: "Report", dependencies: ["CorpusIO", "Tokenization", "IndexStore", "Indexing", "Statistics", "Evaluation", "Reporting"]),
+        // Running passes on a Slurm cluster: sbatch scripts for the shard arrays and their dependent
+        // merge (or prune's phases), submission, and the run's status.
+        .target(name: "Cluster", dependencies: ["Support"]),
         .executableTarget(
             name: "tailscope",
             dependencies: [
@@ -67,6 +70,7 @@ let package = Package(
                 "Evaluation",
                 "Report",
                 "Curation",
+                "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

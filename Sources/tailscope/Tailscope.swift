@@ -37,7 +37,7 @@ struct Tailscope: ParsableCommand {
         """,
         version: tailscopeVersion,
         subcommands: [IndexCommand.self, StatsCommand.self, CountCommand.self, TopCommand.self, MergeCommand.self,
-                      CorrelateCommand.self, ScalingCommand.self, CooccurCommand.self, EntitiesCommand.self, ReportCommand.self, PruneCommand.self, CleanCommand.self]
+                      CorrelateCommand.self, ScalingCommand.self, CooccurCommand.self, EntitiesCommand.self, ReportCommand.self, PruneCommand.self, SlurmCommand.self, CleanCommand.self]
     )
 
     static func main() {
