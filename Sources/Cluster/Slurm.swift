@@ -42,6 +42,9 @@ public struct SlurmRun: Sendable, Equatable {
     public var resources = SlurmResources()
     /// The tailscope binary the jobs run.
     public var binary: String
+    /// `index`: how many indexes one merge job merges. With more shards the merge is a tree: level
+    /// 1 merges groups of this many shards in parallel jobs, level 2 their outputs, until one.
+    public var mergeFanin = 8
     /// The directory the jobs run in (relative paths in `arguments` are relative to it).
     public var directory = FileManager.default.currentDirectoryPath
 
@@ -55,6 +58,10 @@ public struct SlurmRun: Sendable, Equatable {
 public struct SlurmStep: Sendable, Equatable {
     public var name: String
     public var array: Bool
+    /// Array tasks (1 for a single job).
+    public var tasks: Int
+    /// Per task, arguments appended to `command` (empty: the same command for every task).
+    public var perTask: [[String]] = []
     public var after: [Int]
     /// The tailscope command line, with `$K` for the task's shard number.
     public var command: [String]
@@ -92,19 +99,30 @@ extension SlurmRun {
     public var steps: [SlurmStep] {
         let n = shards
         let shard = ["--shard", "$K/\(n)", "--shard-by", by]
-        func step(_ name: String, array: Bool, after: [Int], _ command: [String]) -> SlurmStep {
-            SlurmStep(name: name, array: array, after: after, command: [binary] + command,
+        func step(_ name: String, array: Bool, after: [Int], _ command: [String], tasks: Int? = nil) -> SlurmStep {
+            SlurmStep(name: name, array: array, tasks: array ? (tasks ?? n) : 1, after: after, command: [binary] + command,
                       script: "\(scriptsDir)/\(name).sbatch", log: "\(logsDir)/\(name)\(array ? "-%a" : "").log")
         }
         switch pass {
         case .index(let output):
-            let parts = (1...n).map { "\(shardsDir)/index-\($0)-of-\(n).sqlite" }
+            var files = (1...n).map { "\(shardsDir)/index-\($0)-of-\(n).sqlite" }
             let jobs = arguments.contains("--jobs") ? [] : ["--jobs", "\(resources.cpus)"]
-            return [
-                step("shards", array: true, after: [], ["index"] + arguments + shard + jobs
-                     + ["-o", "\(shardsDir)/index-$K-of-\(n).sqlite", "--no-progress"]),
-                step("merge", array: false, after: [0], ["merge"] + parts + ["-o", output]),
-            ]
+            var steps = [step("shards", array: true, after: [], ["index"] + arguments + shard + jobs
+                              + ["-o", "\(shardsDir)/index-$K-of-\(n).sqlite", "--no-progress"])]
+            // A merge tree: each level merges groups of `mergeFanin` indexes in parallel jobs.
+            let fanin = max(2, mergeFanin)
+            var level = 1
+            while files.count > fanin {
+                let groups = stride(from: 0, to: files.count, by: fanin).map { Array(files[$0..<min($0 + fanin, files.count)]) }
+                let outs = (1...groups.count).map { "\(shardsDir)/merge\(level)-\($0)-of-\(groups.count).sqlite" }
+                var st = step("merge\(level)", array: true, after: [steps.count - 1], ["merge", "--jobs", "\(resources.cpus)"], tasks: groups.count)
+                st.perTask = zip(groups, outs).map { $0 + ["-o", $1] }
+                steps.append(st)
+                files = outs
+                level += 1
+            }
+            steps.append(step("merge", array: false, after: [steps.count - 1], ["merge", "--jobs", "\(resources.cpus)"] + files + ["-o", output]))
+            return steps
         case .cooccur(let index):
             let parts = (1...n).map { "\(shardsDir)/cooccur-\($0)-of-\(n).sqlite" }
             return [
@@ -129,7 +147,7 @@ extension SlurmRun {
     func scriptText(_ s: SlurmStep) -> String {
         var lines = ["#!/bin/bash", "#SBATCH --job-name=tailscope-\(pass.name)-\(s.name)", "#SBATCH --output=\(s.log)",
                      "#SBATCH --cpus-per-task=\(resources.cpus)", "#SBATCH --chdir=\(directory)"]
-        if s.array { lines.append("#SBATCH --array=1-\(shards)") }
+        if s.array { lines.append("#SBATCH --array=1-\(s.tasks)") }
         if let p = resources.partition { lines.append("#SBATCH --partition=\(p)") }
         if let t = resources.time { lines.append("#SBATCH --time=\(t)") }
         if let m = resources.mem { lines.append("#SBATCH --mem=\(m)") }
@@ -141,16 +159,26 @@ extension SlurmRun {
             "set -euo pipefail",
             s.array ? "K=${SLURM_ARRAY_TASK_ID:?run this script as an array job}" : "K=0",
             "if [ -e \(shellWord(marker)) ]; then echo \"\(s.name)\(s.array ? " shard $K" : ""): already done\"; exit 0; fi",
-            s.command.map(shellWord).joined(separator: " "),
-            "touch \(shellWord(marker))",
         ]
+        if s.perTask.isEmpty {
+            lines.append(s.command.map(shellWord).joined(separator: " "))
+        } else {
+            lines.append("case \"$K\" in")
+            for (k, args) in s.perTask.enumerated() {
+                lines.append("  \(k + 1)) ARGS=(\(args.map(shellWord).joined(separator: " "))) ;;")
+            }
+            lines.append("  *) echo \"no task $K in this step\" >&2; exit 1 ;;")
+            lines.append("esac")
+            lines.append(s.command.map(shellWord).joined(separator: " ") + " \"${ARGS[@]}\"")
+        }
+        lines.append("touch \(shellWord(marker))")
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// The run as `run.json` records it (what a rerun must match).
     var identity: JSON {
         .object([("pass", .string(pass.name)), ("shards", .int(Int64(shards))), ("by", .string(by)),
-                 ("arguments", .array(arguments.map { .string($0) })),
+                 ("arguments", .array(arguments.map { .string($0) })), ("merge_fanin", .int(Int64(mergeFanin))),
                  ("final", .string({
                      switch pass {
                      case .index(let o): return o
@@ -201,7 +229,7 @@ public func submitSlurm(_ run: SlurmRun, dryRun: Bool, log: (String) -> Void) th
     }
     // Steps whose every task left its marker are done; they are not submitted again.
     func complete(_ s: SlurmStep) -> Bool {
-        s.array ? (1...run.shards).allSatisfy { fm.fileExists(atPath: run.marker(s.name, $0)) } : fm.fileExists(atPath: run.marker(s.name, nil))
+        s.array ? (1...s.tasks).allSatisfy { fm.fileExists(atPath: run.marker(s.name, $0)) } : fm.fileExists(atPath: run.marker(s.name, nil))
     }
     // Job ids of an earlier submission, kept for steps that are complete.
     var earlier: [String: String] = [:]
@@ -226,19 +254,20 @@ public func submitSlurm(_ run: SlurmRun, dryRun: Bool, log: (String) -> Void) th
         ids[i] = id
         record[i] = id
         out.jobIds.append(id)
-        log("submitted \(s.name)\(s.array ? " (\(run.shards) shards)" : ""): job \(id)")
+        log("submitted \(s.name)\(s.array ? " (\(s.tasks) tasks)" : ""): job \(id)")
     }
     if !dryRun {
         let jobs: [JSON] = steps.enumerated().map { i, s in
-            .object([("step", .string(s.name)), ("array", .bool(s.array)), ("script", .string(s.script)), ("log", .string(s.log)),
-                     ("job", record[i].map { .string($0) } ?? .null)])
+            .object([("step", .string(s.name)), ("array", .bool(s.array)), ("tasks", .int(Int64(s.tasks))), ("script", .string(s.script)),
+                     ("log", .string(s.log)), ("job", record[i].map { .string($0) } ?? .null)])
         }
         let record = JSON.object([("run", run.identity), ("submitted_at", .string(isoNow())), ("jobs", .array(jobs))])
         try (record.render() + "\n").write(toFile: runFile, atomically: true, encoding: .utf8)
     } else if !fm.fileExists(atPath: runFile) {
         // The scripts are written; the record says nothing was submitted.
         let record = JSON.object([("run", run.identity), ("submitted_at", .null), ("jobs", .array(steps.map { s in
-            .object([("step", .string(s.name)), ("array", .bool(s.array)), ("script", .string(s.script)), ("log", .string(s.log)), ("job", .null)])
+            .object([("step", .string(s.name)), ("array", .bool(s.array)), ("tasks", .int(Int64(s.tasks))), ("script", .string(s.script)),
+                     ("log", .string(s.log)), ("job", .null)])
         }))])
         try (record.render() + "\n").write(toFile: runFile, atomically: true, encoding: .utf8)
     }
@@ -304,6 +333,7 @@ public func slurmStatus(workdir: String) throws -> SlurmStatus {
     for j in jobs {
         let name = j["step"] as? String ?? "?"
         let array = j["array"] as? Bool ?? false
+        let taskCount = (j["tasks"] as? Int) ?? (array ? shards : 1)
         let job = j["job"] as? String
         let logPattern = j["log"] as? String ?? ""
         // Live tasks, then ended ones the controller still remembers.
@@ -338,7 +368,7 @@ public func slurmStatus(workdir: String) throws -> SlurmStatus {
             }
         }
         var tasks: [(shard: Int?, state: SlurmTaskState, log: String, lastLine: String)] = []
-        for k in array ? Array(1...shards) : [0] {
+        for k in array ? Array(1...max(1, taskCount)) : [0] {
             let marker = workdir + "/done/" + name + (array ? "-\(k)" : "")
             let log = logPattern.replacingOccurrences(of: "%a", with: "\(k)")
             var state: SlurmTaskState

@@ -102,6 +102,15 @@ public final class NGramCounter: @unchecked Sendable {
         try workers[0].addCounted(order: order, ids: ids, count: count, df: df)
     }
 
+    /// As `addCounted`, into worker `worker`'s tables: one thread per worker may add at the same
+    /// time (merging several indexes in parallel). Not together with `add`.
+    public func addCounted(worker: Int, order: Int, ids: UnsafePointer<UInt32>, count: UInt64, df: UInt64) throws(SpillError) {
+        try workers[worker].addCounted(order: order, ids: ids, count: count, df: df)
+    }
+
+    /// The number of workers (tables that count independently).
+    public var workerCount: Int { workers.count }
+
     /// Waits for the workers to count everything added.
     public func finishInput() throws(SpillError) {
         for q in queues { q.close() }

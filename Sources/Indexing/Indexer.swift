@@ -329,6 +329,12 @@ final class InterruptibleSink: NGramRowSink {
 
 /// Loads an index's vocabulary and n-grams into a vocabulary and counter (ids remapped by text).
 func seed(from r: IndexReader, vocab: Vocabulary, counter: NGramCounter?, maxOrder: Int) throws {
+    let map = try seedVocabulary(from: r, vocab: vocab)
+    if let c = counter { try seedNGrams(from: r, map: map, counter: c, worker: 0, maxOrder: maxOrder) }
+}
+
+/// Adds an index's unigrams to `vocab`; returns its ids' new ids.
+func seedVocabulary(from r: IndexReader, vocab: Vocabulary) throws -> [UInt32] {
     var map: [UInt32] = []
     try r.forEachToken { id, bytes, count, df in
         let newId = vocab.intern(bytes)
@@ -336,13 +342,18 @@ func seed(from r: IndexReader, vocab: Vocabulary, counter: NGramCounter?, maxOrd
         if Int(id) >= map.count { map.append(contentsOf: repeatElement(UInt32.max, count: Int(id) + 1 - map.count)) }
         map[Int(id)] = newId
     }
-    guard let c = counter, maxOrder >= 2 else { return }
+    return map
+}
+
+/// Adds an index's n-grams (orders 2...) to one worker of `counter`, through `map`.
+func seedNGrams(from r: IndexReader, map: [UInt32], counter c: NGramCounter, worker: Int, maxOrder: Int) throws {
+    guard maxOrder >= 2 else { return }
     let ids = UnsafeMutablePointer<UInt32>.allocate(capacity: maxOrder)
     defer { ids.deallocate() }
     for n in 2...min(maxOrder, r.maxOrder) {
         try r.forEachNGram(order: n) { old, count, df in
             for k in 0..<n { ids[k] = map[Int(old[k])] }
-            try c.addCounted(order: n, ids: ids, count: count, df: df)
+            try c.addCounted(worker: worker, order: n, ids: ids, count: count, df: df)
         }
     }
 }

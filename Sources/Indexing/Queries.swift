@@ -178,7 +178,7 @@ public struct MergeReport: Sendable {
 /// Sums indexes built with the same settings into a new one, exactly, in the memory budget.
 /// Refuses inputs with different settings, and inputs that share a source (same checksum and
 /// slice), which would be counted twice.
-public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, tempDir: String,
+public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, tempDir: String, jobs: Int = 2,
                          log: (String) -> Void) throws -> MergeReport {
     let t0 = now()
     guard !inputs.isEmpty else { throw IndexingError("nothing to merge") }
@@ -216,14 +216,39 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
     let vocab = Vocabulary()
     let maxOrder = settings.maxOrder
     let counter: NGramCounter? = maxOrder >= 2
-        ? try NGramCounter(config: CounterConfig(maxOrder: maxOrder, workers: 1, tableBudget: memoryBytes / 4 * 3, tempDir: tempDir))
+        ? try NGramCounter(config: CounterConfig(maxOrder: maxOrder, workers: max(1, min(jobs, readers.count)),
+                                                 tableBudget: memoryBytes / 4 * 3, tempDir: tempDir))
         : nil
     defer { counter?.removeSpillDir() }
+    // The vocabularies first, one after another (they make the ids); then the n-grams, input i
+    // by worker i mod W on a thread of its own (each worker's tables count its inputs; the merge
+    // of all workers' runs sums equal n-grams).
+    var maps: [[UInt32]] = []
     for (i, r) in readers.enumerated() {
         log("reading \(inputs[i])")
-        try seed(from: r, vocab: vocab, counter: counter, maxOrder: maxOrder)
+        maps.append(try seedVocabulary(from: r, vocab: vocab))
     }
-    try counter?.finishInput()
+    if let c = counter {
+        let w = c.workerCount
+        let errors = Locked<[Error]>([])
+        let m = maps
+        let threads = (0..<w).map { k in
+            JoinableThread {
+                do {
+                    for i in stride(from: k, to: readers.count, by: w) {
+                        if interruptFlag != 0 { return }
+                        try seedNGrams(from: readers[i], map: m[i], counter: c, worker: k, maxOrder: maxOrder)
+                    }
+                } catch {
+                    errors.withLock { $0.append(error) }
+                }
+            }
+        }
+        for t in threads { t.join() }
+        if let e = errors.withLock({ $0.first }) { throw e }
+        try checkInterrupt()
+        try c.finishInput()
+    }
     let writer = try IndexWriter(path: output, maxOrder: maxOrder)
     do {
         try writer.setMeta(settings.metaPairs + [

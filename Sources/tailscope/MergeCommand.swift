@@ -9,7 +9,10 @@ struct MergeCommand: ParsableCommand {
         discussion: """
         Typical use: shards built by an array job with `index --shard K/N`.
 
-          tailscope merge shards/*.sqlite -o indexes/all.sqlite --memory 2GiB
+          tailscope merge shards/*.sqlite -o indexes/all.sqlite --memory 2GiB --jobs 4
+
+        Merged indexes merge again (a merge tree: `tailscope slurm index --merge-fanin F` merges F \
+        shards per job, level by level).
 
         With --into, the inputs are the shard files of one `cooccur --shard K/N -o FILE` run: \
         their counts, document frequencies and window hits are summed (shards count disjoint \
@@ -35,6 +38,9 @@ struct MergeCommand: ParsableCommand {
     var into: String?
 
     @OptionGroup var build: BuildOptions
+
+    @Option(help: ArgumentHelp("Threads reading and counting the inputs' n-grams (input i goes to thread i mod N).", valueName: "n"))
+    var jobs: Int = min(4, max(1, onlineCores()))
 
     @Flag(help: "Print a summary as JSON on stdout.")
     var json = false
@@ -64,7 +70,7 @@ struct MergeCommand: ParsableCommand {
         let output = self.output!
         do {
             let r = try mergeIndexes(inputs, output: output, memoryBytes: try build.memoryBytes(),
-                                     tempDir: build.tempDir) { printError($0 + "\n") }
+                                     tempDir: build.tempDir, jobs: max(1, jobs)) { printError($0 + "\n") }
             if json {
                 printOut(JSON.object([("output", .string(output)), ("inputs", .array(r.inputs.map { .string($0) })),
                                       ("docs", .int(r.docs)), ("tokens", .int(r.tokens)),

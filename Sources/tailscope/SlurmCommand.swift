@@ -58,12 +58,13 @@ struct SlurmOptions: ParsableArguments {
     @Flag(help: "Wait until the run finishes or fails, then print its status (exit 1 when it failed).")
     var wait = false
 
-    func run(_ pass: SlurmPass, _ arguments: [String]) throws {
+    func run(_ pass: SlurmPass, _ arguments: [String], mergeFanin: Int = 8) throws {
         guard (1...1000).contains(shards) else { throw ValidationError("--shards must be in 1...1000") }
         guard cpus >= 1 else { throw ValidationError("--cpus must be at least 1") }
         let dir = absolutePath(workdir ?? "runs/\(pass.name)")
         var r = SlurmRun(pass: pass, shards: shards, arguments: arguments, workdir: dir, binary: currentExecutable())
         r.by = shardBy.rawValue
+        r.mergeFanin = mergeFanin
         r.resources.partition = partition
         r.resources.time = time
         r.resources.mem = mem
@@ -131,10 +132,16 @@ struct SlurmIndexCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The merged index.", valueName: "index.sqlite"))
     var output: String
 
+    @Option(help: ArgumentHelp("Indexes one merge job merges; with more shards the merge is a tree of parallel jobs, level by level.", valueName: "F"))
+    var mergeFanin: Int = 8
+
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Corpus files and `index` flags (--orders, --min-count, --memory, ...).", valueName: "index-arguments"))
     var arguments: [String] = []
 
-    func run() throws { try slurm.run(.index(output: output), arguments) }
+    func run() throws {
+        guard mergeFanin >= 2 else { throw ValidationError("--merge-fanin must be at least 2") }
+        try slurm.run(.index(output: output), arguments, mergeFanin: mergeFanin)
+    }
 }
 
 struct SlurmCooccurCommand: ParsableCommand {

@@ -116,13 +116,22 @@ func options(_ inputs: [String], _ out: String, orders: Int = 3, memory: Int = 6
         for (i, f) in files.enumerated() { _ = writeCorpus(f, docs: 300, seed: UInt64(10 + i)) }
         _ = try buildIndex(options(files, "\(d)/full.sqlite")) { _ in }
         var shards: [String] = []
-        for k in 1...2 {
+        for k in 1...3 {
             var o = options(files, "\(d)/s\(k).sqlite")
-            o.shard = ShardSpec(index: k, count: 2, by: by)
+            o.shard = ShardSpec(index: k, count: 3, by: by)
             _ = try buildIndex(o) { _ in }
             shards.append("\(d)/s\(k).sqlite")
         }
-        _ = try mergeIndexes(shards, output: "\(d)/merged.sqlite", memoryBytes: 1 << 20, tempDir: "/tmp") { _ in }
+        // One thread or several (each counting its inputs in its own tables, with spills in a
+        // small budget), and a merge tree (merged indexes merged again): all equal the full index.
+        for jobs in [3, 2] {
+            _ = try mergeIndexes(shards, output: "\(d)/merged-\(jobs).sqlite", memoryBytes: 1 << 20, tempDir: "/tmp", jobs: jobs) { _ in }
+            #expect(same(try dump("\(d)/full.sqlite"), try dump("\(d)/merged-\(jobs).sqlite")), "jobs \(jobs)")
+        }
+        _ = try mergeIndexes(Array(shards.prefix(2)), output: "\(d)/m12.sqlite", memoryBytes: 1 << 20, tempDir: "/tmp") { _ in }
+        _ = try mergeIndexes(["\(d)/m12.sqlite", shards[2]], output: "\(d)/tree.sqlite", memoryBytes: 1 << 20, tempDir: "/tmp") { _ in }
+        #expect(same(try dump("\(d)/full.sqlite"), try dump("\(d)/tree.sqlite")), "merge tree")
+        _ = try mergeIndexes(shards, output: "\(d)/merged.sqlite", memoryBytes: 1 << 20, tempDir: "/tmp", jobs: 1) { _ in }
         #expect(same(try dump("\(d)/full.sqlite"), try dump("\(d)/merged.sqlite")))
         let full = try indexStatistics(path: "\(d)/full.sqlite"), merged = try indexStatistics(path: "\(d)/merged.sqlite")
         #expect(full.docs == merged.docs && full.tokens == merged.tokens)

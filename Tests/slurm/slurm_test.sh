@@ -58,13 +58,14 @@ same() {  # label, file a, file b, query
 }
 T=$bin
 
-# index: 3 shards by file.
+# index: 5 shards by file, merged by a tree of merges of 2 (3 levels).
 "$T" index corpus --orders 1-2 -o single.sqlite --no-progress 2>/dev/null
-"$T" slurm index corpus --orders 1-2 --shards 3 -o slurm.sqlite --workdir runs/index --wait >/dev/null 2>&1 \
+"$T" slurm index corpus --orders 1-2 --shards 5 --merge-fanin 2 -o slurm.sqlite --workdir runs/index --wait >/dev/null 2>&1 \
   || { "$T" slurm status runs/index; fail "slurm index did not complete"; }
 same "index vocabulary" single.sqlite slurm.sqlite "select token, count, df from vocab order by token"
 same "index bigrams" single.sqlite slurm.sqlite "select ngram, count, df from ngram2_text order by ngram"
-echo "slurm: index, 3 shards + merge: equal to one process"
+[ -e runs/index/done/merge2-1 ] || fail "the merge tree did not run level 2"
+echo "slurm: index, 5 shards + a merge tree: equal to one process"
 
 # cooccur: 3 shards by document, summed into each index.
 "$T" cooccur --index single.sqlite --eval eval.jsonl --corpus corpus --window 5 >/dev/null 2>&1
