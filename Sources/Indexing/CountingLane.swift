@@ -28,6 +28,9 @@ final class CountingLane: @unchecked Sendable {
 
     /// Takes used batches back for reuse.
     let recycle: (CorpusBatch) -> Void
+    /// Bytes this lane's vocabulary may hold (its share of `--memory`); past them the run stops.
+    var vocabularyBudget = Int.max
+    var budgetAdvice = ""
 
     init(queue: BoundedQueue<CorpusBatch>, recycle: @escaping (CorpusBatch) -> Void, tokenizer: Tokenizer, vocab: Vocabulary, counter: NGramCounter?, files: Int) {
         self.queue = queue
@@ -78,6 +81,9 @@ final class CountingLane: @unchecked Sendable {
             tokensCounted.add(n, ordering: .relaxed)
             if let end = b.endOfFile { ends[b.fileIndex] = end }
             recycle(b)
+            if vocab.allocatedBytes > vocabularyBudget {
+                error = MemoryBudgetError(types: vocab.count, bytes: vocab.allocatedBytes, budget: vocabularyBudget, advice: budgetAdvice)
+            }
         }
         if error != nil { return }
         if let c = counter {

@@ -156,6 +156,16 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
         CountingLane(queue: reader.queues[k], recycle: { [unowned reader] in reader.recycle($0) }, tokenizer: Tokenizer(config: o.settings.tokenizer),
                      vocab: k == 0 ? vocab : Vocabulary(), counter: counter, files: todo.count)
     }
+    // The vocabulary's share of the budget: what the n-gram tables leave (a quarter), or with
+    // unigrams only three quarters split over the lanes (each counts its own). Distinct tokens grow
+    // with the tokens of a shard (Heaps' law: docs/cluster.md), so large shards need more.
+    // (At least 16 MiB: an empty vocabulary's tables take 0.6 MiB, and tests force the n-gram
+    // tables to spill with budgets of 1 MiB.)
+    let vocabularyShare = max(16 << 20, counter == nil ? o.memoryBytes / 4 * 3 / laneCount : o.memoryBytes / 4)
+    for lane in lanes {
+        lane.vocabularyBudget = vocabularyShare
+        lane.budgetAdvice = "give more --memory, or split the corpus into more --shard slices (types grow about as tokens^0.6; docs/cluster.md)"
+    }
     let finished = Latch(count: laneCount)
     var threads = lanes.map { lane in JoinableThread { lane.run(); finished.arrive() } }
     defer { for t in threads { t.join() } }

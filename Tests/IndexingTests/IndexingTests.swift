@@ -95,6 +95,33 @@ func options(_ inputs: [String], _ out: String, orders: Int = 3, memory: Int = 6
         #expect(sa.orders.map(\.hapax) == sb.orders.map(\.hapax))
     }
 
+    /// The vocabulary counts against --memory: a corpus with more distinct tokens than its share
+    /// holds stops with a message that says what to change, writes nothing, and indexes with a
+    /// budget that fits it.
+    @Test(arguments: [1, 2]) func aVocabularyBeyondItsBudgetStopsTheRun(maxOrder: Int) throws {
+        let d = TestSupport.tempDir("\(#function)-\(maxOrder)"); defer { TestSupport.cleanup(d) }
+        var rng = SplitMix(seed: 9)
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        let lines = (0..<4000).map { _ in
+            (0..<60).map { _ in String((0..<8).map { _ in letters[Int(rng.next() % 26)] }) }.joined(separator: " ")
+        }
+        TestSupport.write("\(d)/c.txt", lines.joined(separator: "\n") + "\n")
+        var o = options(["\(d)/c.txt"], "\(d)/small.sqlite", memory: 4 << 20)
+        o.settings.maxOrder = maxOrder
+        o.jobs = 1
+        #expect {
+            _ = try buildIndex(o) { _ in }
+        } throws: { e in
+            guard let m = e as? MemoryBudgetError else { return false }
+            return m.types > 50_000 && m.bytes > m.budget && m.description.contains("--shard")
+        }
+        #expect(!fileExists("\(d)/small.sqlite"))
+        o.output = "\(d)/big.sqlite"
+        o.memoryBytes = 512 << 20
+        let r = try buildIndex(o) { _ in }
+        #expect(r.docs == 4000)
+    }
+
     @Test func addingSourcesEqualsIndexingThemTogetherAndKnownSourcesAreSkipped() throws {
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
         _ = writeCorpus("\(d)/a.jsonl", docs: 500, seed: 1)
