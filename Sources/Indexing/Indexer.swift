@@ -116,7 +116,9 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     } else {
         todo = files.map { ($0, fileSize($0)) }
     }
-    if todo.isEmpty {
+    // Nothing new for an existing index: done. (A shard that gets no file still writes an empty
+    // index, so that an array's merge finds every shard.)
+    if todo.isEmpty && existing != nil {
         report.seconds = now() - t0
         return report
     }

@@ -165,6 +165,49 @@ func options(_ inputs: [String], _ out: String, orders: Int = 3, memory: Int = 6
         #expect(full.orders.map(\.hapax) == merged.orders.map(\.hapax))
     }
 
+    /// Real text (the fortunes corpus, split into five files of two formats): 1, 3 and 7 shards,
+    /// by file and by document, merged, equal the index of the whole corpus row for row.
+    @Test func shardsOfRealTextMergeToTheWholeIndex() throws {
+        guard let path = TestSupport.fortunes("jsonl.gz") else { return }
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        let (rc, out, _) = TestSupport.run("/bin/sh", ["-c", "gzip -dc '\(path)'"])
+        #expect(rc == 0)
+        let lines = out.split(separator: "\n").map(String.init)
+        var files: [String] = []
+        let per = lines.count / 5 + 1
+        for f in 0..<5 {
+            let part = lines[min(lines.count, f * per)..<min(lines.count, (f + 1) * per)]
+            if f == 2 {
+                // One text file: the documents' text, one per line.
+                let texts = part.map { l -> String in
+                    let o = try! JSONSerialization.jsonObject(with: Data(l.utf8)) as! [String: Any]
+                    return (o["text"] as! String).replacingOccurrences(of: "\n", with: " ")
+                }
+                files.append("\(d)/p\(f).txt")
+                TestSupport.write(files.last!, texts.joined(separator: "\n") + "\n")
+            } else {
+                files.append("\(d)/p\(f).jsonl")
+                TestSupport.write(files.last!, part.joined(separator: "\n") + "\n")
+            }
+        }
+        _ = try buildIndex(options(files, "\(d)/full.sqlite", orders: 2)) { _ in }
+        let full = try dump("\(d)/full.sqlite")
+        #expect(full.count > 10_000)
+        for n in [1, 3, 7] {
+            for by in [ShardSpec.By.file, .doc] {
+                var shards: [String] = []
+                for k in 1...n {
+                    var o = options(files, "\(d)/s-\(n)-\(by)-\(k).sqlite", orders: 2)
+                    o.shard = ShardSpec(index: k, count: n, by: by)
+                    _ = try buildIndex(o) { _ in }
+                    shards.append(o.output)
+                }
+                _ = try mergeIndexes(shards, output: "\(d)/m-\(n)-\(by).sqlite", memoryBytes: 64 << 20, tempDir: d, jobs: 2) { _ in }
+                #expect(same(full, try dump("\(d)/m-\(n)-\(by).sqlite")), "\(n) shards by \(by)")
+            }
+        }
+    }
+
     @Test func mergeRefusesDifferentSettingsAndDoubleCountedSources() throws {
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
         _ = writeCorpus("\(d)/a.jsonl", docs: 50, seed: 1)
