@@ -22,6 +22,10 @@ struct SlurmCommand: ParsableCommand {
           tailscope slurm cooccur --index indexes/pile.sqlite --eval qa.jsonl --corpus corpus/ --shards 64 --workdir runs/qa
           tailscope slurm prune corpus/ --shards 64 --dedup exact --near-dup 0.8 -o curated/ --workdir runs/prune
           tailscope slurm status runs/pile --wait
+
+        Exit status: 0 submitted (with --wait: finished); 1 the run stopped before the end (with \
+        --wait, or from status); 64 usage (a work directory that holds another run, bad flags); \
+        66 no run in the work directory (status); 74 sbatch refused a script.
         """,
         subcommands: [SlurmIndexCommand.self, SlurmCooccurCommand.self, SlurmPruneCommand.self, SlurmStatusCommand.self]
     )
