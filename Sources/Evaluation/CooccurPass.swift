@@ -459,9 +459,7 @@ final class CooccurLane: @unchecked Sendable {
                 tokenizer.tokenize(b.text(d), into: tokens)
                 n += Int64(tokens.count)
                 matcher.match(tokens, vocab)
-                matcher.matchPattern.withUnsafeBufferPointer { p in
-                    matcher.matchEnd.withUnsafeBufferPointer { e in pass.add(patterns: p, ends: e) }
-                }
+                pass.add(patterns: matcher.matchPattern, ends: matcher.matchEnd)
             }
             pass.endBatch()
             tokensSeen.add(n, ordering: .relaxed)

@@ -61,9 +61,16 @@ package final class TokenMatcher {
     let mask: Int
     /// Per node: whether any pattern continues from it (leaves go straight to their fail state).
     let hasChildren: UnsafeMutableBufferPointer<Bool>
-    /// Matches of the last document: (pattern, end position).
-    package var matchPattern: [Int32] = []
-    package var matchEnd: [Int32] = []
+    /// Matches of the last document: (pattern, end position); valid until the next match.
+    package var matchPattern: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: patterns, count: matches) }
+    package var matchEnd: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: ends, count: matches) }
+    private var patterns: UnsafeMutablePointer<Int32>
+    private var ends: UnsafeMutablePointer<Int32>
+    private var capacity = 1024
+    private var matches = 0
+    /// The most patterns that end in one state (a document of n tokens has at most n times this
+    /// many matches).
+    private let maxOutputs: Int
 
     /// `tokens`: the number of token ids (the root's table is dense over them).
     package init(_ a: TokenAutomaton, tokens: Int) {
@@ -92,6 +99,11 @@ package final class TokenMatcher {
         mask = m
         inner[0] = true
         hasChildren = copy(inner)
+        var most = 1
+        for k in 0..<(starts.count - 1) { most = max(most, Int(starts[k + 1] - starts[k])) }
+        maxOutputs = most
+        patterns = .allocate(capacity: capacity)
+        ends = .allocate(capacity: capacity)
     }
 
     deinit {
@@ -99,6 +111,8 @@ package final class TokenMatcher {
                   UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(fail.baseAddress!),
                   UnsafeMutableRawPointer(outStart.baseAddress!), UnsafeMutableRawPointer(outList.baseAddress!),
                   UnsafeMutableRawPointer(hasChildren.baseAddress!)] { p.deallocate() }
+        patterns.deallocate()
+        ends.deallocate()
     }
 
     @inline(__always) func child(_ node: Int32, _ t: UInt32) -> Int32 {
@@ -134,17 +148,23 @@ package final class TokenMatcher {
     /// Runs the automaton over token ids (negative: a token no pattern has); fills
     /// matchPattern/matchEnd.
     package func match(ids: UnsafePointer<Int32>, count: Int) {
-        matchPattern.removeAll(keepingCapacity: true)
-        matchEnd.removeAll(keepingCapacity: true)
+        if capacity < count * maxOutputs {
+            while capacity < count * maxOutputs { capacity *= 2 }
+            patterns.deallocate(); ends.deallocate()
+            patterns = .allocate(capacity: capacity)
+            ends = .allocate(capacity: capacity)
+        }
+        var m = 0
         var node: Int32 = 0
         for i in 0..<count {
             let t = ids[i]
-            node = step(node, t < 0 ? nil : UInt32(t))
+            if t < 0 { node = 0; continue }
+            node = step(node, UInt32(t))
             if node == 0 { continue }
             let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
-            if lo == hi { continue }
-            for k in lo..<hi { matchPattern.append(outList[k]); matchEnd.append(Int32(i)) }
+            for k in lo..<hi { patterns[m] = outList[k]; ends[m] = Int32(i); m += 1 }
         }
+        matches = m
     }
 
     /// Runs the automaton over a tokenized document; fills matchPattern/matchEnd.
