@@ -108,6 +108,12 @@ public final class NGramCounter: @unchecked Sendable {
         try workers[worker].addCounted(order: order, ids: ids, count: count, df: df)
     }
 
+    /// Frees the tables (after `merge`, or when what they counted went elsewhere); the counter
+    /// is unusable afterwards.
+    public func releaseTables() {
+        for w in workers { w.t2 = nil; w.t3 = nil; w.t4 = nil; w.t5 = nil }
+    }
+
     /// The number of workers (tables that count independently).
     public var workerCount: Int { workers.count }
 
@@ -129,11 +135,15 @@ public final class NGramCounter: @unchecked Sendable {
     /// Merges everything counted for `order` and hands each n-gram with count >= `minCount` to
     /// `sink`, in ascending id-tuple order. Returns the order's totals before the cut.
     public func merge(order: Int, minCount: UInt64, topK: Int, sink: NGramRowSink) throws -> OrderSummary {
+        // Each run is read in blocks; together they take at most a quarter of the table budget
+        // (between 256 KiB and 4 MiB a run), so many runs do not pass --memory while merging.
+        let runs = max(1, workers.reduce(0) { $0 + $1.runCount(order) })
+        let block = min(4 << 20, max(256 << 10, config.tableBudget / 4 / runs))
         switch order {
-        case 2: return try mergeRuns(workers.flatMap { try $0.cursors(\.t2) }, minCount: minCount, topK: topK, sink: sink)
-        case 3: return try mergeRuns(workers.flatMap { try $0.cursors(\.t3) }, minCount: minCount, topK: topK, sink: sink)
-        case 4: return try mergeRuns(workers.flatMap { try $0.cursors(\.t4) }, minCount: minCount, topK: topK, sink: sink)
-        case 5: return try mergeRuns(workers.flatMap { try $0.cursors(\.t5) }, minCount: minCount, topK: topK, sink: sink)
+        case 2: return try mergeRuns(workers.flatMap { try $0.cursors(\.t2, block) }, minCount: minCount, topK: topK, sink: sink)
+        case 3: return try mergeRuns(workers.flatMap { try $0.cursors(\.t3, block) }, minCount: minCount, topK: topK, sink: sink)
+        case 4: return try mergeRuns(workers.flatMap { try $0.cursors(\.t4, block) }, minCount: minCount, topK: topK, sink: sink)
+        case 5: return try mergeRuns(workers.flatMap { try $0.cursors(\.t5, block) }, minCount: minCount, topK: topK, sink: sink)
         default: preconditionFailure("order \(order)")
         }
     }
@@ -239,9 +249,19 @@ final class Worker: @unchecked Sendable {
         }
     }
 
-    func cursors<K>(_ kp: KeyPath<Worker, OrderTable<K>?>) throws(SpillError) -> [RunCursor<K>] {
+    func cursors<K>(_ kp: KeyPath<Worker, OrderTable<K>?>, _ block: Int) throws(SpillError) -> [RunCursor<K>] {
         guard let t = self[keyPath: kp] else { return [] }
-        return try t.cursors()
+        return try t.cursors(blockBytes: block)
+    }
+
+    /// Spilled runs of order `n`.
+    func runCount(_ n: Int) -> Int {
+        switch n {
+        case 2: return t2?.runs.count ?? 0
+        case 3: return t3?.runs.count ?? 0
+        case 4: return t4?.runs.count ?? 0
+        default: return t5?.runs.count ?? 0
+        }
     }
 
 }
@@ -273,9 +293,9 @@ final class OrderTable<K: NGramKey> {
     }
 
     /// Cursors over the spilled runs and the sorted in-memory remainder.
-    func cursors() throws(SpillError) -> [RunCursor<K>] {
+    func cursors(blockBytes: Int = 4 << 20) throws(SpillError) -> [RunCursor<K>] {
         var out: [RunCursor<K>] = []
-        for r in runs { out.append(try RunCursor<K>(file: r)) }
+        for r in runs { out.append(try RunCursor<K>(file: r, blockBytes: blockBytes)) }
         if table.count > 0 {
             if !sorted { table.sortInPlace(); sorted = true }
             out.append(RunCursor<K>(memory: table.entries, count: table.count))

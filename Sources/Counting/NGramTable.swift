@@ -131,12 +131,48 @@ final class NGramTable<K: NGramKey> {
 
     /// Sorts the entries by key in place; the table must be `clear()`ed before further adds.
     func sortInPlace() {
-        var buf = UnsafeMutableBufferPointer(start: entries, count: count)
-        buf.sort { $0.key < $1.key }
+        // Keys are distinct, so an unstable sort gives the one order; this one needs no buffer
+        // (the standard library's stable sort allocates one as large as the table, which
+        // doubled the tables' memory at every spill).
+        sortEntries(entries, 0, count - 1)
     }
 
     func clear() {
         count = 0
         slots.initialize(repeating: 0, count: slotMask + 1)
+    }
+}
+
+/// Sorts `e[lo...hi]` by key in place: quicksort with a median-of-three pivot, insertion sort for
+/// short ranges, recursing into the smaller side (stack depth O(log n)).
+func sortEntries<K: NGramKey>(_ e: UnsafeMutablePointer<Entry<K>>, _ lo0: Int, _ hi0: Int) {
+    var lo = lo0, hi = hi0
+    while hi - lo > 16 {
+        let mid = lo + (hi - lo) / 2
+        if e[mid].key < e[lo].key { swap(&e[mid], &e[lo]) }
+        if e[hi].key < e[lo].key { swap(&e[hi], &e[lo]) }
+        if e[hi].key < e[mid].key { swap(&e[hi], &e[mid]) }
+        let pivot = e[mid].key
+        var i = lo, j = hi
+        while i <= j {
+            while e[i].key < pivot { i += 1 }
+            while pivot < e[j].key { j -= 1 }
+            if i <= j { if i != j { swap(&e[i], &e[j]) }; i += 1; j -= 1 }
+        }
+        if j - lo < hi - i {
+            if lo < j { sortEntries(e, lo, j) }
+            lo = i
+        } else {
+            if i < hi { sortEntries(e, i, hi) }
+            hi = j
+        }
+    }
+    if hi > lo {
+        for k in (lo + 1)...hi {
+            let x = e[k]
+            var m = k - 1
+            while m >= lo && x.key < e[m].key { e[m + 1] = e[m]; m -= 1 }
+            e[m + 1] = x
+        }
     }
 }

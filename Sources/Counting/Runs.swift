@@ -136,22 +136,22 @@ public struct CountTally {
 }
 
 /// Keeps the `k` largest counts; ties keep the earliest (lowest key) in merge order.
-struct TopK {
+public struct TopK {
     let k: Int
     let order: Int
     private(set) var heap: [(ids: [UInt32], count: UInt64, df: UInt64, seq: Int)] = []
     private var seq = 0
 
-    init(k: Int, order: Int) { self.k = k; self.order = order }
+    public init(k: Int, order: Int) { self.k = k; self.order = order }
 
-    @inline(__always) var threshold: UInt64 { heap.count < k ? 0 : heap[0].count }
+    @inline(__always) var threshold: UInt64 { k == 0 ? .max : heap.count < k ? 0 : heap[0].count }
 
     // Min-heap by (count asc, seq desc): the root is the entry to evict first.
     private func less(_ a: Int, _ b: Int) -> Bool {
         heap[a].count != heap[b].count ? heap[a].count < heap[b].count : heap[a].seq > heap[b].seq
     }
 
-    mutating func offer(_ ids: UnsafePointer<UInt32>, count: UInt64, df: UInt64) {
+    public mutating func offer(_ ids: UnsafePointer<UInt32>, count: UInt64, df: UInt64) {
         seq += 1
         if k == 0 { return }
         if heap.count == k && count <= heap[0].count { return }
@@ -178,7 +178,7 @@ struct TopK {
         }
     }
 
-    func sorted() -> [(ids: [UInt32], count: UInt64, df: UInt64)] {
+    public func sorted() -> [(ids: [UInt32], count: UInt64, df: UInt64)] {
         heap.sorted { $0.count != $1.count ? $0.count > $1.count : $0.seq < $1.seq }
             .map { ($0.ids, $0.count, $0.df) }
     }

@@ -67,6 +67,23 @@ public final class Vocabulary: @unchecked Sendable {
         filter?.deallocate()
     }
 
+    /// Frees the tables and leaves the vocabulary empty (when its contents went elsewhere).
+    public func release() {
+        arena.deallocate(); starts.deallocate(); slotOf.deallocate()
+        free(slots)
+        filter?.deallocate(); filter = nil
+        cap = 1 << 12
+        arenaCap = 1 << 16
+        arenaUsed = 0
+        count = 0
+        arena = .allocate(capacity: arenaCap)
+        starts = .allocate(capacity: cap + 1)
+        starts[0] = 0
+        slotOf = .allocate(capacity: cap)
+        slots = Self.allocateSlots(1 << 13)
+        slotMask = (1 << 13) - 1
+    }
+
     /// `prepareLookups()`: one bit per hash bucket, set for the tokens present, so that a token
     /// that is absent (most tokens of a text, for a vocabulary of patterns) usually costs one
     /// load instead of a probe sequence. Dropped when a token is added.

@@ -64,7 +64,8 @@ public final class IndexWriter {
     /// Holds the temporary file's lock (so `clean` never takes it for a leftover); closed after SQLite.
     private var lockFD: Int32 = -1
 
-    public init(path: String, maxOrder: Int) throws(StoreError) {
+    /// `cacheBytes`: SQLite's page cache while writing (a share of `--memory`, at most 64 MiB).
+    public init(path: String, maxOrder: Int, cacheBytes: Int = 64 << 20) throws(StoreError) {
         finalPath = try regularOutputPath(path, what: "an index")
         tempPath = TempFiles.path(for: finalPath)
         self.maxOrder = maxOrder
@@ -75,7 +76,7 @@ public final class IndexWriter {
         lockFD = TempFiles.lockFile(tempPath)
         try db.exec("""
             PRAGMA page_size = 16384; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-            PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;
+            PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -\(max(1024, cacheBytes >> 10)); PRAGMA temp_store = FILE;
             """)
         for m in Schema.migrations { try db.exec(m.sql) }
         for n in 2...max(2, maxOrder) where n <= maxOrder { try db.exec(Schema.ngramTableSQL(order: n)) }
@@ -84,7 +85,9 @@ public final class IndexWriter {
 
     deinit { if db != nil { abandon() } }
 
-    private var conn: Database { db! }
+    var conn: Database { db! }
+    /// `token(id:)`'s statement, prepared once.
+    var tokenStatement: Statement?
 
     public func setMeta(_ pairs: [(String, String)]) throws(StoreError) {
         let st = try conn.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
@@ -262,6 +265,7 @@ public final class IndexWriter {
     /// Builds the token lookup index and the text views, marks the index complete, and renames it
     /// into place atomically.
     public func commit() throws(StoreError) {
+        tokenStatement = nil
         // The token index is one external sort. With a small page cache SQLite's sorter cuts it
         // into several runs that two worker threads sort at once (measured on 565k tokens:
         // 0.48 s against 0.65-0.80 s in one run).
@@ -282,6 +286,7 @@ public final class IndexWriter {
 
     /// Deletes the unfinished temporary file.
     public func abandon() {
+        tokenStatement = nil
         db?.close()
         db = nil
         unlink(tempPath)

@@ -9,8 +9,8 @@ import Tokenization
 final class CountingLane: @unchecked Sendable {
     let queue: BoundedQueue<CorpusBatch>
     let tokenizer: Tokenizer
-    let vocab: Vocabulary
-    let counter: NGramCounter?
+    private(set) var vocab: Vocabulary
+    private(set) var counter: NGramCounter?
     private let tokens = TokenBuffer()
 
     /// Tokens and replaced invalid UTF-8 sequences, by file index.
@@ -28,9 +28,12 @@ final class CountingLane: @unchecked Sendable {
 
     /// Takes used batches back for reuse.
     let recycle: (CorpusBatch) -> Void
-    /// Bytes this lane's vocabulary may hold (its share of `--memory`); past them the run stops.
+    /// Bytes this lane's vocabulary may hold (its share of `--memory`). Past them, between
+    /// batches, `cut` writes what the lane counted so far as a segment (a complete partial index)
+    /// and returns a fresh vocabulary and counter: the vocabulary spills with the n-gram tables.
     var vocabularyBudget = Int.max
-    var budgetAdvice = ""
+    var cut: ((Vocabulary, NGramCounter?) throws -> (Vocabulary, NGramCounter?))? = nil
+    private(set) var segments = 0
 
     init(queue: BoundedQueue<CorpusBatch>, recycle: @escaping (CorpusBatch) -> Void, tokenizer: Tokenizer, vocab: Vocabulary, counter: NGramCounter?, files: Int) {
         self.queue = queue
@@ -81,14 +84,20 @@ final class CountingLane: @unchecked Sendable {
             tokensCounted.add(n, ordering: .relaxed)
             if let end = b.endOfFile { ends[b.fileIndex] = end }
             recycle(b)
-            if vocab.allocatedBytes > vocabularyBudget {
-                error = MemoryBudgetError(types: vocab.count, bytes: vocab.allocatedBytes, budget: vocabularyBudget, advice: budgetAdvice)
+            if vocab.allocatedBytes > vocabularyBudget, let cut {
+                do {
+                    if let c = counter, !batch.isEmpty { c.add(batch); batch.removeAll(keepingCapacity: true) }
+                    (vocab, counter) = try cut(vocab, counter)
+                    segments += 1
+                } catch {
+                    self.error = error
+                }
             }
         }
         if error != nil { return }
         if let c = counter {
             if !batch.isEmpty { c.add(batch) }
-        } else {
+        } else if segments == 0 {
             sorted = SortedVocabulary(vocab)
         }
     }

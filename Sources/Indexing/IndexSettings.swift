@@ -47,16 +47,3 @@ public struct IndexingError: Error, CustomStringConvertible {
 }
 
 extension IndexingError: ExitCoded { public var exitStatus: ExitStatus { .dataError } }
-
-/// The vocabulary outgrew its share of `--memory`. It is never spilled (n-gram rows are keyed by
-/// its ids), so the run stops instead of passing the budget; the message says what to change.
-public struct MemoryBudgetError: Error, CustomStringConvertible, ExitCoded {
-    public let types: Int
-    public let bytes: Int
-    public let budget: Int
-    public let advice: String
-    public var description: String {
-        "the vocabulary reached \(types) distinct tokens in \(formatBytes(Double(bytes))), more than the \(formatBytes(Double(budget))) of --memory it may use; \(advice)"
-    }
-    public var exitStatus: ExitStatus { .usage }
-}

@@ -61,6 +61,9 @@ public struct IndexReport: Sendable {
     public var countSeconds = 0.0
     public var writeSeconds = 0.0
     public var spills = 0
+    /// Partial indexes written because the vocabulary outgrew its share of `--memory` (merged into
+    /// the output at the end; 0 when it fit).
+    public var segments = 0
     /// Inputs skipped under `--on-error skip` because they could not be read.
     public var unreadable: [String] = []
     public var output = ""
@@ -164,9 +167,22 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
     // (At least 16 MiB: an empty vocabulary's tables take 0.6 MiB, and tests force the n-gram
     // tables to spill with budgets of 1 MiB.)
     let vocabularyShare = max(16 << 20, counter == nil ? o.memoryBytes / 4 * 3 / laneCount : o.memoryBytes / 4)
+    let segmentDir = Locked<SegmentDirectory?>(nil)
+    defer { segmentDir.withLock { $0?.remove() } }
+    let segmentConfig = counter?.config
     for lane in lanes {
         lane.vocabularyBudget = vocabularyShare
-        lane.budgetAdvice = "give more --memory, or split the corpus into more --shard slices (types grow about as tokens^0.6; docs/cluster.md)"
+        lane.cut = { v, c in
+            let dir = try segmentDir.withLock { d -> Result<SegmentDirectory, Error> in
+                if let d { return .success(d) }
+                do { let n = try SegmentDirectory(tempDir: o.tempDir); d = n; return .success(n) } catch { return .failure(error) }
+            }.get()
+            try writeSegment(dir.next(), vocab: v, counter: c, settings: o.settings, cacheBytes: min(64 << 20, o.memoryBytes / 8))
+            c?.removeSpillDir()
+            c?.releaseTables()
+            v.release()
+            return (Vocabulary(), try segmentConfig.map { try NGramCounter(config: $0) })
+        }
     }
     let finished = Latch(count: laneCount)
     var threads = lanes.map { lane in JoinableThread { lane.run(); finished.arrive() } }
@@ -225,13 +241,29 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
         throw InputError(.unreadable, path: first, "no input could be read (\(report.unreadable.count) unreadable file(s) skipped)")
     }
     report.docs = lanes.reduce(Int64(0)) { $0 + $1.docsCounted.load(ordering: .relaxed) }
-    if let c = counter { try c.finishInput() }
+    if let c = lanes[0].counter, counter != nil { try c.finishInput() }
+    report.segments = lanes.reduce(0) { $0 + $1.segments }
     progressLine.finish()
     report.countSeconds = now() - tCount
 
     // Write.
     let tWrite = now()
-    let writer = try IndexWriter(path: o.output, maxOrder: maxOrder)
+    // The vocabulary outgrew its budget: what each lane holds now is one more segment, and the
+    // index is the merge of the segments (vocabularies as sorted streams, n-grams in the tables'
+    // budget), exactly what one pass would have counted.
+    var segmentPaths: [String] = []
+    if report.segments > 0, let dir = segmentDir.withLock({ $0 }) {
+        for lane in lanes {
+            try writeSegment(dir.next(), vocab: lane.vocab, counter: lane.counter, settings: o.settings,
+                             cacheBytes: min(64 << 20, o.memoryBytes / 8))
+            lane.counter?.removeSpillDir()
+            lane.counter?.releaseTables()
+            lane.vocab.release()
+        }
+        segmentPaths = dir.paths
+        log("the vocabulary outgrew its share of --memory (\(formatBytes(Double(vocabularyShare)))): merging \(segmentPaths.count) partial indexes")
+    }
+    let writer = try IndexWriter(path: o.output, maxOrder: maxOrder, cacheBytes: min(64 << 20, o.memoryBytes / 8))
     do {
         let exact = existing?.meta["counts_exact"] ?? "1"
         try writer.setMeta(o.settings.metaPairs + [
@@ -241,13 +273,17 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
             ("counts_exact", exact),
         ])
         try writer.addSources((try existing?.sources() ?? []) + report.sourcesIndexed)
-        if counter == nil {
+        if !segmentPaths.isEmpty {
+            let readers = try segmentPaths.map { try IndexReader(path: $0) }
+            report.spills = try mergeCounts(readers, into: writer, settings: o.settings, memoryBytes: o.memoryBytes,
+                                            tempDir: o.tempDir, jobs: o.jobs, log: log)
+        } else if counter == nil {
             // Unigrams only: the lanes' vocabularies, merged in token order.
             try writer.writeSortedVocabulary(lanes.compactMap(\.sorted))
         } else {
             try writer.writeVocabulary(vocab)
         }
-        if let c = counter {
+        if let c = counter, segmentPaths.isEmpty {
             for n in 2...maxOrder {
                 try checkInterrupt()
                 let sink = try writer.ngramSink(order: n)
@@ -367,6 +403,64 @@ func seedNGrams(from r: IndexReader, map: [UInt32], counter c: NGramCounter, wor
             for k in 0..<n { ids[k] = map[Int(old[k])] }
             try c.addCounted(worker: worker, order: n, ids: ids, count: count, df: df)
         }
+    }
+}
+
+/// Where the segments of one run go: a spill-named directory in the temp dir (so `clean` and
+/// later runs remove it if the run is killed), locked while the run lives.
+final class SegmentDirectory: @unchecked Sendable {
+    let path: String
+    private var lockFD: Int32 = -1
+    private let written = Locked<[String]>([])
+    var paths: [String] { written.withLock { $0 } }
+
+    init(tempDir: String) throws {
+        var template = Array("\(tempDir)/\(TempFiles.spillPrefix)\(getpid())-segments-XXXXXX".utf8CString)
+        guard mkdtemp(&template) != nil else {
+            throw IndexingError("cannot create a directory for partial indexes in \(tempDir): \(String(cString: strerror(errno)))")
+        }
+        path = String(cString: template)
+        lockFD = open(path + "/lock", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if lockFD >= 0 { TempFiles.lock(lockFD) }
+    }
+
+    /// A new segment's path.
+    func next() -> String {
+        written.withLock { p in
+            p.append("\(path)/segment-\(p.count + 1).sqlite")
+            return p.last!
+        }
+    }
+
+    func remove() {
+        removeTree(path)
+        if lockFD >= 0 { close(lockFD); lockFD = -1 }
+    }
+}
+
+/// Writes a partial index: the vocabulary and every n-gram the counter holds (no --min-count:
+/// the final merge applies it to the summed counts).
+func writeSegment(_ path: String, vocab: Vocabulary, counter: NGramCounter?, settings: IndexSettings, cacheBytes: Int) throws {
+    let writer = try IndexWriter(path: path, maxOrder: settings.maxOrder, cacheBytes: cacheBytes)
+    do {
+        var all = settings
+        all.minCount = 1
+        try writer.setMeta(all.metaPairs + [("tool", "tailscope"), ("tool_version", tailscopeVersion), ("docs", "0"), ("tokens", "0"),
+                                            ("created_at", isoNow()), ("counts_exact", "1")])
+        try writer.writeVocabulary(vocab)
+        if let c = counter {
+            try c.finishInput()
+            for n in 2...settings.maxOrder {
+                let sink = try writer.ngramSink(order: n)
+                let summary = try c.merge(order: n, minCount: 1, topK: 0, sink: InterruptibleSink(sink))
+                try sink.finish()
+                try writer.writeSummary(summary) { vocab.string($0) }
+            }
+        }
+        try writer.commit()
+    } catch {
+        writer.abandon()
+        throw error
     }
 }
 

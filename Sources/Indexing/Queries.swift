@@ -213,43 +213,8 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
         exact = false
         log("warning: inputs were built with --min-count \(settings.minCount); n-grams below it in one input are missing there, so merged counts of orders >= 2 are lower bounds (recorded as counts_exact = 0)")
     }
-    let vocab = Vocabulary()
-    let maxOrder = settings.maxOrder
-    let counter: NGramCounter? = maxOrder >= 2
-        ? try NGramCounter(config: CounterConfig(maxOrder: maxOrder, workers: max(1, min(jobs, readers.count)),
-                                                 tableBudget: memoryBytes / 4 * 3, tempDir: tempDir))
-        : nil
-    defer { counter?.removeSpillDir() }
-    // The vocabularies first, one after another (they make the ids); then the n-grams, input i
-    // by worker i mod W on a thread of its own (each worker's tables count its inputs; the merge
-    // of all workers' runs sums equal n-grams).
-    var maps: [[UInt32]] = []
-    for (i, r) in readers.enumerated() {
-        log("reading \(inputs[i])")
-        maps.append(try seedVocabulary(from: r, vocab: vocab))
-    }
-    if let c = counter {
-        let w = c.workerCount
-        let errors = Locked<[Error]>([])
-        let m = maps
-        let threads = (0..<w).map { k in
-            JoinableThread {
-                do {
-                    for i in stride(from: k, to: readers.count, by: w) {
-                        if interruptFlag != 0 { return }
-                        try seedNGrams(from: readers[i], map: m[i], counter: c, worker: k, maxOrder: maxOrder)
-                    }
-                } catch {
-                    errors.withLock { $0.append(error) }
-                }
-            }
-        }
-        for t in threads { t.join() }
-        if let e = errors.withLock({ $0.first }) { throw e }
-        try checkInterrupt()
-        try c.finishInput()
-    }
-    let writer = try IndexWriter(path: output, maxOrder: maxOrder)
+    let writer = try IndexWriter(path: output, maxOrder: settings.maxOrder, cacheBytes: min(64 << 20, memoryBytes / 8))
+    var spills = 0
     do {
         try writer.setMeta(settings.metaPairs + [
             ("tool", "tailscope"), ("tool_version", tailscopeVersion), ("schema_version", "\(IndexWriter.schemaVersion)"),
@@ -257,16 +222,7 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
             ("counts_exact", exact ? "1" : "0"), ("merged_from", inputs.joined(separator: "\n")),
         ])
         try writer.addSources(sources)
-        try writer.writeVocabulary(vocab)
-        if let c = counter {
-            for n in 2...maxOrder {
-                let sink = try writer.ngramSink(order: n)
-                let summary = try c.merge(order: n, minCount: settings.minCount, topK: storedTopK,
-                                          sink: InterruptibleSink(sink))
-                try sink.finish()
-                try writer.writeSummary(summary) { vocab.string($0) }
-            }
-        }
+        spills = try mergeCounts(readers, into: writer, settings: settings, memoryBytes: memoryBytes, tempDir: tempDir, jobs: jobs, log: log)
         try writer.commit()
     } catch {
         writer.abandon()
@@ -276,7 +232,7 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
     rep.inputs = inputs
     rep.docs = docs
     rep.tokens = tokens
-    rep.spills = counter?.spills ?? 0
+    rep.spills = spills
     rep.seconds = now() - t0
     return rep
 }
@@ -284,3 +240,44 @@ public func mergeIndexes(_ inputs: [String], output: String, memoryBytes: Int, t
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Sums the counts of several indexes into `writer`: the vocabularies as sorted streams (ids in
+/// token byte order; only a map of 4 bytes per input token is held), then the n-grams, input i
+/// read and counted by thread i mod `jobs` in its own tables (spilling within `memoryBytes`), and
+/// merged in key order with `settings.minCount`. Returns the number of spill runs.
+func mergeCounts(_ readers: [IndexReader], into writer: IndexWriter, settings: IndexSettings, memoryBytes: Int,
+                 tempDir: String, jobs: Int, log: (String) -> Void) throws -> Int {
+    let maxOrder = settings.maxOrder
+    log("merging the vocabularies of \(readers.count) index(es)")
+    let maps = try writer.writeMergedVocabulary(readers)
+    guard maxOrder >= 2 else { return 0 }
+    let c = try NGramCounter(config: CounterConfig(maxOrder: maxOrder, workers: max(1, min(jobs, readers.count)),
+                                                   tableBudget: memoryBytes / 4 * 3, tempDir: tempDir))
+    defer { c.removeSpillDir() }
+    let w = c.workerCount
+    let errors = Locked<[Error]>([])
+    let threads = (0..<w).map { k in
+        JoinableThread {
+            do {
+                for i in stride(from: k, to: readers.count, by: w) {
+                    if interruptFlag != 0 { return }
+                    try seedNGrams(from: readers[i], map: maps[i], counter: c, worker: k, maxOrder: maxOrder)
+                }
+            } catch {
+                errors.withLock { $0.append(error) }
+            }
+        }
+    }
+    for t in threads { t.join() }
+    if let e = errors.withLock({ $0.first }) { throw e }
+    try checkInterrupt()
+    try c.finishInput()
+    for n in 2...maxOrder {
+        try checkInterrupt()
+        let sink = try writer.ngramSink(order: n)
+        let summary = try c.merge(order: n, minCount: settings.minCount, topK: storedTopK, sink: InterruptibleSink(sink))
+        try sink.finish()
+        try writer.writeSummary(summary) { (try? writer.token(id: $0)) ?? "" }
+    }
+    return c.spills
+}
