@@ -169,6 +169,8 @@ extension SlurmRun {
             }
             lines.append("  *) echo \"no task $K in this step\" >&2; exit 1 ;;")
             lines.append("esac")
+            // An intermediate output without its marker is from a task killed after writing it.
+            lines.append("rm -f \"${ARGS[-1]}\"")
             lines.append(s.command.map(shellWord).joined(separator: " ") + " \"${ARGS[@]}\"")
         }
         lines.append("touch \(shellWord(marker))")
