@@ -287,6 +287,28 @@ public final class CorpusStream: @unchecked Sendable {
     }
 }
 
+extension CorpusStream {
+    /// Runs the passes's lanes (each takes this stream's batches from its queue) on threads of
+    /// their own until every one returns; calls `tick` every `seconds` meanwhile (progress), and on
+    /// SIGINT/SIGTERM stops reading, waits for the lanes and throws `Interrupted`.
+    public func runLanes(_ lanes: [@Sendable () -> Void], every seconds: Double, tick: () -> Void) throws {
+        let finished = Latch(count: lanes.count)
+        var threads = lanes.map { lane in JoinableThread { lane(); finished.arrive() } }
+        defer { for t in threads { t.join() } }
+        while !finished.wait(seconds: seconds) {
+            if interruptFlag != 0 {
+                stop()
+                for t in threads { t.join() }
+                threads = []
+                throw Interrupted()
+            }
+            tick()
+        }
+        for t in threads { t.join() }
+        threads = []
+    }
+}
+
 /// Runs `work` over a stream's batches on several threads and hands the results back in stream
 /// order. Results wait in a reorder window of bounded size, so memory stays bounded however
 /// uneven the batches are. A batch that carries a read error skips `work` and arrives with a

@@ -50,15 +50,17 @@ public final class Vocabulary: @unchecked Sendable {
     private static let prefetchDistance = 32
 
     public init() {
-        cap = 1 << 12
-        arenaCap = 1 << 16
-        arena = .allocate(capacity: arenaCap)
-        starts = .allocate(capacity: cap + 1)
-        starts[0] = 0
-        slotOf = .allocate(capacity: cap)
-        slots = Self.allocateSlots(1 << 13)
-        slotMask = (1 << 13) - 1
+        (cap, arenaCap, arena, starts, slotOf, slots, slotMask) = Self.emptyStorage()
         pending = .allocate(capacity: 2 * Self.prefetchDistance)
+    }
+
+    /// The tables of an empty vocabulary.
+    private static func emptyStorage() -> (Int, Int, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>,
+                                           UnsafeMutablePointer<UInt32>, UnsafeMutablePointer<Slot>, Int) {
+        let cap = 1 << 12, arenaCap = 1 << 16
+        let starts = UnsafeMutablePointer<Int>.allocate(capacity: cap + 1)
+        starts[0] = 0
+        return (cap, arenaCap, .allocate(capacity: arenaCap), starts, .allocate(capacity: cap), allocateSlots(1 << 13), (1 << 13) - 1)
     }
 
     deinit {
@@ -72,16 +74,9 @@ public final class Vocabulary: @unchecked Sendable {
         arena.deallocate(); starts.deallocate(); slotOf.deallocate()
         free(slots)
         filter?.deallocate(); filter = nil
-        cap = 1 << 12
-        arenaCap = 1 << 16
         arenaUsed = 0
         count = 0
-        arena = .allocate(capacity: arenaCap)
-        starts = .allocate(capacity: cap + 1)
-        starts[0] = 0
-        slotOf = .allocate(capacity: cap)
-        slots = Self.allocateSlots(1 << 13)
-        slotMask = (1 << 13) - 1
+        (cap, arenaCap, arena, starts, slotOf, slots, slotMask) = Self.emptyStorage()
     }
 
     /// `prepareLookups()`: one bit per hash bucket, set for the tokens present, so that a token

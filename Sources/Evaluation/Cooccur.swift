@@ -218,21 +218,10 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                     tokenizer: Tokenizer(config: settings.tokenizer), vocab: vocab,
                     matcher: TokenMatcher(automaton, tokens: vocab.count), pass: PairPass(tables, window: o.window))
     }
-    let finished = Latch(count: laneCount)
-    var threads = lanes.map { lane in JoinableThread { lane.run(); finished.arrive() } }
-    defer { for t in threads { t.join() } }
     var progressLine = ProgressLine(label: "cooccur:", total: producer.totalBytes, enabled: o.progress)
-    while !finished.wait(seconds: o.progress ? 0.5 : 0.1) {
-        if interruptFlag != 0 {
-            producer.stop()
-            for t in threads { t.join() }
-            threads = []
-            throw Interrupted()
-        }
+    try producer.runLanes(lanes.map { lane in { lane.run() } }, every: o.progress ? 0.5 : 0.1) {
         producer.show(on: &progressLine, tokens: lanes.reduce(Int64(0)) { $0 + $1.tokensSeen.load(ordering: .relaxed) })
     }
-    for t in threads { t.join() }
-    threads = []
     progressLine.finish()
     if let e = lanes.lazy.compactMap(\.error).first { throw e }
     try checkInterrupt()

@@ -184,25 +184,13 @@ public func buildIndex(_ o: IndexOptions, log: (String) -> Void) throws -> Index
             return (Vocabulary(), try segmentConfig.map { try NGramCounter(config: $0) })
         }
     }
-    let finished = Latch(count: laneCount)
-    var threads = lanes.map { lane in JoinableThread { lane.run(); finished.arrive() } }
-    defer { for t in threads { t.join() } }
     var progressLine = ProgressLine(label: "", total: totalBytes, enabled: o.progress)
-    while !finished.wait(seconds: o.progress ? 0.5 : 0.1) {
-        if interruptFlag != 0 {
-            reader.stop()
-            for t in threads { t.join() }
-            threads = []
-            throw Interrupted()
-        }
-        if o.progress {
-            let toks = lanes.reduce(Int64(0)) { $0 + $1.tokensCounted.load(ordering: .relaxed) }
-            progressLine.label = progressFile(todo[min(todo.count - 1, reader.progress.file.load(ordering: .relaxed))].path)
-            reader.show(on: &progressLine, tokens: toks, extra: "spills \(counter?.spills ?? 0)")
-        }
+    try reader.runLanes(lanes.map { lane in { lane.run() } }, every: o.progress ? 0.5 : 0.1) {
+        guard o.progress else { return }
+        let toks = lanes.reduce(Int64(0)) { $0 + $1.tokensCounted.load(ordering: .relaxed) }
+        progressLine.label = progressFile(todo[min(todo.count - 1, reader.progress.file.load(ordering: .relaxed))].path)
+        reader.show(on: &progressLine, tokens: toks, extra: "spills \(lanes[0].counter?.spills ?? 0)")
     }
-    for t in threads { t.join() }
-    threads = []
     if let e = lanes.lazy.compactMap(\.error).first { throw e }
     try checkInterrupt()
     let checksums: [FileChecksum?] = try existing != nil ? upfront : background!.wait()
