@@ -215,13 +215,13 @@ public func submitSlurm(_ run: SlurmRun, dryRun: Bool, log: (String) -> Void) th
         try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
     }
     if case .prune(let dir, _, _) = run.pass { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+    // The record of an earlier submission in this work directory: it must be this run.
     let runFile = run.workdir + "/run.json"
     let identity = run.identity.render()
-    if let data = fm.contents(atPath: runFile), let old = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-       let oldRun = old["run"], let oldText = try? JSONSerialization.data(withJSONObject: oldRun, options: [.sortedKeys]),
-       let newText = try? JSONSerialization.data(withJSONObject: JSONSerialization.jsonObject(with: Data(identity.utf8)), options: [.sortedKeys]),
-       oldText != newText {
-        throw SlurmError("\(run.workdir) holds a \(old["run"].flatMap { ($0 as? [String: Any])?["pass"] as? String } ?? "different") run with other arguments; use another --workdir (or remove it)")
+    let old = fm.contents(atPath: runFile).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+    if let old, old["identity"] as? String != identity {
+        let pass = (old["run"] as? [String: Any])?["pass"] as? String ?? "different"
+        throw SlurmError("\(run.workdir) holds a \(pass) run with other arguments; use another --workdir (or remove it)")
     }
     var out = SlurmSubmission(workdir: run.workdir)
     let steps = run.steps
@@ -235,9 +235,8 @@ public func submitSlurm(_ run: SlurmRun, dryRun: Bool, log: (String) -> Void) th
     }
     // Job ids of an earlier submission, kept for steps that are complete.
     var earlier: [String: String] = [:]
-    if let data = fm.contents(atPath: runFile), let old = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-       let jobs = old["jobs"] as? [[String: Any]] {
-        for j in jobs { if let n = j["step"] as? String, let id = j["job"] as? String { earlier[n] = id } }
+    for j in old?["jobs"] as? [[String: Any]] ?? [] {
+        if let n = j["step"] as? String, let id = j["job"] as? String { earlier[n] = id }
     }
     var ids = [String?](repeating: nil, count: steps.count)
     var record = [String?](repeating: nil, count: steps.count)
@@ -258,20 +257,16 @@ public func submitSlurm(_ run: SlurmRun, dryRun: Bool, log: (String) -> Void) th
         out.jobIds.append(id)
         log("submitted \(s.name)\(s.array ? " (\(s.tasks) tasks)" : ""): job \(id)")
     }
-    if !dryRun {
+    // With --dry-run the scripts are written and the record (if there is none yet) says nothing
+    // was submitted.
+    if !dryRun || old == nil {
         let jobs: [JSON] = steps.enumerated().map { i, s in
             .object([("step", .string(s.name)), ("array", .bool(s.array)), ("tasks", .int(Int64(s.tasks))), ("script", .string(s.script)),
                      ("log", .string(s.log)), ("job", record[i].map { .string($0) } ?? .null)])
         }
-        let record = JSON.object([("run", run.identity), ("submitted_at", .string(isoNow())), ("jobs", .array(jobs))])
-        try (record.render() + "\n").write(toFile: runFile, atomically: true, encoding: .utf8)
-    } else if !fm.fileExists(atPath: runFile) {
-        // The scripts are written; the record says nothing was submitted.
-        let record = JSON.object([("run", run.identity), ("submitted_at", .null), ("jobs", .array(steps.map { s in
-            .object([("step", .string(s.name)), ("array", .bool(s.array)), ("tasks", .int(Int64(s.tasks))), ("script", .string(s.script)),
-                     ("log", .string(s.log)), ("job", .null)])
-        }))])
-        try (record.render() + "\n").write(toFile: runFile, atomically: true, encoding: .utf8)
+        let text = JSON.object([("run", run.identity), ("identity", .string(identity)),
+                                ("submitted_at", dryRun ? .null : .string(isoNow())), ("jobs", .array(jobs))])
+        try (text.render() + "\n").write(toFile: runFile, atomically: true, encoding: .utf8)
     }
     return out
 }

@@ -163,15 +163,12 @@ private func prunePlan(_ o: PruneOptions, files: [String], dir: String, shard: S
 /// The plans in a work directory: every shard 1...N once, all of one run.
 private func plans(_ dir: String) throws -> (count: Int, by: ShardSpec.By, readers: [StageReader]) {
     var found: [Int: [Int]] = [:]
-    guard let d = opendir(dir) else { throw UsageError("cannot read the work directory \(dir): \(String(cString: strerror(errno)))") }
-    while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-        guard name.hasPrefix("plan-"), name.hasSuffix(".sqlite") else { continue }
+    guard fileExists(dir) else { throw UsageError("no work directory \(dir)") }
+    for name in directoryEntries(dir) where name.hasPrefix("plan-") && name.hasSuffix(".sqlite") {
         let parts = name.dropFirst(5).dropLast(7).split(separator: "-")
         guard parts.count == 3, parts[1] == "of", let k = Int(parts[0]), let n = Int(parts[2]) else { continue }
         found[n, default: []].append(k)
     }
-    closedir(d)
     guard !found.isEmpty else { throw StoreError("\(dir) holds no plan: run prune --shard K/N --plan \(dir) for every shard first", status: .dataError) }
     guard found.count == 1, let (n, ks) = found.first else {
         throw StoreError("\(dir) holds plans of different shard counts (\(found.keys.sorted().map(String.init).joined(separator: ", "))); one run per work directory", status: .dataError)
@@ -300,7 +297,7 @@ private func pruneResolve(_ o: PruneOptions, files: [String], dir: String, log: 
     for (k, c) in codes.enumerated() { try writer.setDecisions(shard: k + 1, codes: c) }
     for (key, v) in [("by", by.rawValue), ("before_docs", "\(report.before.docs)"), ("before_tokens", "\(report.before.tokens)"),
                      ("before_bytes", "\(report.before.bytes)"), ("after_docs", "\(report.after.docs)"), ("after_tokens", "\(report.after.tokens)"),
-                     ("skipped", report.skipped.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))] {
+                     ("skipped", countsText(report.skipped))] {
         try writer.setMeta(key, v)
     }
     report.output = nil
@@ -344,7 +341,11 @@ private func pruneApply(_ o: PruneOptions, files: [String], dir: String, shard: 
     guard let codes = try resolved.decisions(shard: shard.index) else {
         throw StoreError("\(resolutionPath(dir)) holds no decisions for shard \(shard.index)", status: .dataError)
     }
-    let ctx = try PruneContext(o, log: { _ in })
+    // Apply only tokenizes and counts: a context without the steps' tables (eval n-grams, the
+    // index's unigrams, entries), which each worker would otherwise look every new type up in.
+    var counting = o
+    counting.decontaminate = []; counting.nearDup = nil; counting.balance = nil; counting.keep = nil; counting.entriesFile = nil
+    let ctx = try PruneContext(counting, log: { _ in })
     let stream = CorpusStream(inputs: files, read: o.read, shard: shard, records: true)
     let formats = stream.files.map { o.read.format(of: $0) }
     let sink = try AtomicSink(path: output, compression: OutputCompression.forName(output), level: o.zstdLevel, threads: o.workers)
@@ -470,10 +471,7 @@ private func pruneFinish(_ o: PruneOptions, files: [String], dir: String, log: @
     if let p = resolvedManifest.meta["minhash_perms"], let perms = Int(p), let t = o.nearDup {
         report.minhash = MinHashParams(threshold: t, shingle: o.shingle, perms: perms, seed: o.seed)
     }
-    for part in (m["skipped"] ?? "").split(separator: ",") {
-        let kv = part.split(separator: "=")
-        if kv.count == 2 { report.skipped[String(kv[0])] = Int64(kv[1]) ?? 0 }
-    }
+    report.skipped = parseCounts(m["skipped"] ?? "")
 
     if !o.coverageEvals.isEmpty {
         var config = TokenizerConfig()

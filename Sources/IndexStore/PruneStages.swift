@@ -84,10 +84,8 @@ public final class StageWriter {
 
     public init(path: String, kind: String, fingerprint: String, shard: Int, of count: Int) throws(StoreError) {
         staged = try StagedDatabase(path: path, what: "a prune stage file")
+        try staged.begin(schema: Self.schema, version: Self.schemaVersion)
         let d = staged.db!
-        try d.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA user_version = \(Self.schemaVersion);")
-        try d.exec(Self.schema)
-        try d.exec("BEGIN")
         docSt = try d.prepare("INSERT INTO documents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")
         vocabSt = try d.prepare("INSERT INTO vocab VALUES (?1, ?2, ?3)")
         for (k, v) in [("kind", kind), ("fingerprint", fingerprint), ("shard", "\(shard)"), ("shards", "\(count)")] {
@@ -107,7 +105,7 @@ public final class StageWriter {
         let st = try db.prepare("INSERT INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         st.bind(1, Int64(f.source)); st.bind(2, f.path); st.bind(3, f.format); st.bind(4, f.records); st.bind(5, f.docs)
         st.bind(6, f.bytesDecompressed)
-        st.bind(7, f.skipped.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+        st.bind(7, countsText(f.skipped))
         st.bind(8, Int64(f.incomplete ? 1 : 0))
         try st.run()
     }
@@ -176,13 +174,8 @@ public final class StageReader {
         let st = try db.prepare("SELECT source, path, format, records, docs, bytes_decompressed, skipped, incomplete FROM files ORDER BY source")
         var out: [StageFile] = []
         while try st.step() {
-            var skipped: [String: Int64] = [:]
-            for part in st.text(6).split(separator: ",") {
-                let kv = part.split(separator: "=")
-                if kv.count == 2 { skipped[String(kv[0])] = Int64(kv[1]) ?? 0 }
-            }
             out.append(StageFile(source: Int(st.int(0)), path: st.text(1), format: st.text(2), records: st.int(3), docs: st.int(4),
-                                 bytesDecompressed: st.int(5), skipped: skipped, incomplete: st.int(7) != 0))
+                                 bytesDecompressed: st.int(5), skipped: parseCounts(st.text(6)), incomplete: st.int(7) != 0))
         }
         return out
     }
@@ -223,4 +216,19 @@ public final class StageCursor {
         x.score = st.isNull(12) ? .nan : st.double(12)
         return x
     }
+}
+
+/// Counts by name as the stage files store them: `kind=count,kind=count` in name order.
+public func countsText(_ counts: [String: Int64]) -> String {
+    counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+}
+
+/// The inverse of `countsText`.
+public func parseCounts(_ text: String) -> [String: Int64] {
+    var out: [String: Int64] = [:]
+    for part in text.split(separator: ",") {
+        let kv = part.split(separator: "=")
+        if kv.count == 2 { out[String(kv[0])] = Int64(kv[1]) ?? 0 }
+    }
+    return out
 }

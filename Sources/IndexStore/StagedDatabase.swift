@@ -24,6 +24,15 @@ final class StagedDatabase {
         lockFD = TempFiles.lockFile(tmp)
     }
 
+    /// Creates a new file's tables (`schema`, at `version`) without a journal and opens the
+    /// transaction the writer commits at the end.
+    func begin(schema: String, version: Int) throws(StoreError) {
+        let d = db!
+        try d.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA user_version = \(version);")
+        try d.exec(schema)
+        try d.exec("BEGIN")
+    }
+
     /// Closes the database (committed by the caller) and renames it into place.
     func finish() throws(StoreError) {
         guard let d = db else { return }

@@ -55,10 +55,9 @@ public final class TargetedShardWriter: TargetedSink {
 
     public init(path: String, spec: TargetedSpec, shard: Int, of count: Int, createdAt: String) throws(StoreError) {
         staged = try StagedDatabase(path: path, what: "a cooccur shard")
+        try staged.db!.exec("PRAGMA application_id = 1953718883;")
+        try staged.begin(schema: Self.schema, version: Self.schemaVersion)
         let d = staged.db!
-        try d.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA application_id = 1953718883; PRAGMA user_version = \(Self.schemaVersion);")
-        try d.exec(Self.schema)
-        try d.exec("BEGIN")
         termSt = try d.prepare("INSERT OR REPLACE INTO targeted_terms VALUES (?1, ?2, ?3, ?4)")
         pairSt = try d.prepare("INSERT INTO cooccur_pairs VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         questionSt = try d.prepare("INSERT OR REPLACE INTO cooccur_questions VALUES (?1, ?2, ?3)")
