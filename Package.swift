@@ -41,7 +41,7 @@ let package = Package(
         // Finding many token sequences in documents: the token-level Aho-Corasick automaton
         // (cooccur, the contamination scan) and the rolling-hash n-gram set (prune's
         // decontamination).
-        .target(name: "Matching", dependencies: ["Counting", "Tokenization"], swiftSettings: hotLoop),
+        .target(name: "Matching", dependencies: ["Counting", "Tokenization", "CPrefetch"], swiftSettings: hotLoop),
         // The only module that speaks SQL.
         .target(name: "IndexStore", dependencies: ["Support", "CSQLite", "Counting"]),
         // Statistics: rank correlations, logistic regression (BLAS/LAPACK), bins, bootstrap.

@@ -66,48 +66,15 @@ public final class Vocabulary: @unchecked Sendable {
     deinit {
         arena.deallocate(); starts.deallocate(); slotOf.deallocate(); pending.deallocate()
         free(slots)
-        filter?.deallocate()
     }
 
     /// Frees the tables and leaves the vocabulary empty (when its contents went elsewhere).
     public func release() {
         arena.deallocate(); starts.deallocate(); slotOf.deallocate()
         free(slots)
-        filter?.deallocate(); filter = nil
         arenaUsed = 0
         count = 0
         (cap, arenaCap, arena, starts, slotOf, slots, slotMask) = Self.emptyStorage()
-    }
-
-    /// `prepareLookups()`: one bit per hash bucket, set for the tokens present, so that a token
-    /// that is absent (most tokens of a text, for a vocabulary of patterns) usually costs one
-    /// load instead of a probe sequence. Dropped when a token is added.
-    private var filter: UnsafeMutablePointer<UInt64>? = nil
-    private var filterMask = 0
-
-    /// The filter's bit of a key: one multiply over the first 16 bytes and the length (cheaper
-    /// than the table's hash, which the tokens that pass the filter still pay).
-    @inline(__always) static func filterBit(_ k: Key, _ len: Int) -> Int {
-        let r = (k.0 ^ 0x2545_F491_4F6C_DD1D).multipliedFullWidth(by: k.1 ^ 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: len))
-        return Int(truncatingIfNeeded: (r.high ^ r.low) >> 20)
-    }
-
-    /// Builds the absent-token filter that `lookupTokens` uses (about 64 bits per token). Call it
-    /// once the vocabulary is complete, before threads look tokens up.
-    public func prepareLookups() {
-        filter?.deallocate()
-        var bits = 1 << 16
-        while bits < count * 64 { bits <<= 1 }
-        let f = UnsafeMutablePointer<UInt64>.allocate(capacity: bits / 64)
-        f.initialize(repeating: 0, count: bits / 64)
-        filterMask = bits - 1
-        for id in 0..<count {
-            let len = starts[id + 1] - starts[id]
-            let p = UnsafeRawPointer(arena + starts[id])
-            let b = Self.filterBit(Self.loadKey(p, len), len) & filterMask
-            f[b >> 6] |= 1 << UInt64(b & 63)
-        }
-        filter = f
     }
 
     /// Zeroed slots. Tables of 2 MiB or more are aligned to 2 MiB and offered to the kernel as
@@ -228,30 +195,6 @@ public final class Vocabulary: @unchecked Sendable {
         return found ? id(at: i) : nil
     }
 
-    /// The ids of the `n` tokens of a document (laid out as for `countTokens`), -1 for a token
-    /// never seen, into `ids`. Keys load with whole-word reads where `readable` allows; nothing
-    /// is added. (The hot path of `cooccur` and the contamination scan.)
-    public func lookupTokens(_ bytes: UnsafePointer<UInt8>, ends: UnsafePointer<Int32>, count n: Int, readable: Int,
-                             into ids: UnsafeMutablePointer<Int32>) {
-        let raw = UnsafeRawPointer(bytes)
-        let masks = Self.keyMasks
-        let f = filter, fm = filterMask
-        var s = 0
-        for t in 0..<n {
-            let e = Int(ends[t])
-            let len = e - s
-            let p = raw + s
-            let k = s + 32 <= readable ? Self.loadKeyPadded(p, len, masks) : Self.loadKey(p, len)
-            if let f {
-                let b = Self.filterBit(k, len) & fm
-                if f[b >> 6] & (1 << UInt64(b & 63)) == 0 { ids[t] = -1; s = e; continue }
-            }
-            let (i, found) = probe(k, len, p, Self.hash(k, len, p))
-            ids[t] = found ? Int32(bitPattern: id(at: i)) : -1
-            s = e
-        }
-    }
-
     /// The id of `bytes`, adding the token if it is new.
     @inline(__always) public func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let k = Self.loadKey(bytes.baseAddress, bytes.count)
@@ -314,7 +257,6 @@ public final class Vocabulary: @unchecked Sendable {
     // MARK: growth
 
     private func insert(_ k: Key, _ len: Int, _ p: UnsafeRawPointer?, _ h: UInt64, slot: Int) -> (id: Int, slot: Int) {
-        if let f = filter { f.deallocate(); filter = nil }
         precondition(count < Int(UInt32.max - 1), "more than 4 billion distinct tokens")
         if arenaUsed + len > arenaCap {
             let nc = max(arenaCap * 2, arenaUsed + len)

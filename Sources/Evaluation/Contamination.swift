@@ -49,8 +49,7 @@ public func scanContamination(questions: [String], corpus: [String], n: Int, tok
     var hit = [Bool](repeating: false, count: questions.count)
     var docs: Int64 = 0, docsWithHits: Int64 = 0
     if !patterns.isEmpty {
-        vocab.prepareLookups()
-        let matcher = TokenMatcher(TokenAutomaton(patterns: patterns), tokens: vocab.count)
+        let matcher = TokenMatcher(TokenAutomaton(patterns: patterns), vocabulary: vocab)
         let tokens = TokenBuffer()
         let producer = CorpusStream(inputs: try expandInputs(corpus), read: read, shard: shard)
         defer { producer.stop() }
@@ -59,7 +58,7 @@ public func scanContamination(questions: [String], corpus: [String], n: Int, tok
             if let e = b.error { throw e }
             b.forEachDocument { text in
                 tokenizer.tokenize(text, into: tokens)
-                matcher.match(tokens, vocab)
+                matcher.match(tokens)
                 docs += 1
                 if matcher.matchPattern.isEmpty { return }
                 docsWithHits += 1

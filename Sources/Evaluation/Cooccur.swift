@@ -209,14 +209,13 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     // The stream reads on its own thread; lanes (one per core, at most 4) take its batches round
     // robin and each tokenizes, matches and credits pairs with counts of its own (summed at the
     // end), as `index` counts.
-    vocab.prepareLookups()
     let laneCount = max(1, min(4, onlineCores()))
     let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard, lanes: laneCount)
     defer { producer.stop() }
     let lanes = (0..<laneCount).map { k in
         CooccurLane(queue: producer.queues[k], recycle: { [unowned producer] in producer.recycle($0) },
-                    tokenizer: Tokenizer(config: settings.tokenizer), vocab: vocab,
-                    matcher: TokenMatcher(automaton, tokens: vocab.count), pass: PairPass(tables, window: o.window))
+                    tokenizer: Tokenizer(config: settings.tokenizer),
+                    matcher: TokenMatcher(automaton, vocabulary: vocab), pass: PairPass(tables, window: o.window))
     }
     var progressLine = ProgressLine(label: "cooccur:", total: producer.totalBytes, enabled: o.progress)
     try producer.runLanes(lanes.map { lane in { lane.run() } }, every: o.progress ? 0.5 : 0.1) {

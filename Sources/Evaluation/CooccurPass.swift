@@ -435,7 +435,6 @@ final class CooccurLane: @unchecked Sendable {
     let queue: BoundedQueue<CorpusBatch>
     let recycle: (CorpusBatch) -> Void
     let tokenizer: Tokenizer
-    let vocab: Vocabulary
     let matcher: TokenMatcher
     let pass: PairPass
     let tokensSeen = Atomic<Int64>(0)
@@ -443,9 +442,9 @@ final class CooccurLane: @unchecked Sendable {
     private(set) var ends: [(Int, FileEnd)] = []
     private(set) var error: Error?
 
-    init(queue: BoundedQueue<CorpusBatch>, recycle: @escaping (CorpusBatch) -> Void, tokenizer: Tokenizer, vocab: Vocabulary,
+    init(queue: BoundedQueue<CorpusBatch>, recycle: @escaping (CorpusBatch) -> Void, tokenizer: Tokenizer,
          matcher: TokenMatcher, pass: PairPass) {
-        self.queue = queue; self.recycle = recycle; self.tokenizer = tokenizer; self.vocab = vocab
+        self.queue = queue; self.recycle = recycle; self.tokenizer = tokenizer
         self.matcher = matcher; self.pass = pass
     }
 
@@ -458,7 +457,7 @@ final class CooccurLane: @unchecked Sendable {
             for d in 0..<b.count {
                 tokenizer.tokenize(b.text(d), into: tokens)
                 n += Int64(tokens.count)
-                matcher.match(tokens, vocab)
+                matcher.match(tokens)
                 pass.add(patterns: matcher.matchPattern, ends: matcher.matchEnd)
             }
             pass.endBatch()

@@ -72,8 +72,20 @@ package final class TokenMatcher {
     /// many matches).
     private let maxOutputs: Int
 
-    /// `tokens`: the number of token ids (the root's table is dense over them).
-    package init(_ a: TokenAutomaton, tokens: Int) {
+    /// Token bytes -> ids and root transitions, for `match(_:)` (nil: the matcher takes ids).
+    private let table: TokenTable?
+    /// Lookups staged ahead (`match(_:)`): a ring of 2 * `ahead` entries.
+    private let probes: UnsafeMutablePointer<TokenTable.Probe>
+    private static let ahead = 16
+
+    /// A matcher of tokenized text: `vocabulary` holds every token of the patterns (their ids).
+    package convenience init(_ a: TokenAutomaton, vocabulary v: Vocabulary) {
+        self.init(a, tokens: v.count, tokenBytes: (0..<v.count).map { Array(v.token(UInt32($0))) })
+    }
+
+    /// `tokens`: the number of token ids (the root's table is dense over them); `tokenBytes`:
+    /// each id's bytes, when the matcher is to read tokenized text (`match(_:)`).
+    package init(_ a: TokenAutomaton, tokens: Int, tokenBytes: [[UInt8]]? = nil) {
         func copy<T>(_ x: [T]) -> UnsafeMutableBufferPointer<T> {
             let p = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, x.count))
             _ = p.initialize(from: x)
@@ -104,9 +116,20 @@ package final class TokenMatcher {
         maxOutputs = most
         patterns = .allocate(capacity: capacity)
         ends = .allocate(capacity: capacity)
+        probes = .allocate(capacity: 2 * Self.ahead)
+        if let tokenBytes {
+            precondition(tokenBytes.count == tokens, "one byte string per token id")
+            var deep = [Bool](repeating: false, count: tokens)
+            for k in a.next.keys where k >> 32 != 0 { deep[Int(k & 0xFFFF_FFFF)] = true }
+            table = TokenTable(tokens: tokenBytes, root: root, deep: deep)
+        } else {
+            table = nil
+        }
     }
 
     deinit {
+        table?.deallocate()
+        probes.deallocate()
         for p in [UnsafeMutableRawPointer(rootNext.baseAddress!), UnsafeMutableRawPointer(keys.baseAddress!),
                   UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(fail.baseAddress!),
                   UnsafeMutableRawPointer(outStart.baseAddress!), UnsafeMutableRawPointer(outList.baseAddress!),
@@ -145,15 +168,20 @@ package final class TokenMatcher {
         ArraySlice(UnsafeBufferPointer(rebasing: outList[Int(outStart[Int(node)])..<Int(outStart[Int(node) + 1])]))
     }
 
-    /// Runs the automaton over token ids (negative: a token no pattern has); fills
-    /// matchPattern/matchEnd.
-    package func match(ids: UnsafePointer<Int32>, count: Int) {
+    /// Room for the matches of `count` tokens.
+    @inline(__always) private func reserve(_ count: Int) {
         if capacity < count * maxOutputs {
             while capacity < count * maxOutputs { capacity *= 2 }
             patterns.deallocate(); ends.deallocate()
             patterns = .allocate(capacity: capacity)
             ends = .allocate(capacity: capacity)
         }
+    }
+
+    /// Runs the automaton over token ids (negative: a token no pattern has); fills
+    /// matchPattern/matchEnd.
+    package func match(ids: UnsafePointer<Int32>, count: Int) {
+        reserve(count)
         var m = 0
         var node: Int32 = 0
         for i in 0..<count {
@@ -167,15 +195,39 @@ package final class TokenMatcher {
         matches = m
     }
 
-    /// Runs the automaton over a tokenized document; fills matchPattern/matchEnd.
-    package func match(_ tokens: TokenBuffer, _ vocab: Vocabulary) {
+    /// Runs the automaton over a tokenized document; fills matchPattern/matchEnd. The hot loop of
+    /// `cooccur` and the contamination scan: each token is looked up by its bytes in the table of
+    /// the patterns' tokens, which also gives the state after it when no state but the root has a
+    /// transition on it (then the failure links need not be walked).
+    package func match(_ tokens: TokenBuffer) {
+        guard let table else { preconditionFailure("this matcher was built without the tokens' bytes") }
         let n = tokens.count
-        if scratch.count < n { scratch = [Int32](repeating: -1, count: max(n, 2 * scratch.count)) }
-        scratch.withUnsafeMutableBufferPointer { ids in
-            vocab.lookupTokens(tokens.bytes, ends: tokens.ends, count: n, readable: tokens.readableBytes, into: ids.baseAddress!)
-            match(ids: ids.baseAddress!, count: n)
+        reserve(n)
+        let raw = UnsafeRawPointer(tokens.bytes)
+        let tokenEnds = tokens.ends
+        // Token i's key and slot are computed `ahead` tokens before it is matched, when its
+        // entry is prefetched (the table outgrows the L1 and L2 caches for large eval sets).
+        let ring = probes
+        let ahead = Self.ahead
+        @inline(__always) func stage(_ i: Int) {
+            let s = i == 0 ? 0 : Int(tokenEnds[i - 1])
+            ring[i & (2 * ahead - 1)] = table.stage(raw + s, Int(tokenEnds[i]) - s)
         }
+        for i in 0..<min(ahead, n) { stage(i) }
+        var m = 0
+        var node: Int32 = 0
+        for i in 0..<n {
+            if i + ahead < n { stage(i + ahead) }
+            guard let x = table.find(ring[i & (2 * ahead - 1)]) else { node = 0; continue }
+            if node == 0 || x.pointee.deep == 0 {
+                node = x.pointee.root
+            } else {
+                node = step(node, UInt32(truncatingIfNeeded: (x.pointee.lenId & 0xFFFF_FFFF) - 1))
+            }
+            if node == 0 { continue }
+            let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
+            for k in lo..<hi { patterns[m] = outList[k]; ends[m] = Int32(i); m += 1 }
+        }
+        matches = m
     }
-    /// Token ids of the document being matched.
-    private var scratch: [Int32] = [-1]
 }

@@ -60,39 +60,6 @@ import TestSupport
         #expect(Array("zz-not-there".utf8).withUnsafeBytes { v.lookup($0) } == nil)
     }
 
-    /// `lookupTokens` (with and without the absent-token filter, and after a token is added,
-    /// which drops the filter) equals a dictionary of the tokens present.
-    @Test func lookupTokensEqualsADictionary() {
-        let present = Self.tokens(2000, seed: 7)
-        let v = Vocabulary()
-        var want: [[UInt8]: Int32] = [:]
-        for t in present {
-            let id = t.withUnsafeBytes { v.intern($0) }
-            want[t] = Int32(id)
-        }
-        let doc = Self.tokens(5000, seed: 8) + present.prefix(500)
-        var bytes: [UInt8] = []
-        var ends: [Int32] = []
-        for t in doc { bytes += t; ends.append(Int32(bytes.count)) }
-        let readable = bytes.count
-        bytes += [UInt8](repeating: 0, count: 32)
-        func check(_ label: String) {
-            var ids = [Int32](repeating: -2, count: doc.count)
-            bytes.withUnsafeBufferPointer { b in
-                ends.withUnsafeBufferPointer { e in
-                    ids.withUnsafeMutableBufferPointer { v.lookupTokens(b.baseAddress!, ends: e.baseAddress!, count: doc.count, readable: readable, into: $0.baseAddress!) }
-                }
-            }
-            for (i, t) in doc.enumerated() { #expect(ids[i] == (want[t] ?? -1), "\(label) token \(i)") }
-        }
-        check("no filter")
-        v.prepareLookups()
-        check("filter")
-        let extra = doc[3]
-        want[extra] = want[extra] ?? Int32(extra.withUnsafeBytes { v.intern($0) })
-        check("after intern")
-    }
-
     @Test func internAndCountAgreeWithCountTokens() {
         let v = Vocabulary()
         let words = Self.tokens(5000, seed: 99)

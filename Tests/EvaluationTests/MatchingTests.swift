@@ -1,6 +1,8 @@
 import Testing
 @testable import Matching
 import Statistics
+import Counting
+import Tokenization
 
 /// The two matchers of the Matching module agree: the rolling-hash n-gram set (prune's
 /// decontamination) finds a pattern in a document exactly when the automaton (the contamination
@@ -27,6 +29,47 @@ import Statistics
                 agreed += 1
             }
             #expect(agreed == 500 && hits > 20)
+        }
+    }
+
+    /// Matching tokenized text (each token looked up by its bytes in the matcher's own table)
+    /// finds what matching the same tokens' ids finds, with ids from a dictionary. Words of 1 to
+    /// 40 bytes, many sharing their first 8, 16 or 32 bytes and differing after, some absent.
+    @Test func matchingTextEqualsMatchingIds() {
+        var rng = Xoshiro256(seed: 29)
+        let stems = ["a", "of", "internationalization", "internationalizations", "abcdefghijklmnop", "abcdefghijklmnopq",
+                     "abcdefghijklmnopqrstuvwxyzabcdefgh", "abcdefghijklmnopqrstuvwxyzabcdefghij", "12", "1234567", "12345678",
+                     "123456789", "é", "naïve", "zürich", "x"]
+        var words = stems
+        for s in stems where s.count > 2 { words.append(s + "z"); words.append(String(s.dropLast()) + "y") }
+        let tokenizer = Tokenizer(config: TokenizerConfig())
+        for trial in 0..<30 {
+            let vocab = Vocabulary()
+            var ids: [String: Int32] = [:]
+            func id(_ w: String) -> UInt32 {
+                var b = Array(w.utf8)
+                let i = b.withUnsafeMutableBytes { vocab.intern(UnsafeRawBufferPointer($0)) }
+                ids[w] = Int32(i)
+                return i
+            }
+            // Patterns of 1-3 words from a random half of the words (the rest stay absent).
+            let known = words.filter { _ in rng.next() % 2 == 0 }
+            guard !known.isEmpty else { continue }
+            let patterns: [[UInt32]] = (0..<(5 + Int(rng.next() % 20))).map { _ in
+                (0..<(1 + Int(rng.next() % 3))).map { _ in id(known[Int(rng.next() % UInt64(known.count))]) }
+            }
+            let automaton = TokenAutomaton(patterns: patterns)
+            let byText = TokenMatcher(automaton, vocabulary: vocab)
+            let byIds = TokenMatcher(automaton, tokens: vocab.count)
+            let text = (0..<200).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
+            let tokens = TokenBuffer()
+            Array(text.utf8).withUnsafeBytes { tokenizer.tokenize($0, into: tokens) }
+            let docIds = (0..<tokens.count).map { ids[tokens.string($0)] ?? -1 }
+            byText.match(tokens)
+            docIds.withUnsafeBufferPointer { byIds.match(ids: $0.baseAddress!, count: docIds.count) }
+            #expect(Array(byText.matchPattern) == Array(byIds.matchPattern), "trial \(trial)")
+            #expect(Array(byText.matchEnd) == Array(byIds.matchEnd), "trial \(trial)")
+            #expect(trial > 0 || !byIds.matchPattern.isEmpty)
         }
     }
 }

@@ -1,0 +1,135 @@
+import CPrefetch
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The lookup of `TokenMatcher.match(_:)`: the bytes of every token some pattern has -> its id,
+/// the automaton's state after reading it from the root, and whether it occurs after a pattern's
+/// first token (only then can a state other than the root have a transition on it).
+///
+/// Small by construction (the patterns' tokens, not a corpus vocabulary) and read by every token
+/// of a corpus, most of which it does not hold, so it is laid out for that: an open-addressing
+/// table of 32-byte entries at most half full, keyed by a token's first 16 bytes and its length,
+/// hashed with one 64x64->128-bit multiply. A lookup is two masked word loads, the multiply, and
+/// usually one or two entry compares; bytes past the 16th are compared only for tokens longer than
+/// 16 bytes whose first 16 bytes and length match.
+///
+/// Keys are compared byte for byte on every hit: two different byte strings never share an entry.
+struct TokenTable {
+    struct Entry {
+        var k0: UInt64, k1: UInt64
+        /// 0 when empty; else length << 32 | (id + 1).
+        var lenId: UInt64
+        /// The automaton's state after this token from the root (0: no pattern starts with it).
+        var root: Int32
+        /// 1 when the token occurs after the first token of some pattern.
+        var deep: Int32
+    }
+
+    let entries: UnsafeMutablePointer<Entry>
+    let mask: Int
+    /// Every token's bytes, for the compare past 16 bytes: token `id` is `arena[starts[id] ..< starts[id + 1]]`.
+    let arena: UnsafeMutablePointer<UInt8>
+    let starts: UnsafeMutablePointer<Int>
+
+    /// Word masks by token length: row `min(len, 16)` keeps the token's bytes of each of the two
+    /// key words.
+    nonisolated(unsafe) static let keyMasks: UnsafePointer<UInt64> = {
+        let m = UnsafeMutablePointer<UInt64>.allocate(capacity: 17 * 2)
+        for len in 0...16 {
+            for j in 0..<2 {
+                let bytes = min(8, max(0, len - 8 * j))
+                m[2 * len + j] = bytes == 8 ? .max : (1 &<< UInt64(8 * bytes)) &- 1
+            }
+        }
+        return UnsafePointer(m)
+    }()
+
+    /// `tokens[id]`: the bytes of token `id`; `root[id]`, `deep[id]`: see `Entry`.
+    init(tokens: [[UInt8]], root: [Int32], deep: [Bool]) {
+        var cap = 16
+        while cap < tokens.count * 2 { cap <<= 1 }
+        mask = cap - 1
+        entries = .allocate(capacity: cap)
+        entries.initialize(repeating: Entry(k0: 0, k1: 0, lenId: 0, root: 0, deep: 0), count: cap)
+        let total = tokens.reduce(0) { $0 + $1.count }
+        // 16 zero bytes after the last token, so every key loads with whole-word reads.
+        arena = .allocate(capacity: total + 16)
+        arena.initialize(repeating: 0, count: total + 16)
+        starts = .allocate(capacity: tokens.count + 1)
+        var at = 0
+        for (id, t) in tokens.enumerated() {
+            starts[id] = at
+            for b in t { arena[at] = b; at += 1 }
+        }
+        starts[tokens.count] = at
+        for (id, t) in tokens.enumerated() {
+            let p = UnsafeRawPointer(arena + starts[id])
+            let (k0, k1) = Self.key(p, t.count)
+            precondition(find(p, t.count) == nil, "token \(id) appears twice")
+            var i = Self.slot(k0, k1, t.count, mask)
+            while entries[i].lenId != 0 { i = (i + 1) & mask }
+            entries[i] = Entry(k0: k0, k1: k1, lenId: UInt64(t.count) << 32 | UInt64(id + 1), root: root[id], deep: deep[id] ? 1 : 0)
+        }
+    }
+
+    func deallocate() {
+        entries.deallocate(); arena.deallocate(); starts.deallocate()
+    }
+
+    /// The first 16 bytes of a token, zero-padded; 16 bytes from `p` must be readable.
+    @inline(__always) static func key(_ p: UnsafeRawPointer, _ len: Int) -> (UInt64, UInt64) {
+        let m = keyMasks + 2 * min(len, 16)
+        return (p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) & m[0],
+                p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & m[1])
+    }
+
+    @inline(__always) static func slot(_ k0: UInt64, _ k1: UInt64, _ len: Int, _ mask: Int) -> Int {
+        let r = (k0 ^ 0xA076_1D64_78BD_642F).multipliedFullWidth(by: k1 ^ 0xE703_7ED1_A0B4_28DB ^ UInt64(truncatingIfNeeded: len))
+        let h = r.high ^ r.low
+        return Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+    }
+
+    /// The entry of the `len` bytes at `p`, or nil when no pattern has that token. 16 bytes from
+    /// `p` must be readable.
+    @inline(__always) func find(_ p: UnsafeRawPointer, _ len: Int) -> UnsafeMutablePointer<Entry>? {
+        let (k0, k1) = Self.key(p, len)
+        return find(k0, k1, p, len, Self.slot(k0, k1, len, mask))
+    }
+
+    /// `find` with the key and its first slot already computed (see `Probe`).
+    @inline(__always) func find(_ k0: UInt64, _ k1: UInt64, _ p: UnsafeRawPointer, _ len: Int, _ first: Int) -> UnsafeMutablePointer<Entry>? {
+        let tag = UInt64(truncatingIfNeeded: len)
+        var i = first
+        while true {
+            let e = entries + i
+            let lenId = e.pointee.lenId
+            if lenId == 0 { return nil }
+            if (e.pointee.k0 ^ k0) | (e.pointee.k1 ^ k1) | ((lenId >> 32) ^ tag) == 0 {
+                if len <= 16 { return e }
+                let id = Int(truncatingIfNeeded: lenId & 0xFFFF_FFFF) - 1
+                if memcmp(arena + starts[id] + 16, p + 16, len - 16) == 0 { return e }
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// A lookup staged ahead of its use: the key, the bytes and the first slot (prefetched).
+    struct Probe {
+        var k0: UInt64, k1: UInt64
+        var p: UnsafeRawPointer
+        var len: Int
+        var slot: Int
+    }
+
+    /// Computes a token's key and first slot and prefetches the slot's entry.
+    @inline(__always) func stage(_ p: UnsafeRawPointer, _ len: Int) -> Probe {
+        let (k0, k1) = Self.key(p, len)
+        let i = Self.slot(k0, k1, len, mask)
+        ts_prefetch(entries + i)
+        return Probe(k0: k0, k1: k1, p: p, len: len, slot: i)
+    }
+
+    @inline(__always) func find(_ x: Probe) -> UnsafeMutablePointer<Entry>? { find(x.k0, x.k1, x.p, x.len, x.slot) }
+}
