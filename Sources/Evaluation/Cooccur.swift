@@ -3,6 +3,7 @@ import CorpusIO
 import Counting
 import Indexing
 import IndexStore
+import Dispatch
 import Synchronization
 import Tokenization
 
@@ -43,7 +44,11 @@ public struct CooccurReport: Sendable {
     public var tokens: Int64 = 0
     public var bytes: Int64 = 0
     public var seconds = 0.0
+    /// Reading the eval files, extracting terms and building the pass's tables.
+    public var setupSeconds = 0.0
     public var passSeconds = 0.0
+    /// Writing the counts.
+    public var storeSeconds = 0.0
     public var patterns = 0
     public var pairs = 0
     public var questions = 0
@@ -129,9 +134,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     for s in o.questionTerms + o.extraTerms { if case .field(let f) = s { fields.termFields.append(f) } }
     let (rows, _) = try readEvalFiles(o.evals, fields: fields, onError: o.onError)
     let gazetteer = try loadGazetteer(o.entities, specs: o.questionTerms + o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords)
-    let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
-    let ax = TermExtractor(specs: [.answer], tokenizer: tokenizer, stopwords: o.stopwords)
-    let ex = TermExtractor(specs: o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
+    let rowTerms = extractRowTerms(rows, o, tokenizer: settings.tokenizer, gazetteer: gazetteer)
     let vocab = Vocabulary()
     var patterns: [[UInt32]] = []
     var patternText: [String] = []
@@ -152,12 +155,12 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     var pairIndex: [PairKey: Int32] = [:]
     var pairNames: [(String, String)] = []
     var pairTerm: [[Int32]] = [], pairAnswer: [[Int32]] = []
-    for r in rows {
-        for t in ex.terms(of: r) { for a in t.aliases { _ = pattern(a) } }
-        let qt = qx.terms(of: r)
-        guard let a = ax.terms(of: r).first else { report.questionsWithoutTerms += 1; continue }
+    for rt in rowTerms {
+        for t in rt.extra { for a in t.aliases { _ = pattern(a) } }
+        let qt = rt.question
+        guard let a = rt.answer else { report.questionsWithoutTerms += 1; continue }
         let answerAliases = Set(a.aliases)
-        let sig = qaSignature(questionTerms: qt, answer: a)
+        let sig = rt.signature
         if bySignature[sig] != nil { continue }
         let ap = a.aliases.map(pattern)
         var pids: [Int32] = []
@@ -204,6 +207,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                             questionPairs: questions.map(\.pairIds))
     let pairCount = pairNames.count
     let tPass = now()
+    report.setupSeconds = tPass - t0
     var read = o.read
     read.onError = o.onError
     // The stream reads on its own thread; lanes (one per core, at most 4) take its batches round
@@ -242,6 +246,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     report.passSeconds = now() - tPass
 
     // Store, all or nothing.
+    let tStore = now()
     let writer: TargetedSink
     if let out = o.shardOutput {
         writer = try TargetedShardWriter(path: out, spec: spec, shard: o.shard.index, of: o.shard.count, createdAt: isoNow())
@@ -276,6 +281,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         writer.abandon()
         throw error
     }
+    report.storeSeconds = now() - tStore
     report.questionsWithDocs = questionDocs.filter { $0 > 0 }.count
     var top: [(String, String, UInt64, UInt64)] = []
     for i in 0..<pairCount { top.append((pairNames[i].0, pairNames[i].1, pairDocs[i], pairWindow[i])) }
@@ -283,6 +289,38 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     report.topPairs = Array(top.prefix(10))
     report.seconds = now() - t0
     return report
+}
+
+/// A row's terms: extra terms, question terms, its answer and the question's signature.
+struct RowTerms: Sendable {
+    var extra: [Term] = []
+    var question: [Term] = []
+    var answer: Term? = nil
+    var signature = ""
+}
+
+/// Every row's terms, extracted on several threads (each with its own tokenizer): for large eval
+/// files this is most of the setup before the pass.
+func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: TokenizerConfig, gazetteer: Gazetteer?) -> [RowTerms] {
+    let chunks = rows.count < 512 ? 1 : max(1, min(8, onlineCores()))
+    let out = Locked([[RowTerms]](repeating: [], count: chunks))
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        let tokenizer = Tokenizer(config: config)
+        let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
+        let ax = TermExtractor(specs: [.answer], tokenizer: tokenizer, stopwords: o.stopwords)
+        let ex = TermExtractor(specs: o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
+        var part: [RowTerms] = []
+        for r in rows[(rows.count * c / chunks)..<(rows.count * (c + 1) / chunks)] {
+            var t = RowTerms()
+            t.extra = ex.terms(of: r)
+            t.question = qx.terms(of: r)
+            t.answer = ax.terms(of: r).first
+            if let a = t.answer { t.signature = qaSignature(questionTerms: t.question, answer: a) }
+            part.append(t)
+        }
+        out.withLock { $0[c] = part }
+    }
+    return out.withLock { $0.flatMap { $0 } }
 }
 
 /// A (question term, answer) pair by the patterns of their aliases.

@@ -136,19 +136,22 @@ final class PairPass {
     let termSideOther: UnsafeMutableBufferPointer<Int32>, answerSideOther: UnsafeMutableBufferPointer<Int32>
     let pairTerm: CSR, pairAnswer: CSR
     let pairQuestions: CSR
-    let crossKeys: UnsafeMutableBufferPointer<UInt64>
     let crossRow: UnsafeMutableBufferPointer<Int32>
     let crossPairs: CSR
     let crossMask: Int
     let role: UnsafeMutableBufferPointer<UInt8>
 
     // Results.
+    /// This worker's copy of the (term alias, answer alias) hash, each key beside its window hits
+    /// (one cache line per hit; a hit adds to every pair of the key's row at the end).
+    struct CrossSlot { var key: UInt64; var hits: UInt64 }
+    let cross: UnsafeMutableBufferPointer<CrossSlot>
     let count: UnsafeMutableBufferPointer<UInt64>
     let df: UnsafeMutableBufferPointer<UInt64>
-    /// Per pair: the last block it was credited in, its documents and window hits (one record,
-    /// so crediting touches one cache line). Per question: the same without window hits, which are
+    /// Per pair: the last block it was credited in and its documents (one record, so crediting
+    /// touches one cache line). Per question: the same without window hits, which are
     /// the sum over its pairs (`PairTotals`).
-    struct PairState { var stamp: Int64 = -1; var docs: UInt64 = 0; var window: UInt64 = 0 }
+    struct PairState { var stamp: Int64 = -1; var docs: UInt64 = 0 }
     struct QuestionState { var stamp: Int64 = -1; var docs: UInt64 = 0 }
     let pairState: UnsafeMutableBufferPointer<PairState>
     let questionState: UnsafeMutableBufferPointer<QuestionState>
@@ -157,8 +160,18 @@ final class PairPass {
     // occurrences in this document.
     let lastDoc: UnsafeMutableBufferPointer<Int64>
     let occCount: UnsafeMutableBufferPointer<Int32>
-    /// This document's occurrences of patterns that are a pair's alias, as start << 32 | pattern,
-    /// sorted by start (the window pass).
+    /// Window hits are counted when a block is credited, over only the occurrences of patterns
+    /// that are an alias of a pair present in the document (most are not): the block's
+    /// occurrences of pair aliases, as start << 32 | pattern, of the documents that hold both a
+    /// question-term alias and an answer alias; and per such document, its number in the block
+    /// and its range of `blockOcc`.
+    var blockOcc: [UInt64] = []
+    var windowDocs: [(doc: Int, lo: Int, hi: Int)] = []
+    /// Per pattern: the documents of the block in which it is an alias of a pair present there
+    /// (valid when `activeStamp` is the block).
+    let activeBits: UnsafeMutableBufferPointer<UInt64>
+    let activeStamp: UnsafeMutableBufferPointer<Int64>
+    /// One document's active occurrences, sorted by start (the window scan).
     var byStart: [UInt64] = []
     var touched: [Int32] = []
     /// Documents are credited to pairs and questions in blocks of up to 64: a pattern's bits say
@@ -184,33 +197,43 @@ final class PairPass {
         termToPairs = t.termToPairs; answerToPairs = t.answerToPairs
         termSideOther = t.termSideOther; answerSideOther = t.answerSideOther
         pairTerm = t.pairTerm; pairAnswer = t.pairAnswer; pairQuestions = t.pairQuestions
-        crossKeys = t.crossKeys; crossRow = t.crossRow; crossPairs = t.crossPairs; crossMask = t.crossMask
+        crossRow = t.crossRow; crossPairs = t.crossPairs; crossMask = t.crossMask
+        cross = .allocate(capacity: t.crossMask + 1)
+        for i in 0...t.crossMask { cross[i] = CrossSlot(key: t.crossKeys[i], hits: 0) }
         role = t.role
         count = filledBuffer(t.patterns, 0); df = filledBuffer(t.patterns, 0)
         pairState = filledBuffer(t.pairs, PairState()); questionState = filledBuffer(t.questions, QuestionState())
         lastDoc = filledBuffer(t.patterns, -1)
         occCount = filledBuffer(t.patterns, 0)
         blockBits = filledBuffer(t.patterns, 0); blockStamp = filledBuffer(t.patterns, -1)
+        activeBits = filledBuffer(t.patterns, 0); activeStamp = filledBuffer(t.patterns, -1)
         questionBits = filledBuffer(t.questions, 0)
     }
 
     deinit {
-        count.deallocate(); df.deallocate(); pairState.deallocate(); questionState.deallocate()
+        count.deallocate(); df.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
         lastDoc.deallocate()
         occCount.deallocate()
         blockBits.deallocate(); blockStamp.deallocate(); questionBits.deallocate()
+        activeBits.deallocate(); activeStamp.deallocate()
+    }
+
+    /// The slot of (term alias `t`, answer alias `a`) in `cross`, or -1 when no pair has both.
+    @inline(__always) func crossSlot(_ t: Int32, _ a: Int32) -> Int {
+        let k = UInt64(UInt32(t)) << 32 | UInt64(UInt32(a))
+        var i = TokenAutomaton.slot(k, crossMask)
+        while true {
+            let kk = cross[i].key
+            if kk == k { return i }
+            if kk == UInt64.max { return -1 }
+            i = (i + 1) & crossMask
+        }
     }
 
     /// The pairs whose term alias is `t` and answer alias is `a` (empty when none).
     @inline(__always) func crossRange(_ t: Int32, _ a: Int32) -> Range<Int> {
-        let k = UInt64(UInt32(t)) << 32 | UInt64(UInt32(a))
-        var i = TokenAutomaton.slot(k, crossMask)
-        while true {
-            let kk = crossKeys[i]
-            if kk == k { return crossPairs.bounds(Int(crossRow[i])) }
-            if kk == UInt64.max { return 0..<0 }
-            i = (i + 1) & crossMask
-        }
+        let i = crossSlot(t, a)
+        return i < 0 ? 0..<0 : crossPairs.bounds(Int(crossRow[i]))
     }
 
     /// Counts the documents of a batch of matches, in order.
@@ -256,7 +279,54 @@ final class PairPass {
             blockBits[pi] |= bit
         }
         touched.removeAll(keepingCapacity: true)
-        if window >= 0 { countWindows(matchPattern, matchEnd) }
+        if window >= 0 { stashOccurrences(matchPattern, matchEnd) }
+    }
+
+    /// Keeps this document's occurrences of pair aliases for the window scan at the end of the
+    /// block, when it holds both a question-term alias and an answer alias.
+    private func stashOccurrences(_ matchPattern: UnsafeBufferPointer<Int32>, _ matchEnd: UnsafeBufferPointer<Int32>) {
+        let lo = blockOcc.count
+        var terms = 0, answers = 0
+        for k in 0..<matchPattern.count {
+            let p = matchPattern[k]
+            let r = role[Int(p)]
+            if r == 0 { continue }
+            terms |= Int(r & 1); answers |= Int(r >> 1)
+            let start = matchEnd[k] - patternLength[Int(p)] + 1
+            blockOcc.append(UInt64(UInt32(start)) << 32 | UInt64(UInt32(p)))
+        }
+        if terms == 0 || answers == 0 {
+            blockOcc.removeSubrange(lo...)
+            return
+        }
+        windowDocs.append((blockDocs, lo, blockOcc.count))
+    }
+
+    /// Marks pattern p as an alias of a pair present in documents `w` of the block.
+    @inline(__always) private func activate(_ p: Int32, _ w: UInt64) {
+        let pi = Int(p)
+        if activeStamp[pi] != block { activeStamp[pi] = block; activeBits[pi] = 0 }
+        activeBits[pi] |= w
+    }
+
+    /// The window scan of the block's documents (after its pairs were credited, which marked the
+    /// active patterns).
+    private func countBlockWindows() {
+        for (d, lo, hi) in windowDocs {
+            let bit = UInt64(1) << UInt64(d)
+            byStart.removeAll(keepingCapacity: true)
+            var terms = 0, answers = 0
+            for k in lo..<hi {
+                let x = blockOcc[k]
+                let pi = Int(x & 0xFFFF_FFFF)
+                guard activeStamp[pi] == block && activeBits[pi] & bit != 0 else { continue }
+                let r = role[pi]
+                terms += Int(r & 1); answers += Int(r >> 1)
+                byStart.append(x)
+            }
+            if terms == 0 || answers == 0 { continue }
+            countWindows(terms: terms, answers: answers)
+        }
     }
 
     /// Window hits: every two occurrences whose starts are at most `window` tokens apart and whose
@@ -264,19 +334,9 @@ final class PairPass {
     /// pair, add one to that pair (once per such ordered pair of occurrences, so an alias on both
     /// sides of a pair counts as the sum over its alias combinations does). Each occurrence of
     /// the rarer side in the document looks at its neighbours: the work is per occurrence and
-    /// window, not per pair present in the document.
-    private func countWindows(_ matchPattern: UnsafeBufferPointer<Int32>, _ matchEnd: UnsafeBufferPointer<Int32>) {
-        byStart.removeAll(keepingCapacity: true)
-        var terms = 0, answers = 0
-        for k in 0..<matchPattern.count {
-            let p = matchPattern[k]
-            let r = role[Int(p)]
-            if r == 0 { continue }
-            terms += Int(r & 1); answers += Int(r >> 1)
-            let start = matchEnd[k] - patternLength[Int(p)] + 1
-            byStart.append(UInt64(UInt32(start)) << 32 | UInt64(UInt32(p)))
-        }
-        if terms == 0 || answers == 0 { return }
+    /// window, not per pair present in the document. `byStart`: the document's active
+    /// occurrences (`terms` of question-term aliases and `answers` of answer aliases).
+    private func countWindows(terms: Int, answers: Int) {
         let n = byStart.count
         // Anchors are answer occurrences (role bit 2) or term occurrences (bit 1), whichever are fewer.
         let anchorRole: UInt8 = answers <= terms ? 2 : 1, otherRole: UInt8 = 3 - anchorRole
@@ -289,8 +349,8 @@ final class PairPass {
                 o[j] = x
             }
             @inline(__always) func hit(_ anchor: Int32, _ other: Int32) {
-                let r = anchorRole == 2 ? crossRange(other, anchor) : crossRange(anchor, other)
-                for k in r { pairState[Int(crossPairs.list[k])].window += 1 }
+                let i = anchorRole == 2 ? crossSlot(other, anchor) : crossSlot(anchor, other)
+                if i >= 0 { cross[i].hits += 1 }
             }
             for i in 0..<n {
                 let pi = Int32(truncatingIfNeeded: o[i] & 0xFFFF_FFFF)
@@ -327,6 +387,8 @@ final class PairPass {
             block += 1
             blockDocs = 0
             blockTouched.removeAll(keepingCapacity: true)
+            blockOcc.removeAll(keepingCapacity: true)
+            windowDocs.removeAll(keepingCapacity: true)
         }
         if blockTouched.isEmpty { return }
         touchedTerms.removeAll(keepingCapacity: true)
@@ -363,7 +425,10 @@ final class PairPass {
                     // has several aliases on this side (then `credit` ORs them all, once).
                     if e >= 0 {
                         let w = mine & bits(o)
-                        if w != 0 { creditBits(Int(e), w) }
+                        if w != 0 {
+                            creditBits(Int(e), w)
+                            if window >= 0 { activate(p, w); activate(o, w) }
+                        }
                         continue
                     }
                     if bits(o) == 0 { continue }
@@ -376,6 +441,7 @@ final class PairPass {
             questionBits[Int(qi)] = 0
         }
         touchedQuestions.removeAll(keepingCapacity: true)
+        if window >= 0 { countBlockWindows() }
     }
 
     /// Credits pair `pid` (once per block) with the block's documents that hold one of its term
@@ -388,7 +454,12 @@ final class PairPass {
         if t == 0 { return }
         for j in pairAnswer.bounds(pid) { a |= bits(pairAnswer.list[j]) }
         let w = t & a
-        if w != 0 { record(pid, w) }
+        if w == 0 { return }
+        record(pid, w)
+        if window >= 0 {
+            for i in pairTerm.bounds(pid) { activate(pairTerm.list[i], w) }
+            for j in pairAnswer.bounds(pid) { activate(pairAnswer.list[j], w) }
+        }
     }
 
     /// As `credit`, for a pair whose documents `w` are already known (one alias on each side).
@@ -422,7 +493,11 @@ struct PairTotals {
         for p in passes {
             docs += p.doc
             for i in 0..<t.patterns { count[i] += p.count[i]; df[i] += p.df[i] }
-            for i in 0..<t.pairs { pairDocs[i] += p.pairState[i].docs; pairWindow[i] += p.pairState[i].window }
+            for i in 0..<t.pairs { pairDocs[i] += p.pairState[i].docs }
+            // Window hits were counted per (term alias, answer alias); each adds to the pairs of its row.
+            for i in 0...t.crossMask where p.cross[i].hits > 0 {
+                for k in t.crossPairs.bounds(Int(t.crossRow[i])) { pairWindow[Int(t.crossPairs.list[k])] += p.cross[i].hits }
+            }
             for i in 0..<t.questions { questionDocs[i] += p.questionState[i].docs }
         }
         for (i, ps) in t.questionPairs.enumerated() { for pid in ps { questionWindow[i] += pairWindow[Int(pid)] } }

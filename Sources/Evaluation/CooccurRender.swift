@@ -7,7 +7,7 @@ public enum CooccurRender {
         }
         var s = "Counted \(r.patterns) terms and \(r.pairs) question-term/answer pairs for \(r.questions) distinct questions in \(r.docs) docs (\(r.tokens) tokens)\n"
         if let p = o.pairs { s += "and \(r.questionSidePairs) question-side pairs (--pairs \(p)), read by `correlate --unit pair --pairs \(p)`\n" }
-        s += "Pass: \(format1(r.passSeconds)) s, \(format1(Double(r.bytes) / max(r.passSeconds, 1e-9) / 1e6)) MB/s; total \(format1(r.seconds)) s\n"
+        s += "Setup \(format1(r.setupSeconds)) s; pass \(format1(r.passSeconds)) s, \(format1(Double(r.bytes) / max(r.passSeconds, 1e-9) / 1e6)) MB/s; store \(format1(r.storeSeconds)) s; total \(format1(r.seconds)) s\n"
         s += "Questions with a document holding a question term and the answer: \(r.questionsWithDocs) of \(r.questions)"
         if r.questionsWithoutTerms > 0 { s += "; \(r.questionsWithoutTerms) without a question term or answer" }
         let what = "window \(o.window), question terms \(o.questionTerms.map(\.description).joined(separator: ","))\(o.pairs.map { "; pairs " + $0.description } ?? "")"
@@ -30,7 +30,8 @@ public enum CooccurRender {
             ("already_complete", .bool(r.alreadyComplete)),
             ("question_terms", .string(o.questionTerms.map(\.description).joined(separator: ","))),
             ("docs", .int(r.docs)), ("tokens", .int(r.tokens)), ("bytes", .int(r.bytes)),
-            ("pass_seconds", .double(r.passSeconds)), ("seconds", .double(r.seconds)),
+            ("setup_seconds", .double(r.setupSeconds)), ("pass_seconds", .double(r.passSeconds)),
+            ("store_seconds", .double(r.storeSeconds)), ("seconds", .double(r.seconds)),
             ("terms", .int(Int64(r.patterns))), ("pairs", .int(Int64(r.pairs))), ("questions", .int(Int64(r.questions))),
             ("question_side_pairs", .int(Int64(r.questionSidePairs))), ("pairs_spec", o.pairs.map { .string($0.description) } ?? .null),
             ("questions_with_docs", .int(Int64(r.questionsWithDocs))),

@@ -1,4 +1,5 @@
 import CorpusIO
+import Support
 
 /// Which fields of an eval file hold what. Unset fields take defaults per format: JSONL and CSV
 /// use `question`, `answer`, `correct`; lm-evaluation-harness `samples_*.jsonl` files take the
@@ -228,6 +229,9 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
                 format = .lmEvalSamples
             }
         } else {
+            // Lines are found in one sweep, parsed on several threads, and their results taken in
+            // line order (the same rows, skips and first error as one thread).
+            var lines: [(no: Int, s: Int, e: Int)] = []
             var lineNo = 0
             var start = 0
             while start < bytes.count {
@@ -238,25 +242,30 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
                 if e > start && bytes[e - 1] == 0x0D { e -= 1 }
                 var s = start
                 if lineNo == 1 && e - s >= 3 && bytes[s] == 0xEF && bytes[s + 1] == 0xBB && bytes[s + 2] == 0xBF { s += 3 }
-                let blank = bytes[s..<e].allSatisfy { $0 == 0x20 || $0 == 0x09 }
-                if !blank {
-                    do {
-                        let v = try bytes.withUnsafeBytes { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
-                        guard case .object = v else {
-                            try report.skip(EvalError(.invalidJSON, path: path, line: lineNo, "the line is not a JSON object"), onError)
-                            start = end + 1
-                            continue
-                        }
-                        records.append((lineNo, v))
-                    } catch let error as JSONParseError {
-                        try report.skip(EvalError(.invalidJSON, path: path, line: lineNo, error.description), onError)
-                    } catch let error as EvalError {
-                        throw error
-                    } catch {
-                        throw EvalError(.invalidJSON, path: path, line: lineNo, "\(error)")
-                    }
-                }
+                if !bytes[s..<e].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { lines.append((lineNo, s, e)) }
                 start = end + 1
+            }
+            let parsed = bytes.withUnsafeBytes { all in
+                parallelMap(lines.count) { k -> Result<JSONValue, Error> in
+                    Result { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: all[lines[k].s..<lines[k].e])) }
+                }
+            }
+            for (k, result) in parsed.enumerated() {
+                let lineNo = lines[k].no
+                do {
+                    let v = try result.get()
+                    guard case .object = v else {
+                        try report.skip(EvalError(.invalidJSON, path: path, line: lineNo, "the line is not a JSON object"), onError)
+                        continue
+                    }
+                    records.append((lineNo, v))
+                } catch let error as JSONParseError {
+                    try report.skip(EvalError(.invalidJSON, path: path, line: lineNo, error.description), onError)
+                } catch let error as EvalError {
+                    throw error
+                } catch {
+                    throw EvalError(.invalidJSON, path: path, line: lineNo, "\(error)")
+                }
             }
             if let first = records.first, name.hasPrefix("samples_") || (first.value.at(path: "doc") != nil && first.value.at(path: "doc_id") != nil) {
                 format = .lmEvalSamples
@@ -287,9 +296,12 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
         }
         var count = 0
         let task = lmEvalTask(fileName: name)
-        for (line, v) in records {
+        let made = parallelMap(records.count) { k -> Result<EvalRow, EvalError> in
+            Result { () throws(EvalError) -> EvalRow in try makeRow(records[k].value, file: path, line: records[k].line, format: format, task: task, model: fileModel, fields: fields) }
+        }
+        for result in made {
             do {
-                rows.append(try makeRow(v, file: path, line: line, format: format, task: task, model: fileModel, fields: fields))
+                rows.append(try result.get())
                 count += 1
             } catch {
                 try report.skip(error, onError)

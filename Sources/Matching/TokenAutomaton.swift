@@ -59,8 +59,9 @@ package final class TokenMatcher {
     let outStart: UnsafeMutableBufferPointer<Int32>   // outputs of node k: outList[outStart[k] ..< outStart[k+1]]
     let outList: UnsafeMutableBufferPointer<Int32>
     let mask: Int
-    /// Per node: whether any pattern continues from it (leaves go straight to their fail state).
-    let hasChildren: UnsafeMutableBufferPointer<Bool>
+    /// Per node: bit `t & 63` is set for every token t it has a transition on (0 for leaves), so
+    /// most states without a transition on a token are passed over without a hash probe.
+    let childBits: UnsafeMutableBufferPointer<UInt64>
     /// Matches of the last document: (pattern, end position); valid until the next match.
     package var matchPattern: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: patterns, count: matches) }
     package var matchEnd: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: ends, count: matches) }
@@ -74,8 +75,8 @@ package final class TokenMatcher {
 
     /// Token bytes -> ids and root transitions, for `match(_:)` (nil: the matcher takes ids).
     private let table: TokenTable?
-    /// Lookups staged ahead (`match(_:)`): a ring of 2 * `ahead` entries.
-    private let probes: UnsafeMutablePointer<TokenTable.Probe>
+    /// Lookups staged ahead (`match(_:)`): a ring of 2 * `ahead` first slots.
+    private let probes: UnsafeMutablePointer<Int>
     private static let ahead = 16
 
     /// A matcher of tokenized text: `vocabulary` holds every token of the patterns (their ids).
@@ -96,10 +97,10 @@ package final class TokenMatcher {
         while cap < a.next.count * 2 { cap <<= 1 }
         let m = cap - 1
         var ks = [UInt64](repeating: UInt64.max, count: cap), vs = [Int32](repeating: 0, count: cap)
-        var inner = [Bool](repeating: false, count: a.fail.count + 1)
+        var bits = [UInt64](repeating: 0, count: a.fail.count + 1)
         for (k, v) in a.next {
             if k >> 32 == 0 { root[Int(k & 0xFFFF_FFFF)] = v; continue }
-            inner[Int(k >> 32)] = true
+            bits[Int(k >> 32)] |= 1 << (k & 63)
             var i = TokenAutomaton.slot(k, m)
             while ks[i] != UInt64.max { i = (i + 1) & m }
             ks[i] = k; vs[i] = v
@@ -109,8 +110,7 @@ package final class TokenMatcher {
         for o in a.outputs { list += o; starts.append(Int32(list.count)) }
         outStart = copy(starts); outList = copy(list)
         mask = m
-        inner[0] = true
-        hasChildren = copy(inner)
+        childBits = copy(bits)
         var most = 1
         for k in 0..<(starts.count - 1) { most = max(most, Int(starts[k + 1] - starts[k])) }
         maxOutputs = most
@@ -121,7 +121,8 @@ package final class TokenMatcher {
             precondition(tokenBytes.count == tokens, "one byte string per token id")
             var deep = [Bool](repeating: false, count: tokens)
             for k in a.next.keys where k >> 32 != 0 { deep[Int(k & 0xFFFF_FFFF)] = true }
-            table = TokenTable(tokens: tokenBytes, root: root, deep: deep)
+            let out = root.map { r -> Int32 in a.outputs[Int(r)].count == 1 && r != 0 ? a.outputs[Int(r)][0] : -1 }
+            table = TokenTable(tokens: tokenBytes, root: root, out: out, deep: deep)
         } else {
             table = nil
         }
@@ -133,7 +134,7 @@ package final class TokenMatcher {
         for p in [UnsafeMutableRawPointer(rootNext.baseAddress!), UnsafeMutableRawPointer(keys.baseAddress!),
                   UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(fail.baseAddress!),
                   UnsafeMutableRawPointer(outStart.baseAddress!), UnsafeMutableRawPointer(outList.baseAddress!),
-                  UnsafeMutableRawPointer(hasChildren.baseAddress!)] { p.deallocate() }
+                  UnsafeMutableRawPointer(childBits.baseAddress!)] { p.deallocate() }
         patterns.deallocate()
         ends.deallocate()
     }
@@ -154,13 +155,14 @@ package final class TokenMatcher {
     @inline(__always) func step(_ node: Int32, _ token: UInt32?) -> Int32 {
         guard let t = token else { return 0 }
         var s = node
-        while !hasChildren[Int(s)] { s = fail[Int(s)] }
-        while true {
-            let n = child(s, t)
-            if n != 0 { return n }
-            if s == 0 { return 0 }
+        while s != 0 {
+            if childBits[Int(s)] & (1 << UInt64(t & 63)) != 0 {
+                let n = child(s, t)
+                if n != 0 { return n }
+            }
             s = fail[Int(s)]
         }
+        return rootNext[Int(t)]
     }
 
     /// Patterns ending in state `node`.
@@ -209,8 +211,9 @@ package final class TokenMatcher {
         // entry is prefetched (the table outgrows the L1 and L2 caches for large eval sets).
         let ring = probes
         let ahead = Self.ahead
+        @inline(__always) func start(_ i: Int) -> Int { i == 0 ? 0 : Int(tokenEnds[i - 1]) }
         @inline(__always) func stage(_ i: Int) {
-            let s = i == 0 ? 0 : Int(tokenEnds[i - 1])
+            let s = start(i)
             ring[i & (2 * ahead - 1)] = table.stage(raw + s, Int(tokenEnds[i]) - s)
         }
         for i in 0..<min(ahead, n) { stage(i) }
@@ -218,11 +221,16 @@ package final class TokenMatcher {
         var node: Int32 = 0
         for i in 0..<n {
             if i + ahead < n { stage(i + ahead) }
-            guard let x = table.find(ring[i & (2 * ahead - 1)]) else { node = 0; continue }
-            if node == 0 || x.pointee.deep == 0 {
+            let s = start(i)
+            let (k0, k1) = table.key(raw + s, Int(tokenEnds[i]) - s)
+            guard let x = table.find(k0, k1, raw + s, Int(tokenEnds[i]) - s, ring[i & (2 * ahead - 1)]) else { node = 0; continue }
+            if node == 0 || !x.pointee.deep {
                 node = x.pointee.root
+                // Most tokens that start a pattern end exactly one (themselves).
+                let o = x.pointee.out
+                if o >= 0 { patterns[m] = o; ends[m] = Int32(i); m += 1; continue }
             } else {
-                node = step(node, UInt32(truncatingIfNeeded: (x.pointee.lenId & 0xFFFF_FFFF) - 1))
+                node = step(node, x.pointee.id)
             }
             if node == 0 { continue }
             let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])

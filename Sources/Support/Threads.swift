@@ -149,3 +149,31 @@ public final class Locked<Value>: @unchecked Sendable {
         return body(&value)
     }
 }
+
+/// `body(i)` for every i in 0..<count, in contiguous chunks on up to `threads` threads (one when
+/// `count` is below `minimumPerThread` times two), the results in order. `body` runs concurrently
+/// with itself: it must only read shared state.
+public func parallelMap<T>(_ count: Int, threads: Int = onlineCores(), minimumPerThread: Int = 256,
+                           _ body: (Int) -> T) -> [T] {
+    let chunks = max(1, min(threads, count / max(1, minimumPerThread)))
+    if chunks == 1 { return (0..<count).map(body) }
+    return withoutActuallyEscaping(body) { body in
+        let out = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
+        defer { out.deallocate() }
+        let box = UncheckedBox(body)
+        let workers = (1..<chunks).map { c in
+            JoinableThread {
+                for i in (count * c / chunks)..<(count * (c + 1) / chunks) { (out.baseAddress! + i).initialize(to: box.value(i)) }
+            }
+        }
+        for i in 0..<(count / chunks) { (out.baseAddress! + i).initialize(to: body(i)) }
+        for w in workers { w.join() }
+        return (0..<count).map { (out.baseAddress! + $0).move() }
+    }
+}
+
+/// A value handed to other threads whose concurrent use the caller vouches for.
+private final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Support
 import CorpusIO
 import Tokenization
 @testable import Evaluation
@@ -93,6 +94,49 @@ import TestSupport
             #expect(err.kind == .emptyFile)
         }
         #expect(throws: EvalError.self) { try readEvalFiles([dir + "/absent.jsonl"], fields: fields(), onError: .stop) }
+    }
+
+    /// Large files are parsed and made into rows on several threads: the rows, the skip counts
+    /// and the error that stops the run are those of one thread (bad lines far apart, so
+    /// different threads find them).
+    @Test func largeFilesReadOnThreadsAsLineByLine() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let p = dir + "/big.jsonl"
+        var lines: [String] = []
+        var want: [String] = []
+        for i in 1...3000 {
+            switch i {
+            case 2900: lines.append(#"{"question": "b", "correct": tru"#)
+            case 1500: lines.append(#"{"correct": true}"#)
+            case 701: lines.append(#"{"question": "q", "correct": "maybe"}"#)
+            case 2000: lines.append("")
+            default: lines.append(#"{"question": "q\#(i)", "correct": \#(i % 2 == 0)}"#); want.append("q\(i)")
+            }
+        }
+        TestSupport.write(p, lines.joined(separator: "\n") + "\n")
+        do {
+            _ = try readEvalFiles([p], fields: fields(), onError: .stop)
+            Issue.record("no error")
+        } catch let e as EvalError {
+            // Lines that do not parse are found before rows are made (as one thread does).
+            #expect(e.kind == .invalidJSON && e.line == 2900)
+        }
+        // Without it, the first bad row stops the run, though a later one is made first.
+        let q = dir + "/rows.jsonl"
+        TestSupport.write(q, lines.enumerated().map { $0.offset + 1 == 2900 ? "{}" : $0.element }.joined(separator: "\n") + "\n")
+        do {
+            _ = try readEvalFiles([q], fields: fields(), onError: .stop)
+            Issue.record("no error")
+        } catch let e as EvalError {
+            #expect(e.kind == .badValue && e.line == 701)
+        }
+        let (rows, rep) = try readEvalFiles([p], fields: fields(), onError: .skip)
+        #expect(rows.map(\.question) == want)
+        #expect(rows.map(\.line) == (1...3000).filter { ![2900, 1500, 701, 2000].contains($0) })
+        #expect(rep.skipped == [.invalidJSON: 1, .missingField: 1, .badValue: 1])
+        #expect(parallelMap(1000, threads: 3, minimumPerThread: 10) { $0 * 2 } == (0..<1000).map { $0 * 2 })
+        #expect(parallelMap(5, threads: 4, minimumPerThread: 1) { String($0) } == ["0", "1", "2", "3", "4"])
+        #expect(parallelMap(0, threads: 4) { $0 }.isEmpty)
     }
 
     @Test func readsCSVAndCompressedFiles() throws {
