@@ -52,7 +52,7 @@ let package = Package(
         // Plots: SVG line and bar charts (no dependencies).
         .target(name: "Reporting"),
         // Eval results in; per-question frequency features; `correlate` and `cooccur`.
-        .target(name: "Evaluation", dependencies: ["CorpusIO", "Tokenization", "Counting", "Matching", "IndexStore", "Indexing", "Statistics", "Reporting"],
+        .target(name: "Evaluation", dependencies: ["CorpusIO", "Tokenization", "Counting", "Matching", "IndexStore", "Indexing", "Statistics", "Reporting", "CPrefetch"],
                 swiftSettings: hotLoop),
         // `prune`: dedup, decontamination, near-dup, balancing and --keep over a corpus, with a manifest.
         .target(name: "Curation", dependencies: ["CorpusIO", "Tokenization", "Counting", "Matching", "IndexStore", "Indexing", "Evaluation", "Statistics"],

@@ -1,4 +1,5 @@
 import Counting
+import CPrefetch
 import Synchronization
 import CorpusIO
 import Matching
@@ -61,6 +62,12 @@ final class PairTables: @unchecked Sendable {
     let crossMask: Int
     /// Per pattern: 1 when it is a question-term alias of some pair, 2 when an answer alias (or both).
     let role: UnsafeMutableBufferPointer<UInt8>
+    /// Per pattern: bit `partnerBit(q)` is set for every pattern q it forms a (term alias, answer
+    /// alias) key with, either way round; the window scan skips most neighbours that are no
+    /// partner without probing the key hash.
+    let partners: UnsafeMutableBufferPointer<UInt64>
+
+    @inline(__always) static func partnerBit(_ p: Int32) -> UInt64 { 1 << ((UInt64(UInt32(p)) &* 0x9E37_79B9_7F4A_7C15) >> 58) }
 
     init(patternLength lengths: [Int32], pairTerm pt: [[Int32]], pairAnswer pa: [[Int32]], questionPairs: [[Int32]]) {
         patterns = lengths.count
@@ -108,12 +115,18 @@ final class PairTables: @unchecked Sendable {
         crossPairs = CSR(rows)
         role = filledBuffer(patterns, 0)
         for p in 0..<patterns { role[p] = (tp[p].isEmpty ? 0 : 1) | (ap[p].isEmpty ? 0 : 2) }
+        partners = filledBuffer(patterns, 0)
+        for k in cross.keys {
+            let t = Int32(truncatingIfNeeded: k >> 32), a = Int32(truncatingIfNeeded: k & 0xFFFF_FFFF)
+            partners[Int(t)] |= Self.partnerBit(a)
+            partners[Int(a)] |= Self.partnerBit(t)
+        }
     }
 
     deinit {
         patternLength.deallocate(); termSideOther.deallocate(); answerSideOther.deallocate()
         for c in [termToPairs, answerToPairs, pairTerm, pairAnswer, pairQuestions, crossPairs] { c.deallocate() }
-        crossKeys.deallocate(); crossRow.deallocate(); role.deallocate()
+        crossKeys.deallocate(); crossRow.deallocate(); role.deallocate(); partners.deallocate()
     }
 }
 
@@ -140,6 +153,7 @@ final class PairPass {
     let crossPairs: CSR
     let crossMask: Int
     let role: UnsafeMutableBufferPointer<UInt8>
+    let partners: UnsafeMutableBufferPointer<UInt64>
 
     // Results.
     /// This worker's copy of the (term alias, answer alias) hash, each key beside its window hits
@@ -148,11 +162,13 @@ final class PairPass {
     let cross: UnsafeMutableBufferPointer<CrossSlot>
     let count: UnsafeMutableBufferPointer<UInt64>
     let df: UnsafeMutableBufferPointer<UInt64>
-    /// Per pair: the last block it was credited in and its documents (one record, so crediting
-    /// touches one cache line). Per question: the same without window hits, which are
-    /// the sum over its pairs (`PairTotals`).
-    struct PairState { var stamp: Int64 = -1; var docs: UInt64 = 0 }
-    struct QuestionState { var stamp: Int64 = -1; var docs: UInt64 = 0 }
+    /// Per pair, 16 bytes so that crediting touches one cache line: its documents, the last block
+    /// it was credited in (`stamp`), and its question when it has exactly one (-1: none, -2:
+    /// several, listed in `pairQuestions`). Per question: the last block, its documents and
+    /// the block's documents that hold one of its pairs. (Window hits are the sum over a
+    /// question's pairs: `PairTotals`.)
+    struct PairState { var docs: UInt64 = 0; var stamp = UInt32.max; var question: Int32 = -1 }
+    struct QuestionState { var stamp: Int64 = -1; var docs: UInt64 = 0; var bits: UInt64 = 0 }
     let pairState: UnsafeMutableBufferPointer<PairState>
     let questionState: UnsafeMutableBufferPointer<QuestionState>
 
@@ -168,9 +184,9 @@ final class PairPass {
     var blockOcc: [UInt64] = []
     var windowDocs: [(doc: Int, lo: Int, hi: Int)] = []
     /// Per pattern: the documents of the block in which it is an alias of a pair present there
-    /// (valid when `activeStamp` is the block).
-    let activeBits: UnsafeMutableBufferPointer<UInt64>
-    let activeStamp: UnsafeMutableBufferPointer<Int64>
+    /// (`bits`, valid when `stamp` is the block).
+    struct Active { var stamp: Int64 = -1; var bits: UInt64 = 0 }
+    let active: UnsafeMutableBufferPointer<Active>
     /// One document's active occurrences, sorted by start (the window scan).
     var byStart: [UInt64] = []
     var touched: [Int32] = []
@@ -180,10 +196,11 @@ final class PairPass {
     /// document.
     let blockBits: UnsafeMutableBufferPointer<UInt64>
     let blockStamp: UnsafeMutableBufferPointer<Int64>
-    let questionBits: UnsafeMutableBufferPointer<UInt64>
     var blockTouched: [Int32] = []
     var touchedQuestions: [Int32] = []
     var block: Int64 = 0
+    /// The block's stamp in `PairState` (counts up to UInt32.max - 1, then every stamp is reset).
+    var stamp: UInt32 = 0
     var blockDocs = 0
     var touchedTerms: [Int32] = []
     var touchedAnswers: [Int32] = []
@@ -201,21 +218,25 @@ final class PairPass {
         cross = .allocate(capacity: t.crossMask + 1)
         for i in 0...t.crossMask { cross[i] = CrossSlot(key: t.crossKeys[i], hits: 0) }
         role = t.role
+        partners = t.partners
         count = filledBuffer(t.patterns, 0); df = filledBuffer(t.patterns, 0)
         pairState = filledBuffer(t.pairs, PairState()); questionState = filledBuffer(t.questions, QuestionState())
+        for pid in 0..<t.pairs {
+            let n = t.pairQuestions.count(pid)
+            pairState[pid].question = n == 1 ? t.pairQuestions.list[t.pairQuestions.bounds(pid).lowerBound] : n == 0 ? -1 : -2
+        }
         lastDoc = filledBuffer(t.patterns, -1)
         occCount = filledBuffer(t.patterns, 0)
         blockBits = filledBuffer(t.patterns, 0); blockStamp = filledBuffer(t.patterns, -1)
-        activeBits = filledBuffer(t.patterns, 0); activeStamp = filledBuffer(t.patterns, -1)
-        questionBits = filledBuffer(t.questions, 0)
+        active = filledBuffer(t.patterns, Active())
     }
 
     deinit {
         count.deallocate(); df.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
         lastDoc.deallocate()
         occCount.deallocate()
-        blockBits.deallocate(); blockStamp.deallocate(); questionBits.deallocate()
-        activeBits.deallocate(); activeStamp.deallocate()
+        blockBits.deallocate(); blockStamp.deallocate()
+        active.deallocate()
     }
 
     /// The slot of (term alias `t`, answer alias `a`) in `cross`, or -1 when no pair has both.
@@ -305,8 +326,8 @@ final class PairPass {
     /// Marks pattern p as an alias of a pair present in documents `w` of the block.
     @inline(__always) private func activate(_ p: Int32, _ w: UInt64) {
         let pi = Int(p)
-        if activeStamp[pi] != block { activeStamp[pi] = block; activeBits[pi] = 0 }
-        activeBits[pi] |= w
+        if active[pi].stamp != block { active[pi] = Active(stamp: block, bits: 0) }
+        active[pi].bits |= w
     }
 
     /// The window scan of the block's documents (after its pairs were credited, which marked the
@@ -319,7 +340,7 @@ final class PairPass {
             for k in lo..<hi {
                 let x = blockOcc[k]
                 let pi = Int(x & 0xFFFF_FFFF)
-                guard activeStamp[pi] == block && activeBits[pi] & bit != 0 else { continue }
+                guard active[pi].stamp == block && active[pi].bits & bit != 0 else { continue }
                 let r = role[pi]
                 terms += Int(r & 1); answers += Int(r >> 1)
                 byStart.append(x)
@@ -349,6 +370,7 @@ final class PairPass {
                 o[j] = x
             }
             @inline(__always) func hit(_ anchor: Int32, _ other: Int32) {
+                if partners[Int(anchor)] & PairTables.partnerBit(other) == 0 { return }
                 let i = anchorRole == 2 ? crossSlot(other, anchor) : crossSlot(anchor, other)
                 if i >= 0 { cross[i].hits += 1 }
             }
@@ -385,6 +407,11 @@ final class PairPass {
     private func flushBlock() {
         defer {
             block += 1
+            stamp += 1
+            if stamp == UInt32.max {
+                stamp = 0
+                for pid in 0..<pairState.count { pairState[pid].stamp = UInt32.max }
+            }
             blockDocs = 0
             blockTouched.removeAll(keepingCapacity: true)
             blockOcc.removeAll(keepingCapacity: true)
@@ -417,7 +444,14 @@ final class PairPass {
                 }
                 continue
             }
-            for k in index.bounds(Int(p)) {
+            let range = index.bounds(Int(p))
+            for k in range {
+                // The pairs' records are scattered over a table too large for the caches: fetch
+                // the one a few steps ahead.
+                if k + 8 < range.upperBound {
+                    let ahead = index.list[k + 8]
+                    ts_prefetch(pairState.baseAddress! + Int(ahead < 0 ? ~ahead : ahead))
+                }
                 let o = onlyOther[k]
                 let e = index.list[k]
                 if o >= 0 {
@@ -437,8 +471,8 @@ final class PairPass {
             }
         }
         for qi in touchedQuestions {
-            questionState[Int(qi)].docs += UInt64(questionBits[Int(qi)].nonzeroBitCount)
-            questionBits[Int(qi)] = 0
+            questionState[Int(qi)].docs += UInt64(questionState[Int(qi)].bits.nonzeroBitCount)
+            questionState[Int(qi)].bits = 0
         }
         touchedQuestions.removeAll(keepingCapacity: true)
         if window >= 0 { countBlockWindows() }
@@ -447,8 +481,8 @@ final class PairPass {
     /// Credits pair `pid` (once per block) with the block's documents that hold one of its term
     /// aliases and one of its answer aliases.
     @inline(__always) private func credit(_ pid: Int) {
-        if pairState[pid].stamp == block { return }
-        pairState[pid].stamp = block
+        if pairState[pid].stamp == stamp { return }
+        pairState[pid].stamp = stamp
         var t: UInt64 = 0, a: UInt64 = 0
         for i in pairTerm.bounds(pid) { t |= bits(pairTerm.list[i]) }
         if t == 0 { return }
@@ -464,17 +498,23 @@ final class PairPass {
 
     /// As `credit`, for a pair whose documents `w` are already known (one alias on each side).
     @inline(__always) private func creditBits(_ pid: Int, _ w: UInt64) {
-        pairState[pid].stamp = block
+        pairState[pid].stamp = stamp
         record(pid, w)
     }
 
     @inline(__always) private func record(_ pid: Int, _ w: UInt64) {
         pairState[pid].docs += UInt64(w.nonzeroBitCount)
-        for k in pairQuestions.bounds(pid) {
-            let qi = Int(pairQuestions.list[k])
-            if questionState[qi].stamp != block { questionState[qi].stamp = block; touchedQuestions.append(Int32(qi)) }
-            questionBits[qi] |= w
+        let q = pairState[pid].question
+        if q >= 0 {
+            credit(question: Int(q), w)
+        } else if q == -2 {
+            for k in pairQuestions.bounds(pid) { credit(question: Int(pairQuestions.list[k]), w) }
         }
+    }
+
+    @inline(__always) private func credit(question qi: Int, _ w: UInt64) {
+        if questionState[qi].stamp != block { questionState[qi].stamp = block; touchedQuestions.append(Int32(qi)) }
+        questionState[qi].bits |= w
     }
 }
 

@@ -55,13 +55,18 @@ package final class TokenMatcher {
     let rootNext: UnsafeMutableBufferPointer<Int32>
     let keys: UnsafeMutableBufferPointer<UInt64>
     let values: UnsafeMutableBufferPointer<Int32>
-    let fail: UnsafeMutableBufferPointer<Int32>
-    let outStart: UnsafeMutableBufferPointer<Int32>   // outputs of node k: outList[outStart[k] ..< outStart[k+1]]
+    /// Per node (and one past the last): what a step and the outputs read, in one 16-byte record.
+    struct Node {
+        /// Bit `t & 63` is set for every token t the node has a transition on (0 for leaves), so
+        /// most states without a transition on a token are passed over without a hash probe.
+        var childBits: UInt64
+        var fail: Int32
+        /// The node's outputs are `outList[outStart ..< next node's outStart]`.
+        var outStart: Int32
+    }
+    let nodes: UnsafeMutableBufferPointer<Node>
     let outList: UnsafeMutableBufferPointer<Int32>
     let mask: Int
-    /// Per node: bit `t & 63` is set for every token t it has a transition on (0 for leaves), so
-    /// most states without a transition on a token are passed over without a hash probe.
-    let childBits: UnsafeMutableBufferPointer<UInt64>
     /// Matches of the last document: (pattern, end position); valid until the next match.
     package var matchPattern: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: patterns, count: matches) }
     package var matchEnd: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: ends, count: matches) }
@@ -105,12 +110,14 @@ package final class TokenMatcher {
             while ks[i] != UInt64.max { i = (i + 1) & m }
             ks[i] = k; vs[i] = v
         }
-        rootNext = copy(root); keys = copy(ks); values = copy(vs); fail = copy(a.fail)
+        rootNext = copy(root); keys = copy(ks); values = copy(vs)
         var starts: [Int32] = [0], list: [Int32] = []
         for o in a.outputs { list += o; starts.append(Int32(list.count)) }
-        outStart = copy(starts); outList = copy(list)
+        outList = copy(list)
+        nodes = copy((0..<starts.count).map { k in
+            Node(childBits: bits[k], fail: k < a.fail.count ? a.fail[k] : 0, outStart: starts[k])
+        })
         mask = m
-        childBits = copy(bits)
         var most = 1
         for k in 0..<(starts.count - 1) { most = max(most, Int(starts[k + 1] - starts[k])) }
         maxOutputs = most
@@ -132,9 +139,8 @@ package final class TokenMatcher {
         table?.deallocate()
         probes.deallocate()
         for p in [UnsafeMutableRawPointer(rootNext.baseAddress!), UnsafeMutableRawPointer(keys.baseAddress!),
-                  UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(fail.baseAddress!),
-                  UnsafeMutableRawPointer(outStart.baseAddress!), UnsafeMutableRawPointer(outList.baseAddress!),
-                  UnsafeMutableRawPointer(childBits.baseAddress!)] { p.deallocate() }
+                  UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(nodes.baseAddress!),
+                  UnsafeMutableRawPointer(outList.baseAddress!)] { p.deallocate() }
         patterns.deallocate()
         ends.deallocate()
     }
@@ -154,20 +160,26 @@ package final class TokenMatcher {
     /// The state after reading `token` in state `node` (nil: a token no pattern has).
     @inline(__always) func step(_ node: Int32, _ token: UInt32?) -> Int32 {
         guard let t = token else { return 0 }
+        return step(node, t, root: rootNext[Int(t)])
+    }
+
+    /// `step` for a token whose root transition (`rootNext[t]`) is known.
+    @inline(__always) func step(_ node: Int32, _ t: UInt32, root: Int32) -> Int32 {
         var s = node
         while s != 0 {
-            if childBits[Int(s)] & (1 << UInt64(t & 63)) != 0 {
+            let x = nodes[Int(s)]
+            if x.childBits & (1 << UInt64(t & 63)) != 0 {
                 let n = child(s, t)
                 if n != 0 { return n }
             }
-            s = fail[Int(s)]
+            s = x.fail
         }
-        return rootNext[Int(t)]
+        return root
     }
 
     /// Patterns ending in state `node`.
     func outputs(_ node: Int32) -> ArraySlice<Int32> {
-        ArraySlice(UnsafeBufferPointer(rebasing: outList[Int(outStart[Int(node)])..<Int(outStart[Int(node) + 1])]))
+        ArraySlice(UnsafeBufferPointer(rebasing: outList[Int(nodes[Int(node)].outStart)..<Int(nodes[Int(node) + 1].outStart)]))
     }
 
     /// Room for the matches of `count` tokens.
@@ -191,7 +203,7 @@ package final class TokenMatcher {
             if t < 0 { node = 0; continue }
             node = step(node, UInt32(t))
             if node == 0 { continue }
-            let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
+            let lo = Int(nodes[Int(node)].outStart), hi = Int(nodes[Int(node) + 1].outStart)
             for k in lo..<hi { patterns[m] = outList[k]; ends[m] = Int32(i); m += 1 }
         }
         matches = m
@@ -230,10 +242,10 @@ package final class TokenMatcher {
                 let o = x.pointee.out
                 if o >= 0 { patterns[m] = o; ends[m] = Int32(i); m += 1; continue }
             } else {
-                node = step(node, x.pointee.id)
+                node = step(node, x.pointee.id, root: x.pointee.root)
             }
             if node == 0 { continue }
-            let lo = Int(outStart[Int(node)]), hi = Int(outStart[Int(node) + 1])
+            let lo = Int(nodes[Int(node)].outStart), hi = Int(nodes[Int(node) + 1].outStart)
             for k in lo..<hi { patterns[m] = outList[k]; ends[m] = Int32(i); m += 1 }
         }
         matches = m
