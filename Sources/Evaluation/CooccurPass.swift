@@ -160,8 +160,11 @@ final class PairPass {
     /// (one cache line per hit; a hit adds to every pair of the key's row at the end).
     struct CrossSlot { var key: UInt64; var hits: UInt64 }
     let cross: UnsafeMutableBufferPointer<CrossSlot>
-    let count: UnsafeMutableBufferPointer<UInt64>
-    let df: UnsafeMutableBufferPointer<UInt64>
+    /// Per pattern, 32 bytes (one record per occurrence counted): the last document it was seen in,
+    /// its occurrences and documents, and the documents of the current block that hold it
+    /// (`bits`, valid when `lastDoc` is in the block).
+    struct PatternState { var lastDoc: Int64 = -1; var count: UInt64 = 0; var df: UInt64 = 0; var bits: UInt64 = 0 }
+    let pattern: UnsafeMutableBufferPointer<PatternState>
     /// Per pair, 16 bytes so that crediting touches one cache line: its documents, the last block
     /// it was credited in (`stamp`), and its question when it has exactly one (-1: none, -2:
     /// several, listed in `pairQuestions`). Per question: the last block, its documents and
@@ -172,10 +175,6 @@ final class PairPass {
     let pairState: UnsafeMutableBufferPointer<PairState>
     let questionState: UnsafeMutableBufferPointer<QuestionState>
 
-    // Per-document scratch: the document number each pattern was last seen in, and its
-    // occurrences in this document.
-    let lastDoc: UnsafeMutableBufferPointer<Int64>
-    let occCount: UnsafeMutableBufferPointer<Int32>
     /// Window hits are counted when a block is credited, over only the occurrences of patterns
     /// that are an alias of a pair present in the document (most are not): the block's
     /// occurrences of pair aliases, as start << 32 | pattern, of the documents that hold both a
@@ -189,14 +188,13 @@ final class PairPass {
     let active: UnsafeMutableBufferPointer<Active>
     /// One document's active occurrences, sorted by start (the window scan).
     var byStart: [UInt64] = []
-    var touched: [Int32] = []
     /// Documents are credited to pairs and questions in blocks of up to 64: a pattern's bits say
     /// which documents of the block hold it, a pair's are (OR of its term aliases') AND (OR of its
     /// answer aliases'), so a pair present in many documents costs one step per block, not per
-    /// document.
-    let blockBits: UnsafeMutableBufferPointer<UInt64>
-    let blockStamp: UnsafeMutableBufferPointer<Int64>
+    /// document. The pair aliases seen in the block:
     var blockTouched: [Int32] = []
+    /// The first document of the block.
+    var blockStart: Int64 = 0
     var touchedQuestions: [Int32] = []
     var block: Int64 = 0
     /// The block's stamp in `PairState` (counts up to UInt32.max - 1, then every stamp is reset).
@@ -219,23 +217,17 @@ final class PairPass {
         for i in 0...t.crossMask { cross[i] = CrossSlot(key: t.crossKeys[i], hits: 0) }
         role = t.role
         partners = t.partners
-        count = filledBuffer(t.patterns, 0); df = filledBuffer(t.patterns, 0)
+        pattern = filledBuffer(t.patterns, PatternState())
         pairState = filledBuffer(t.pairs, PairState()); questionState = filledBuffer(t.questions, QuestionState())
         for pid in 0..<t.pairs {
             let n = t.pairQuestions.count(pid)
             pairState[pid].question = n == 1 ? t.pairQuestions.list[t.pairQuestions.bounds(pid).lowerBound] : n == 0 ? -1 : -2
         }
-        lastDoc = filledBuffer(t.patterns, -1)
-        occCount = filledBuffer(t.patterns, 0)
-        blockBits = filledBuffer(t.patterns, 0); blockStamp = filledBuffer(t.patterns, -1)
         active = filledBuffer(t.patterns, Active())
     }
 
     deinit {
-        count.deallocate(); df.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
-        lastDoc.deallocate()
-        occCount.deallocate()
-        blockBits.deallocate(); blockStamp.deallocate()
+        pattern.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
         active.deallocate()
     }
 
@@ -283,40 +275,33 @@ final class PairPass {
         }
         if matchPattern.isEmpty { return }
         let bit = UInt64(1) << UInt64(blockDocs)
-        // Occurrences and documents per pattern.
-        for p in matchPattern {
-            let pi = Int(p)
-            if lastDoc[pi] != doc {
-                lastDoc[pi] = doc; occCount[pi] = 0; touched.append(p)
-                df[pi] += 1
-            }
-            occCount[pi] += 1
-        }
-        for p in touched {
-            let pi = Int(p)
-            count[pi] += UInt64(occCount[pi])
-            if role[pi] == 0 { continue }
-            if blockStamp[pi] != block { blockStamp[pi] = block; blockBits[pi] = 0; blockTouched.append(p) }
-            blockBits[pi] |= bit
-        }
-        touched.removeAll(keepingCapacity: true)
-        if window >= 0 { stashOccurrences(matchPattern, matchEnd) }
-    }
-
-    /// Keeps this document's occurrences of pair aliases for the window scan at the end of the
-    /// block, when it holds both a question-term alias and an answer alias.
-    private func stashOccurrences(_ matchPattern: UnsafeBufferPointer<Int32>, _ matchEnd: UnsafeBufferPointer<Int32>) {
+        // Occurrences and documents per pattern, the block's bits, and (for the window scan at
+        // the end of the block) the document's occurrences of pair aliases, kept when it holds
+        // both a question-term alias and an answer alias.
         let lo = blockOcc.count
-        var terms = 0, answers = 0
+        var roles: UInt8 = 0
         for k in 0..<matchPattern.count {
             let p = matchPattern[k]
+            let s = pattern.baseAddress! + Int(p)
+            s.pointee.count &+= 1
             let r = role[Int(p)]
-            if r == 0 { continue }
-            terms |= Int(r & 1); answers |= Int(r >> 1)
-            let start = matchEnd[k] - patternLength[Int(p)] + 1
-            blockOcc.append(UInt64(UInt32(start)) << 32 | UInt64(UInt32(p)))
+            if s.pointee.lastDoc != doc {
+                if s.pointee.lastDoc < blockStart {
+                    s.pointee.bits = 0
+                    if r != 0 { blockTouched.append(p) }
+                }
+                s.pointee.lastDoc = doc
+                s.pointee.df &+= 1
+                s.pointee.bits |= bit
+            }
+            if window >= 0 && r != 0 {
+                roles |= r
+                let start = matchEnd[k] - patternLength[Int(p)] + 1
+                blockOcc.append(UInt64(UInt32(start)) << 32 | UInt64(UInt32(p)))
+            }
         }
-        if terms == 0 || answers == 0 {
+        if window < 0 { return }
+        if roles != 3 {
             blockOcc.removeSubrange(lo...)
             return
         }
@@ -400,7 +385,9 @@ final class PairPass {
     }
 
     /// The documents of this block that hold pattern p (0 when none).
-    @inline(__always) private func bits(_ p: Int32) -> UInt64 { blockStamp[Int(p)] == block ? blockBits[Int(p)] : 0 }
+    @inline(__always) private func bits(_ p: Int32) -> UInt64 {
+        pattern[Int(p)].lastDoc >= blockStart ? pattern[Int(p)].bits : 0
+    }
 
     /// Credits the block's documents to every pair present in some of them, walking the side
     /// (question terms or answers) that takes fewer steps, then to their questions.
@@ -414,6 +401,7 @@ final class PairPass {
             }
             blockDocs = 0
             blockTouched.removeAll(keepingCapacity: true)
+            blockStart = doc
             blockOcc.removeAll(keepingCapacity: true)
             windowDocs.removeAll(keepingCapacity: true)
         }
@@ -532,7 +520,7 @@ struct PairTotals {
         questionDocs = .init(repeating: 0, count: t.questions); questionWindow = questionDocs
         for p in passes {
             docs += p.doc
-            for i in 0..<t.patterns { count[i] += p.count[i]; df[i] += p.df[i] }
+            for i in 0..<t.patterns { count[i] += p.pattern[i].count; df[i] += p.pattern[i].df }
             for i in 0..<t.pairs { pairDocs[i] += p.pairState[i].docs }
             // Window hits were counted per (term alias, answer alias); each adds to the pairs of its row.
             for i in 0...t.crossMask where p.cross[i].hits > 0 {

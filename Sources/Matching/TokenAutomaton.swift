@@ -80,8 +80,8 @@ package final class TokenMatcher {
 
     /// Token bytes -> ids and root transitions, for `match(_:)` (nil: the matcher takes ids).
     private let table: TokenTable?
-    /// Lookups staged ahead (`match(_:)`): a ring of 2 * `ahead` first slots.
-    private let probes: UnsafeMutablePointer<Int>
+    /// Lookups staged ahead (`match(_:)`): a ring of 2 * `ahead`.
+    private let probes: UnsafeMutablePointer<TokenTable.Probe>
     private static let ahead = 16
 
     /// A matcher of tokenized text: `vocabulary` holds every token of the patterns (their ids).
@@ -220,33 +220,38 @@ package final class TokenMatcher {
         let raw = UnsafeRawPointer(tokens.bytes)
         let tokenEnds = tokens.ends
         // Token i's key and slot are computed `ahead` tokens before it is matched, when its
-        // entry is prefetched (the table outgrows the L1 and L2 caches for large eval sets).
+        // entry is prefetched (the table outgrows the L1 and L2 caches for large eval sets); they
+        // wait in a ring that stays in L1.
         let ring = probes
         let ahead = Self.ahead
-        @inline(__always) func start(_ i: Int) -> Int { i == 0 ? 0 : Int(tokenEnds[i - 1]) }
+        let wrap = 2 * ahead - 1
+        var stagedEnd = 0
         @inline(__always) func stage(_ i: Int) {
-            let s = start(i)
-            ring[i & (2 * ahead - 1)] = table.stage(raw + s, Int(tokenEnds[i]) - s)
+            let e = Int(tokenEnds[i])
+            ring[i & wrap] = table.stage(raw + stagedEnd, e - stagedEnd)
+            stagedEnd = e
         }
         for i in 0..<min(ahead, n) { stage(i) }
+        // Locals, so the loop keeps them in registers (stores through the output pointers could
+        // otherwise alias the object's fields).
+        let outPatterns = patterns, outEnds = ends
+        let nodes = self.nodes, outList = self.outList
         var m = 0
         var node: Int32 = 0
         for i in 0..<n {
             if i + ahead < n { stage(i + ahead) }
-            let s = start(i)
-            let (k0, k1) = table.key(raw + s, Int(tokenEnds[i]) - s)
-            guard let x = table.find(k0, k1, raw + s, Int(tokenEnds[i]) - s, ring[i & (2 * ahead - 1)]) else { node = 0; continue }
+            guard let x = table.find(ring[i & wrap]) else { node = 0; continue }
             if node == 0 || !x.pointee.deep {
                 node = x.pointee.root
                 // Most tokens that start a pattern end exactly one (themselves).
                 let o = x.pointee.out
-                if o >= 0 { patterns[m] = o; ends[m] = Int32(i); m += 1; continue }
+                if o >= 0 { outPatterns[m] = o; outEnds[m] = Int32(i); m += 1; continue }
             } else {
                 node = step(node, x.pointee.id, root: x.pointee.root)
             }
             if node == 0 { continue }
             let lo = Int(nodes[Int(node)].outStart), hi = Int(nodes[Int(node) + 1].outStart)
-            for k in lo..<hi { patterns[m] = outList[k]; ends[m] = Int32(i); m += 1 }
+            for k in lo..<hi { outPatterns[m] = outList[k]; outEnds[m] = Int32(i); m += 1 }
         }
         matches = m
     }

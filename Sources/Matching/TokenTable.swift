@@ -136,11 +136,21 @@ struct TokenTable {
         }
     }
 
-    /// A token's first slot, with the slot's entry prefetched (a lookup staged ahead of its use).
-    @inline(__always) func stage(_ p: UnsafeRawPointer, _ len: Int) -> Int {
+    /// A lookup staged ahead of its use: the key, the bytes and the first slot (prefetched).
+    struct Probe {
+        var k0: UInt64, k1: UInt64
+        var p: UnsafeRawPointer
+        var len: Int
+        var slot: Int
+    }
+
+    /// Computes a token's key and first slot and prefetches the slot's entry.
+    @inline(__always) func stage(_ p: UnsafeRawPointer, _ len: Int) -> Probe {
         let (k0, k1) = key(p, len)
         let i = Self.slot(k0, k1, len, mask)
         ts_prefetch(entries + i)
-        return i
+        return Probe(k0: k0, k1: k1, p: p, len: len, slot: i)
     }
+
+    @inline(__always) func find(_ x: Probe) -> UnsafeMutablePointer<Entry>? { find(x.k0, x.k1, x.p, x.len, x.slot) }
 }
