@@ -34,3 +34,18 @@
     }
     return mix64(h)
 }
+
+/// Masks for loading a token's first `8 * words` bytes as whole words: row `min(len, 8 * words)`
+/// holds `words` masks, and word j keeps clamp(len - 8j, 0, 8) of its bytes (the rest of a word
+/// read past a token's end is zeroed). Allocated once by each caller and never freed.
+package func keyWordMasks(words: Int) -> UnsafePointer<UInt64> {
+    let rows = 8 * words + 1
+    let m = UnsafeMutablePointer<UInt64>.allocate(capacity: rows * words)
+    for len in 0..<rows {
+        for j in 0..<words {
+            let bytes = min(8, max(0, len - 8 * j))
+            m[words * len + j] = bytes == 8 ? .max : (1 &<< UInt64(8 * bytes)) &- 1
+        }
+    }
+    return UnsafePointer(m)
+}

@@ -116,16 +116,7 @@ public final class Vocabulary: @unchecked Sendable {
 
     /// Word masks by token length: row `min(len, 32)` keeps the token's bytes of each of the
     /// key's four words (word j keeps clamp(len - 8j, 0, 8) bytes).
-    nonisolated(unsafe) static let keyMasks: UnsafePointer<UInt64> = {
-        let m = UnsafeMutablePointer<UInt64>.allocate(capacity: 33 * 4)
-        for len in 0...32 {
-            for j in 0..<4 {
-                let bytes = min(8, max(0, len - 8 * j))
-                m[4 * len + j] = bytes == 8 ? .max : (1 &<< UInt64(8 * bytes)) &- 1
-            }
-        }
-        return UnsafePointer(m)
-    }()
+    nonisolated(unsafe) static let keyMasks = keyWordMasks(words: 4)
 
     /// Loads a key with plain 8-byte loads; 32 bytes from `p` must be readable. Branch-free (token
     /// lengths vary from one token to the next, so a branch per word would be mispredicted

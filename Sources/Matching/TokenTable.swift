@@ -1,4 +1,5 @@
 import CPrefetch
+import Counting
 
 #if canImport(Glibc)
 import Glibc
@@ -45,16 +46,7 @@ struct TokenTable {
 
     /// Word masks by token length: row `min(len, 16)` keeps the token's bytes of each of the two
     /// key words.
-    nonisolated(unsafe) static let keyMasks: UnsafePointer<UInt64> = {
-        let m = UnsafeMutablePointer<UInt64>.allocate(capacity: 17 * 2)
-        for len in 0...16 {
-            for j in 0..<2 {
-                let bytes = min(8, max(0, len - 8 * j))
-                m[2 * len + j] = bytes == 8 ? .max : (1 &<< UInt64(8 * bytes)) &- 1
-            }
-        }
-        return UnsafePointer(m)
-    }()
+    nonisolated(unsafe) static let keyMasks = keyWordMasks(words: 2)
 
     /// `tokens[id]`: the bytes of token `id`; `root[id]`, `out[id]`, `deep[id]`: see `Entry`.
     init(tokens: [[UInt8]], root: [Int32], out: [Int32], deep: [Bool]) {
