@@ -138,16 +138,18 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let vocab = Vocabulary()
     var patterns: [[UInt32]] = []
     var patternText: [String] = []
-    var patternIndex: [[String]: Int32] = [:]
-    func pattern(_ toks: [String]) -> Int32 {
-        if let p = patternIndex[toks] { return p }
+    // Patterns are keyed by their text, the tokens joined by spaces (no token holds a space).
+    var patternIndex: [String: Int32] = [:]
+    func pattern(_ toks: [String], text: String? = nil) -> Int32 {
+        let text = text ?? toks.joined(separator: " ")
+        if let p = patternIndex[text] { return p }
         let ids = toks.map { t -> UInt32 in
             var b = Array(t.utf8)
             return b.withUnsafeMutableBytes { vocab.intern(UnsafeRawBufferPointer($0)) }
         }
         let p = Int32(patterns.count)
-        patterns.append(ids); patternText.append(toks.joined(separator: " "))
-        patternIndex[toks] = p
+        patterns.append(ids); patternText.append(text)
+        patternIndex[text] = p
         return p
     }
     var questions: [PassQuestion] = []
@@ -159,15 +161,15 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         for t in rt.extra { for a in t.aliases { _ = pattern(a) } }
         let qt = rt.question
         guard let a = rt.answer else { report.questionsWithoutTerms += 1; continue }
-        let answerAliases = Set(a.aliases)
         let sig = rt.signature
         if bySignature[sig] != nil { continue }
-        let ap = a.aliases.map(pattern)
+        let answerAliases = Set(rt.answerTexts)
+        let ap = zip(a.aliases, rt.answerTexts).map { pattern($0, text: $1) }
         var pids: [Int32] = []
-        let answerKey = a.aliases[0].joined(separator: " ")
-        for t in qt where answerAliases.isDisjoint(with: t.aliases) {
-            let tp = t.aliases.map(pattern)
-            let key = t.aliases[0].joined(separator: " ")
+        let answerKey = rt.answerTexts[0]
+        for (t, texts) in zip(qt, rt.questionTexts) where answerAliases.isDisjoint(with: texts) {
+            let tp = zip(t.aliases, texts).map { pattern($0, text: $1) }
+            let key = texts[0]
             let pk = PairKey(term: tp, answer: ap)
             if let id = pairIndex[pk] { pids.append(id) } else {
                 let id = Int32(pairNames.count)
@@ -186,7 +188,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         var qsp = 0
         for r in rows {
             for (x, y) in questionSidePairs(r, spec, tokenizer: tokenizer) {
-                let xp = x.aliases.map(pattern), yp = y.aliases.map(pattern)
+                let xp = x.aliases.map { pattern($0) }, yp = y.aliases.map { pattern($0) }
                 let pk = PairKey(term: xp, answer: yp)
                 guard pairIndex[pk] == nil else { continue }
                 pairIndex[pk] = Int32(pairNames.count)
@@ -291,12 +293,15 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     return report
 }
 
-/// A row's terms: extra terms, question terms, its answer and the question's signature.
+/// A row's terms: extra terms, question terms, its answer and the question's signature, and the
+/// texts of the question terms' and the answer's aliases (tokens joined by spaces).
 struct RowTerms: Sendable {
     var extra: [Term] = []
     var question: [Term] = []
     var answer: Term? = nil
     var signature = ""
+    var questionTexts: [[String]] = []
+    var answerTexts: [String] = []
 }
 
 /// Every row's terms, extracted on several threads (each with its own tokenizer): for large eval
@@ -315,7 +320,11 @@ func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: T
             t.extra = ex.terms(of: r)
             t.question = qx.terms(of: r)
             t.answer = ax.terms(of: r).first
-            if let a = t.answer { t.signature = qaSignature(questionTerms: t.question, answer: a) }
+            if let a = t.answer {
+                t.signature = qaSignature(questionTerms: t.question, answer: a)
+                t.questionTexts = t.question.map { $0.aliases.map { $0.joined(separator: " ") } }
+                t.answerTexts = a.aliases.map { $0.joined(separator: " ") }
+            }
             part.append(t)
         }
         out.withLock { $0[c] = part }

@@ -75,15 +75,17 @@ final class PairTables: @unchecked Sendable {
         questions = questionPairs.count
         patternLength = filledBuffer(patterns, 0)
         for (i, l) in lengths.enumerated() { patternLength[i] = l }
+        // Each pair's distinct aliases a side; per pattern, its pairs a side; and the pairs of each
+        // (term alias, answer alias) key, from one sort of (key, pair) in pair order.
+        let pts = pt.map(sortedUnique), pas = pa.map(sortedUnique)
         var tp = [[Int32]](repeating: [], count: patterns), ap = [[Int32]](repeating: [], count: patterns)
-        var cross: [UInt64: [Int32]] = [:]
+        var keyed: [(key: UInt64, pid: Int32)] = []
         for pid in 0..<pairs {
-            let ts = Array(Set(pt[pid])).sorted(), asx = Array(Set(pa[pid])).sorted()
-            for t in ts { tp[Int(t)].append(Int32(pid)) }
-            for a in asx { ap[Int(a)].append(Int32(pid)) }
-            for t in ts { for a in asx { cross[UInt64(UInt32(t)) << 32 | UInt64(UInt32(a)), default: []].append(Int32(pid)) } }
+            for t in pts[pid] { tp[Int(t)].append(Int32(pid)) }
+            for a in pas[pid] { ap[Int(a)].append(Int32(pid)) }
+            for t in pts[pid] { for a in pas[pid] { keyed.append((UInt64(UInt32(t)) << 32 | UInt64(UInt32(a)), Int32(pid))) } }
         }
-        let pts = pt.map { Array(Set($0)).sorted() }, pas = pa.map { Array(Set($0)).sorted() }
+        keyed.sort { $0.key != $1.key ? $0.key < $1.key : $0.pid < $1.pid }
         pairTerm = CSR(pts); pairAnswer = CSR(pas)
         func side(_ rows: [[Int32]], _ mine: [[Int32]], _ others: [[Int32]]) -> (CSR, UnsafeMutableBufferPointer<Int32>) {
             let marked = rows.map { $0.map { mine[Int($0)].count > 1 ? ~$0 : $0 } }
@@ -95,28 +97,29 @@ final class PairTables: @unchecked Sendable {
         }
         (termToPairs, termSideOther) = side(tp, pts, pas)
         (answerToPairs, answerSideOther) = side(ap, pas, pts)
-        self.questionPairs = questionPairs.map { Array(Set($0)).sorted() }
+        self.questionPairs = questionPairs.map(sortedUnique)
         var qp = [[Int32]](repeating: [], count: pairs)
         for (qi, ps) in self.questionPairs.enumerated() { for pid in ps { qp[Int(pid)].append(Int32(qi)) } }
         pairQuestions = CSR(qp)
+        var keys: [UInt64] = [], rows: [[Int32]] = []
+        for (k, pid) in keyed {
+            if keys.last == k { rows[rows.count - 1].append(pid) } else { keys.append(k); rows.append([pid]) }
+        }
         var cap = 16
-        while cap < cross.count * 2 { cap <<= 1 }
+        while cap < keys.count * 2 { cap <<= 1 }
         crossMask = cap - 1
         crossKeys = filledBuffer(cap, UInt64.max)
         crossRow = filledBuffer(cap, 0)
-        var rows: [[Int32]] = []
-        rows.reserveCapacity(cross.count)
-        for (k, ps) in cross {
+        for (r, k) in keys.enumerated() {
             var i = TokenAutomaton.slot(k, crossMask)
             while crossKeys[i] != UInt64.max { i = (i + 1) & crossMask }
-            crossKeys[i] = k; crossRow[i] = Int32(rows.count)
-            rows.append(ps)
+            crossKeys[i] = k; crossRow[i] = Int32(r)
         }
         crossPairs = CSR(rows)
         role = filledBuffer(patterns, 0)
         for p in 0..<patterns { role[p] = (tp[p].isEmpty ? 0 : 1) | (ap[p].isEmpty ? 0 : 2) }
         partners = filledBuffer(patterns, 0)
-        for k in cross.keys {
+        for k in keys {
             let t = Int32(truncatingIfNeeded: k >> 32), a = Int32(truncatingIfNeeded: k & 0xFFFF_FFFF)
             partners[Int(t)] |= Self.partnerBit(a)
             partners[Int(a)] |= Self.partnerBit(t)
@@ -128,6 +131,14 @@ final class PairTables: @unchecked Sendable {
         for c in [termToPairs, answerToPairs, pairTerm, pairAnswer, pairQuestions, crossPairs] { c.deallocate() }
         crossKeys.deallocate(); crossRow.deallocate(); role.deallocate(); partners.deallocate()
     }
+}
+
+/// The distinct values of `x`, ascending.
+private func sortedUnique(_ x: [Int32]) -> [Int32] {
+    var out: [Int32] = []
+    out.reserveCapacity(x.count)
+    for v in x.sorted() where out.last != v { out.append(v) }
+    return out
 }
 
 private func filledBuffer<T>(_ n: Int, _ v: T) -> UnsafeMutableBufferPointer<T> {
