@@ -184,10 +184,10 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         questions.append(PassQuestion(signature: sig, pairIds: pids))
     }
     // Question-side pairs: counted like the others, attached to no question's union.
-    if let spec = o.pairs {
+    if o.pairs != nil {
         var qsp = 0
-        for r in rows {
-            for (x, y) in questionSidePairs(r, spec, tokenizer: tokenizer) {
+        for rt in rowTerms {
+            for (x, y) in rt.sidePairs {
                 let xp = x.aliases.map { pattern($0) }, yp = y.aliases.map { pattern($0) }
                 let pk = PairKey(term: xp, answer: yp)
                 guard pairIndex[pk] == nil else { continue }
@@ -302,6 +302,8 @@ struct RowTerms: Sendable {
     var signature = ""
     var questionTexts: [[String]] = []
     var answerTexts: [String] = []
+    /// `--pairs`: the row's question-side pairs.
+    var sidePairs: [(Term, Term)] = []
 }
 
 /// Every row's terms, extracted on several threads (each with its own tokenizer): for large eval
@@ -320,6 +322,7 @@ func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: T
             t.extra = ex.terms(of: r)
             t.question = qx.terms(of: r)
             t.answer = ax.terms(of: r).first
+            if let spec = o.pairs { t.sidePairs = questionSidePairs(r, spec, tokenizer: tokenizer) }
             if let a = t.answer {
                 t.signature = qaSignature(questionTerms: t.question, answer: a)
                 t.questionTexts = t.question.map { $0.aliases.map { $0.joined(separator: " ") } }
