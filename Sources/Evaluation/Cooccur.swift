@@ -3,7 +3,6 @@ import CorpusIO
 import Counting
 import Indexing
 import IndexStore
-import Dispatch
 import Synchronization
 import Tokenization
 
@@ -309,15 +308,12 @@ struct RowTerms: Sendable {
 /// Every row's terms, extracted on several threads (each with its own tokenizer): for large eval
 /// files this is most of the setup before the pass.
 func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: TokenizerConfig, gazetteer: Gazetteer?) -> [RowTerms] {
-    let chunks = rows.count < 512 ? 1 : max(1, min(8, onlineCores()))
-    let out = Locked([[RowTerms]](repeating: [], count: chunks))
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    parallelChunks(rows.count) { range in
         let tokenizer = Tokenizer(config: config)
         let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
         let ax = TermExtractor(specs: [.answer], tokenizer: tokenizer, stopwords: o.stopwords)
         let ex = TermExtractor(specs: o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)
-        var part: [RowTerms] = []
-        for r in rows[(rows.count * c / chunks)..<(rows.count * (c + 1) / chunks)] {
+        return rows[range].map { r in
             var t = RowTerms()
             t.extra = ex.terms(of: r)
             t.question = qx.terms(of: r)
@@ -328,11 +324,9 @@ func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: T
                 t.questionTexts = t.question.map { $0.aliases.map { $0.joined(separator: " ") } }
                 t.answerTexts = a.aliases.map { $0.joined(separator: " ") }
             }
-            part.append(t)
+            return t
         }
-        out.withLock { $0[c] = part }
     }
-    return out.withLock { $0.flatMap { $0 } }
 }
 
 /// A (question term, answer) pair by the patterns of their aliases.

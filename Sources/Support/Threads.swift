@@ -150,26 +150,31 @@ public final class Locked<Value>: @unchecked Sendable {
     }
 }
 
-/// `body(i)` for every i in 0..<count, in contiguous chunks on up to `threads` threads (one when
-/// `count` is below `minimumPerThread` times two), the results in order. `body` runs concurrently
-/// with itself: it must only read shared state.
+/// `body(range)` for contiguous chunks of 0..<count, on up to `threads` threads (one when `count`
+/// is below `minimumPerThread` times two), the results concatenated in order. A chunk can set up
+/// state of its own (a tokenizer, scratch buffers) once. `body` runs concurrently with itself: it
+/// must only read shared state.
+public func parallelChunks<T>(_ count: Int, threads: Int = onlineCores(), minimumPerThread: Int = 256,
+                              _ body: (Range<Int>) -> [T]) -> [T] {
+    let chunks = max(1, min(threads, count / max(1, minimumPerThread)))
+    if chunks == 1 { return body(0..<count) }
+    func range(_ c: Int) -> Range<Int> { (count * c / chunks)..<(count * (c + 1) / chunks) }
+    return withoutActuallyEscaping(body) { body in
+        let box = UncheckedBox(body)
+        let parts = Locked([[T]](repeating: [], count: chunks))
+        let workers = (1..<chunks).map { c in
+            JoinableThread { let part = box.value(range(c)); parts.withLock { $0[c] = part } }
+        }
+        let first = body(range(0))
+        for w in workers { w.join() }
+        return parts.withLock { first + $0[1...].joined() }
+    }
+}
+
+/// `body(i)` for every i in 0..<count, on threads as `parallelChunks` splits it, in order.
 public func parallelMap<T>(_ count: Int, threads: Int = onlineCores(), minimumPerThread: Int = 256,
                            _ body: (Int) -> T) -> [T] {
-    let chunks = max(1, min(threads, count / max(1, minimumPerThread)))
-    if chunks == 1 { return (0..<count).map(body) }
-    return withoutActuallyEscaping(body) { body in
-        let out = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
-        defer { out.deallocate() }
-        let box = UncheckedBox(body)
-        let workers = (1..<chunks).map { c in
-            JoinableThread {
-                for i in (count * c / chunks)..<(count * (c + 1) / chunks) { (out.baseAddress! + i).initialize(to: box.value(i)) }
-            }
-        }
-        for i in 0..<(count / chunks) { (out.baseAddress! + i).initialize(to: body(i)) }
-        for w in workers { w.join() }
-        return (0..<count).map { (out.baseAddress! + $0).move() }
-    }
+    parallelChunks(count, threads: threads, minimumPerThread: minimumPerThread) { $0.map(body) }
 }
 
 /// A value handed to other threads whose concurrent use the caller vouches for.
