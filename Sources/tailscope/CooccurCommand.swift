@@ -10,7 +10,8 @@ struct CooccurCommand: ParsableCommand {
         discussion: """
         Streams the corpus once with a token-level Aho-Corasick automaton over every term the eval \
         set asks about (question terms, answers and their aliases, and --terms), and stores in the \
-        index, in one transaction:
+        index, in one transaction (replacing the run of an earlier call with the same --window, \
+        question terms, eval and corpus files):
           - each term's occurrences and document frequency (so `correlate` can use terms longer \
         than the index's orders);
           - per question: the number of documents that contain a question term and the answer (the \

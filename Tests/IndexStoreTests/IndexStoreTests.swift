@@ -16,6 +16,43 @@ import Counting
         #expect(!fileExists("\(d)/i.sqlite.tailscope-tmp-\(getpid())"))
     }
 
+    @Test func aRerunWithTheSameSettingsReplacesItsTargetedRun() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        let w = try IndexWriter(path: "\(d)/i.sqlite", maxOrder: 1)
+        try w.setMeta([("max_order", "1")])
+        try w.writeVocabulary(Vocabulary())
+        try w.commit()
+        func store(window: Int, eval: String, docs: UInt64, abandon: Bool = false) throws {
+            let t = try TargetedWriter(path: "\(d)/i.sqlite", window: window, questionTerms: "content", eval: eval,
+                                       corpus: "c.jsonl", createdAt: "now")
+            try t.addTerm("paris", n: 1, count: docs * 2, df: docs)
+            try t.addPair(question: "capital", answer: "paris", questionAliases: "capital", answerAliases: "paris", docs: docs, window: 1)
+            try t.addQuestion(signature: "q1", docs: docs, window: 1)
+            if abandon { t.abandon() } else { try t.commit(docs: 10, tokens: 100, terms: 1, pairs: 1, questions: 1) }
+        }
+        func rows(_ table: String) throws -> Int64 {
+            let db = try Database(path: "\(d)/i.sqlite", readOnly: true)
+            defer { db.close() }
+            let st = try db.prepare("SELECT count(*) FROM \(table)")
+            _ = try st.step()
+            return st.int(0)
+        }
+        try store(window: 5, eval: "qa.jsonl", docs: 3)
+        try store(window: 5, eval: "qa.jsonl", docs: 4)
+        // The rerun replaced the first run: one run, and its counts.
+        for t in ["targeted_runs", "targeted_terms", "cooccur_pairs", "cooccur_questions"] { #expect(try rows(t) == 1) }
+        let r = try IndexReader(path: "\(d)/i.sqlite")
+        #expect(try r.cooccurQuestions(window: 5)["q1"]?.docs == 4)
+        #expect(try r.targetedTermCounts()["paris"]?.df == 4)
+        // Another window or another eval file is another run; an abandoned rerun keeps the old one.
+        try store(window: 3, eval: "qa.jsonl", docs: 5)
+        try store(window: 5, eval: "other.jsonl", docs: 6)
+        try store(window: 5, eval: "qa.jsonl", docs: 7, abandon: true)
+        #expect(try rows("targeted_runs") == 3)
+        #expect(try rows("cooccur_pairs") == 3)
+        #expect(try IndexReader(path: "\(d)/i.sqlite").cooccurQuestions(window: 3)["q1"]?.docs == 5)
+    }
+
     @Test func readersRefuseUnfinishedAndForeignFiles() throws {
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
         // An index whose `complete` flag was never set (a copy of a half-written temp file).
