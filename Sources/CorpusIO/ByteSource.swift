@@ -1,4 +1,6 @@
 import CZlib
+import Support
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -100,4 +102,52 @@ public struct FileChecksum: Sendable, Equatable, CustomStringConvertible {
     public static func of(path: String) throws(InputError) -> FileChecksum {
         try of(path: path, cancelled: { false })!
     }
+}
+
+/// Checksums of files computed on a helper thread, while a pass reads them (`index` for a new
+/// index, `cooccur` to check that its corpus is the index's).
+public final class ChecksumTask: @unchecked Sendable {
+    private let thread: JoinableThread
+    private let box: ChecksumBox
+
+    /// With `skipUnreadable`, a file that cannot be read gets no checksum (nil) instead of
+    /// failing the run.
+    public init(paths: [String], skipUnreadable: Bool) {
+        let box = ChecksumBox()
+        thread = JoinableThread {
+            for p in paths {
+                do throws(InputError) {
+                    guard let c = try FileChecksum.of(path: p, cancelled: { box.cancelled.load(ordering: .relaxed) }) else { return }
+                    box.results.append(c)
+                } catch {
+                    if skipUnreadable && error.kind == .unreadable {
+                        box.results.append(nil)
+                        continue
+                    }
+                    box.failure = error
+                    return
+                }
+            }
+        }
+        self.box = box
+    }
+
+    /// A run that fails or is interrupted stops the thread within a MiB of reading.
+    deinit {
+        box.cancelled.store(true, ordering: .relaxed)
+        thread.join()
+    }
+
+    /// Waits for the thread; throws the first file's error.
+    public func wait() throws -> [FileChecksum?] {
+        thread.join()
+        if let e = box.failure { throw e }
+        return box.results
+    }
+}
+
+private final class ChecksumBox: @unchecked Sendable {
+    var results: [FileChecksum?] = []
+    var failure: InputError?
+    let cancelled = Atomic<Bool>(false)
 }

@@ -82,15 +82,16 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let settings = try IndexSettings(meta: reader.meta)
     let tokenizer = Tokenizer(config: settings.tokenizer)
 
-    // The corpus must be (part of) what the index counted.
+    // The corpus must be (part of) what the index counted. Each file's size must be a source's
+    // now; its checksum, read on a helper thread during the pass, must be a source's before
+    // anything is stored (reading every file once more up front would cost what the pass's
+    // reading does at scale).
     var files: [String] = []
     let sources = try reader.sources()
-    let known = Set(sources.map(\.checksum))
-    var seen = Set<String>()
+    let known = Set(sources.map(\.checksum)), knownSizes = Set(sources.map(\.size))
     for f in try expandInputs(o.corpus, log: log) {
-        let c: String
         do {
-            c = try FileChecksum.of(path: f).description
+            _ = try FileSource(path: f)
         } catch {
             guard o.onError == .skip, error.kind == .unreadable else { throw error }
             log("\(f): skipped 1 unreadable (\(error.detail))")
@@ -98,14 +99,28 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
             continue
         }
         files.append(f)
-        if !known.contains(c) { report.corpusFilesNotInIndex.append(f) }
-        seen.insert(c)
+        if !knownSizes.contains(fileSize(f) ?? -1) { report.corpusFilesNotInIndex.append(f) }
     }
     guard !files.isEmpty else { throw CorrelateError("no readable corpus files") }
-    if !report.corpusFilesNotInIndex.isEmpty {
-        throw CorrelateError("\(report.corpusFilesNotInIndex.joined(separator: ", ")) is not a source of \(o.index) (no source has its checksum); co-occurrence counts must come from the indexed corpus")
+    func notASource() -> CorrelateError {
+        CorrelateError("\(report.corpusFilesNotInIndex.joined(separator: ", ")) is not a source of \(o.index) (no source has its size and checksum); co-occurrence counts must come from the indexed corpus")
     }
-    report.indexSourcesNotInCorpus = known.subtracting(seen).count
+    if !report.corpusFilesNotInIndex.isEmpty { throw notASource() }
+    let checksums = ChecksumTask(paths: files, skipUnreadable: false)
+    /// Waits for the checksums; throws when a file is not a source; counts the sources not given.
+    func checkChecksums() throws {
+        var seen = Set<String>()
+        for (f, c) in zip(files, try checksums.wait()) {
+            let c = c!.description
+            if !known.contains(c) { report.corpusFilesNotInIndex.append(f) }
+            seen.insert(c)
+        }
+        if !report.corpusFilesNotInIndex.isEmpty { throw notASource() }
+        report.indexSourcesNotInCorpus = known.subtracting(seen).count
+        if report.indexSourcesNotInCorpus > 0 {
+            log("warning: \(report.indexSourcesNotInCorpus) source(s) of the index are not in --corpus; counts cover the given files only")
+        }
+    }
     // Shards of one run share its specification (the whole corpus); each counts its slice.
     let allFiles = files
     let spec = TargetedSpec(window: o.window,
@@ -115,6 +130,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     // A rerun of an array job skips a shard whose output is already complete for this run.
     if let out = o.shardOutput, let done = try? TargetedShard(path: out), done.spec == spec,
        done.shard == o.shard.index, done.shards == o.shard.count {
+        try checkChecksums()
         log("\(out): shard \(o.shard.index)/\(o.shard.count) is already complete for these settings and inputs; skipped")
         report.docs = done.docs
         report.tokens = done.tokens
@@ -122,10 +138,6 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         report.seconds = now() - t0
         return report
     }
-    if report.indexSourcesNotInCorpus > 0 {
-        log("warning: \(report.indexSourcesNotInCorpus) source(s) of the index are not in --corpus; counts cover the given files only")
-    }
-
     // Questions, terms and patterns.
     var fields = o.fields
     fields.needAnswer = true
@@ -246,6 +258,8 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let questionDocs = totals.questionDocs, questionWindow = totals.questionWindow
     report.passSeconds = now() - tPass
 
+    try checkChecksums()
+
     // Store, all or nothing.
     let tStore = now()
     let writer: TargetedSink
@@ -306,8 +320,28 @@ struct RowTerms: Sendable {
 }
 
 /// Every row's terms, extracted on several threads (each with its own tokenizer): for large eval
-/// files this is most of the setup before the pass.
+/// files this is most of the setup before the pass. Rows with the same question, answers and no
+/// term fields (one question under several models or methods) have the same terms: they are
+/// extracted once.
 func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: TokenizerConfig, gazetteer: Gazetteer?) -> [RowTerms] {
+    var firstRow: [[UInt8]: Int] = [:]
+    var unique: [EvalRow] = []
+    let source = rows.map { r -> Int in
+        guard r.termFields.isEmpty else { unique.append(r); return unique.count - 1 }
+        // The bytes of each string with its length in front: rows that differ in any byte never
+        // share a key (String equality would merge canonically equivalent spellings).
+        var key = Array("\(r.question.utf8.count):".utf8) + Array(r.question.utf8)
+        for a in r.answers { key += Array("\(a.utf8.count):".utf8); key += Array(a.utf8) }
+        if let k = firstRow[key] { return k }
+        firstRow[key] = unique.count
+        unique.append(r)
+        return unique.count - 1
+    }
+    let terms = extractUniqueRowTerms(unique, o, tokenizer: config, gazetteer: gazetteer)
+    return source.map { terms[$0] }
+}
+
+private func extractUniqueRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: TokenizerConfig, gazetteer: Gazetteer?) -> [RowTerms] {
     parallelChunks(rows.count) { range in
         let tokenizer = Tokenizer(config: config)
         let qx = TermExtractor(specs: o.questionTerms, tokenizer: tokenizer, stopwords: o.stopwords, gazetteer: gazetteer)

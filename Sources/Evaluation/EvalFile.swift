@@ -125,6 +125,8 @@ public func readAllBytes(path: String) throws -> [UInt8] {
         throw EvalError(mapKind(error.kind), path: path, error.detail)
     }
     var out: [UInt8] = []
+    // The file's size (a compressed file's grows from there): no copying while it grows.
+    out.reserveCapacity(Int(fileSize(path) ?? 0) + 1)
     var buf = [UInt8](repeating: 0, count: 1 << 20)
     while true {
         let n: Int

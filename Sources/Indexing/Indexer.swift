@@ -299,53 +299,6 @@ private func progressFile(_ p: String) -> String {
     return name.count > 40 ? "…" + String(name.suffix(39)) : name
 }
 
-/// Checksums of files computed on a helper thread.
-final class ChecksumTask: @unchecked Sendable {
-    private let thread: JoinableThread
-    private let box: ChecksumBox
-
-    /// With `skipUnreadable`, a file that cannot be read gets no checksum (nil) instead of
-    /// failing the run.
-    init(paths: [String], skipUnreadable: Bool) {
-        let box = ChecksumBox()
-        thread = JoinableThread {
-            for p in paths {
-                do throws(InputError) {
-                    guard let c = try FileChecksum.of(path: p, cancelled: { box.cancelled.load(ordering: .relaxed) }) else { return }
-                    box.results.append(c)
-                } catch {
-                    if skipUnreadable && error.kind == .unreadable {
-                        box.results.append(nil)
-                        continue
-                    }
-                    box.failure = error
-                    return
-                }
-            }
-        }
-        self.box = box
-    }
-
-    /// A run that fails or is interrupted stops the thread within a MiB of reading.
-    deinit {
-        box.cancelled.store(true, ordering: .relaxed)
-        thread.join()
-    }
-
-    /// Waits for the thread; throws the first file's error.
-    func wait() throws -> [FileChecksum?] {
-        thread.join()
-        if let e = box.failure { throw e }
-        return box.results
-    }
-}
-
-private final class ChecksumBox: @unchecked Sendable {
-    var results: [FileChecksum?] = []
-    var failure: InputError?
-    let cancelled = Atomic<Bool>(false)
-}
-
 private func fileSize(_ path: String) -> Int64 {
     var st = stat()
     return stat(path, &st) == 0 ? Int64(st.st_size) : 0

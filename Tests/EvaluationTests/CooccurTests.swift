@@ -474,6 +474,51 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         let before = TestSupport.read(index)
         #expect(throws: CorrelateError.self) { try cooccur(CooccurOptions(index: index, evals: [eval], corpus: [other])) { _ in } }
         #expect(TestSupport.read(index) == before)
+        // The same size as the source but other bytes: found by the checksum, after the pass and
+        // before anything is stored.
+        let sameSize = dir + "/same-size.jsonl"
+        TestSupport.write(sameSize, "{\"text\": \"a b d\"}\n")
+        #expect(TestSupport.read(sameSize).count == TestSupport.read(dir + "/corpus.jsonl").count)
+        do {
+            _ = try cooccur(CooccurOptions(index: index, evals: [eval], corpus: [sameSize])) { _ in }
+            Issue.record("no error")
+        } catch {
+            #expect("\(error)".contains("no source has its size and checksum"))
+        }
+        #expect(TestSupport.read(index) == before)
+    }
+
+    /// One question under several models (rows with the same question and answer) has its terms
+    /// extracted once; the counts are those of the file with each question once.
+    @Test func repeatedRowsCountAsTheirQuestion() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let index = try buildTestIndex(dir, docs: ["paris is the capital of france", "the capital paris", "lyon in france", "berlin is a capital"], orders: 1)
+        let qs = [("What is the capital of France?", "Paris"), ("Which city is in France?", "Lyon"), ("Capital of Germany?", "Berlin")]
+        var once = "", repeated = ""
+        for (q, a) in qs {
+            once += "{\"question\": \"\(q)\", \"answer\": \"\(a)\"}\n"
+            for m in ["m1", "m2", "m3"] { repeated += "{\"question\": \"\(q)\", \"answer\": \"\(a)\", \"model\": \"\(m)\"}\n" }
+        }
+        // The same question with another answer is another question.
+        repeated += "{\"question\": \"Capital of Germany?\", \"answer\": \"Paris\", \"model\": \"m4\"}\n"
+        once += "{\"question\": \"Capital of Germany?\", \"answer\": \"Paris\"}\n"
+        TestSupport.write(dir + "/once.jsonl", once)
+        TestSupport.write(dir + "/repeated.jsonl", repeated)
+        var results: [[String]] = []
+        for e in ["once", "repeated"] {
+            let copy = dir + "/\(e).sqlite"
+            TestSupport.write(copy, bytes: TestSupport.read(index))
+            var o = CooccurOptions(index: copy, evals: [dir + "/\(e).jsonl"], corpus: [dir + "/corpus.jsonl"])
+            o.window = 3
+            let rep = try cooccur(o) { _ in }
+            #expect(rep.questions == 4)
+            let r = try IndexReader(path: copy)
+            results.append((try r.cooccurQuestions(window: 3).map { "q \($0.key) \($0.value.docs) \($0.value.window)" }
+                + (try r.cooccurPairs(window: 3).map { "p \($0.key) \($0.value.docs) \($0.value.window)" })
+                + (try r.targetedTermCounts().map { "t \($0.key) \($0.value.count) \($0.value.df)" })).sorted())
+        }
+        #expect(results[0] == results[1])
+        #expect(results[0].contains { $0.hasPrefix("p capital\tparis 2 ") })
     }
 
     @Test func automatonFindsOverlappingPatterns() {
