@@ -61,6 +61,24 @@ public struct EvalRow: Sendable {
 
 /// The question text as a pairing key: lowercased, white space runs collapsed, trimmed.
 public func normalizedQuestionKey(_ q: String) -> String {
+    // ASCII text (most questions) on its bytes: the same result, without a scalar view.
+    var q = q
+    let ascii = q.withUTF8 { b -> String? in
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var pendingSpace = false
+        for c in b {
+            if c >= 0x80 { return nil }
+            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D {
+                pendingSpace = !out.isEmpty
+            } else {
+                if pendingSpace { out.append(0x20); pendingSpace = false }
+                out.append(c >= 0x41 && c <= 0x5A ? c + 0x20 : c)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+    if let ascii { return ascii }
     var out = String.UnicodeScalarView()
     var pendingSpace = false
     for c in q.lowercased().unicodeScalars {
@@ -153,7 +171,15 @@ func mapKind(_ k: InputError.Kind) -> EvalError.Kind {
 }
 
 func baseName(_ path: String) -> String {
-    path.split(separator: "/").last.map(String.init) ?? path
+    // The last non-empty component (as `split(separator: "/").last`), without splitting: this
+    // runs once per row.
+    let u = path.utf8
+    var end = u.endIndex
+    while end > u.startIndex && u[u.index(before: end)] == UInt8(ascii: "/") { end = u.index(before: end) }
+    if end == u.startIndex { return path }
+    var start = end
+    while start > u.startIndex && u[u.index(before: start)] != UInt8(ascii: "/") { start = u.index(before: start) }
+    return String(path[start..<end])
 }
 
 /// lm-evaluation-harness writes `samples_<task>_<timestamp>.jsonl`; the task is the group.

@@ -99,6 +99,33 @@ import TestSupport
     /// Large files are parsed and made into rows on several threads: the rows, the skip counts
     /// and the error that stops the run are those of one thread (bad lines far apart, so
     /// different threads find them).
+    /// The pairing key and the file's base name, against their plain definitions, on random
+    /// strings of ASCII (the fast path), white space and non-ASCII letters.
+    @Test func questionKeysAndBaseNamesEqualTheirDefinitions() {
+        func key(_ q: String) -> String {
+            var out = String.UnicodeScalarView()
+            var pending = false
+            for c in q.lowercased().unicodeScalars {
+                if c == " " || c == "\t" || c == "\n" || c == "\r" { pending = !out.isEmpty } else {
+                    if pending { out.append(" "); pending = false }
+                    out.append(c)
+                }
+            }
+            return String(out)
+        }
+        var rng = SplitMix(seed: 5)
+        let alphabet: [String] = ["a", "Z", "q", "M", "0", "?", " ", " ", "\t", "\n", "\r", "/", "É", "ß", "İ", "e\u{301}", "\u{0}", "\u{7F}"]
+        for n in 0..<3000 {
+            let asciiOnly = n % 2 == 0
+            let pool = asciiOnly ? Array(alphabet.prefix(12)) : alphabet
+            let s = (0..<Int(rng.next() % 24)).map { _ in pool[Int(rng.next() % UInt64(pool.count))] }.joined()
+            #expect(Array(normalizedQuestionKey(s).utf8) == Array(key(s).utf8), "\(Array(s.utf8))")
+            #expect(Array(baseName(s).utf8) == Array((s.split(separator: "/").last.map(String.init) ?? s).utf8), "\(Array(s.utf8))")
+        }
+        #expect(normalizedQuestionKey("  What IS\t\tthe  Capital?\n") == "what is the capital?")
+        #expect(baseName("/a/b/samples_x.jsonl") == "samples_x.jsonl" && baseName("a/b//") == "b" && baseName("//") == "//")
+    }
+
     @Test func largeFilesReadOnThreadsAsLineByLine() throws {
         let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
         let p = dir + "/big.jsonl"
