@@ -324,7 +324,7 @@ struct RowTerms: Sendable {
 /// term fields (one question under several models or methods) have the same terms: they are
 /// extracted once.
 func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: TokenizerConfig, gazetteer: Gazetteer?) -> [RowTerms] {
-    var firstRow: [[UInt8]: Int] = [:]
+    var firstRow: [ByteKey: Int] = [:]
     var unique: [EvalRow] = []
     let source = rows.map { r -> Int in
         guard r.termFields.isEmpty else { unique.append(r); return unique.count - 1 }
@@ -332,13 +332,20 @@ func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: T
         // share a key (String equality would merge canonically equivalent spellings).
         var key = Array("\(r.question.utf8.count):".utf8) + Array(r.question.utf8)
         for a in r.answers { key += Array("\(a.utf8.count):".utf8); key += Array(a.utf8) }
-        if let k = firstRow[key] { return k }
-        firstRow[key] = unique.count
+        if let k = firstRow[ByteKey(key)] { return k }
+        firstRow[ByteKey(key)] = unique.count
         unique.append(r)
         return unique.count - 1
     }
     let terms = extractUniqueRowTerms(unique, o, tokenizer: config, gazetteer: gazetteer)
     return source.map { terms[$0] }
+}
+
+/// Bytes as a dictionary key, hashed as one run of bytes (an array of bytes hashes byte by byte).
+private struct ByteKey: Hashable {
+    let bytes: [UInt8]
+    init(_ b: [UInt8]) { bytes = b }
+    func hash(into h: inout Hasher) { bytes.withUnsafeBytes { h.combine(bytes: $0) } }
 }
 
 private func extractUniqueRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: TokenizerConfig, gazetteer: Gazetteer?) -> [RowTerms] {
@@ -367,4 +374,11 @@ private func extractUniqueRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, token
 struct PairKey: Hashable {
     let term: [Int32]
     let answer: [Int32]
+
+    /// Both lists as runs of bytes (arrays hash element by element), the first's length between.
+    func hash(into h: inout Hasher) {
+        term.withUnsafeBytes { h.combine(bytes: $0) }
+        h.combine(term.count)
+        answer.withUnsafeBytes { h.combine(bytes: $0) }
+    }
 }
