@@ -186,19 +186,10 @@ final class PairPass {
     let pairState: UnsafeMutableBufferPointer<PairState>
     let questionState: UnsafeMutableBufferPointer<QuestionState>
 
-    /// Window hits are counted when a block is credited, over only the occurrences of patterns
-    /// that are an alias of a pair present in the document (most are not): the block's
-    /// occurrences of pair aliases, as start << 32 | pattern, of the documents that hold both a
-    /// question-term alias and an answer alias; and per such document, its number in the block
-    /// and its range of `blockOcc`.
-    var blockOcc: [UInt64] = []
-    var windowDocs: [(doc: Int, lo: Int, hi: Int)] = []
-    /// Per pattern: the documents of the block in which it is an alias of a pair present there
-    /// (`bits`, valid when `stamp` is the block).
-    struct Active { var stamp: Int64 = -1; var bits: UInt64 = 0 }
-    let active: UnsafeMutableBufferPointer<Active>
-    /// One document's active occurrences, sorted by start (the window scan).
-    var byStart: [UInt64] = []
+    /// One document's occurrences of pair aliases, as start << 32 | pattern (the window scan
+    /// sorts them by start). A window hit needs no other filter: two aliases within a window
+    /// are both in the document, so every pair they are aliases of is present there.
+    var docOcc: [UInt64] = []
     /// Documents are credited to pairs and questions in blocks of up to 64: a pattern's bits say
     /// which documents of the block hold it, a pair's are (OR of its term aliases') AND (OR of its
     /// answer aliases'), so a pair present in many documents costs one step per block, not per
@@ -234,12 +225,10 @@ final class PairPass {
             let n = t.pairQuestions.count(pid)
             pairState[pid].question = n == 1 ? t.pairQuestions.list[t.pairQuestions.bounds(pid).lowerBound] : n == 0 ? -1 : -2
         }
-        active = filledBuffer(t.patterns, Active())
     }
 
     deinit {
         pattern.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
-        active.deallocate()
     }
 
     /// The slot of (term alias `t`, answer alias `a`) in `cross`, or -1 when no pair has both.
@@ -286,11 +275,10 @@ final class PairPass {
         }
         if matchPattern.isEmpty { return }
         let bit = UInt64(1) << UInt64(blockDocs)
-        // Occurrences and documents per pattern, the block's bits, and (for the window scan at
-        // the end of the block) the document's occurrences of pair aliases, kept when it holds
-        // both a question-term alias and an answer alias.
-        let lo = blockOcc.count
-        var roles: UInt8 = 0
+        // Occurrences and documents per pattern, the block's bits, and (for the window scan) the
+        // document's occurrences of pair aliases.
+        docOcc.removeAll(keepingCapacity: true)
+        var terms = 0, answers = 0
         for k in 0..<matchPattern.count {
             let p = matchPattern[k]
             let s = pattern.baseAddress! + Int(p)
@@ -306,44 +294,12 @@ final class PairPass {
                 s.pointee.bits |= bit
             }
             if window >= 0 && r != 0 {
-                roles |= r
-                let start = matchEnd[k] - patternLength[Int(p)] + 1
-                blockOcc.append(UInt64(UInt32(start)) << 32 | UInt64(UInt32(p)))
-            }
-        }
-        if window < 0 { return }
-        if roles != 3 {
-            blockOcc.removeSubrange(lo...)
-            return
-        }
-        windowDocs.append((blockDocs, lo, blockOcc.count))
-    }
-
-    /// Marks pattern p as an alias of a pair present in documents `w` of the block.
-    @inline(__always) private func activate(_ p: Int32, _ w: UInt64) {
-        let pi = Int(p)
-        if active[pi].stamp != block { active[pi] = Active(stamp: block, bits: 0) }
-        active[pi].bits |= w
-    }
-
-    /// The window scan of the block's documents (after its pairs were credited, which marked the
-    /// active patterns).
-    private func countBlockWindows() {
-        for (d, lo, hi) in windowDocs {
-            let bit = UInt64(1) << UInt64(d)
-            byStart.removeAll(keepingCapacity: true)
-            var terms = 0, answers = 0
-            for k in lo..<hi {
-                let x = blockOcc[k]
-                let pi = Int(x & 0xFFFF_FFFF)
-                guard active[pi].stamp == block && active[pi].bits & bit != 0 else { continue }
-                let r = role[pi]
                 terms += Int(r & 1); answers += Int(r >> 1)
-                byStart.append(x)
+                let start = matchEnd[k] - patternLength[Int(p)] + 1
+                docOcc.append(UInt64(UInt32(start)) << 32 | UInt64(UInt32(p)))
             }
-            if terms == 0 || answers == 0 { continue }
-            countWindows(terms: terms, answers: answers)
         }
+        if window >= 0 && terms > 0 && answers > 0 { countWindows(terms: terms, answers: answers) }
     }
 
     /// Window hits: every two occurrences whose starts are at most `window` tokens apart and whose
@@ -351,13 +307,13 @@ final class PairPass {
     /// pair, add one to that pair (once per such ordered pair of occurrences, so an alias on both
     /// sides of a pair counts as the sum over its alias combinations does). Each occurrence of
     /// the rarer side in the document looks at its neighbours: the work is per occurrence and
-    /// window, not per pair present in the document. `byStart`: the document's active
-    /// occurrences (`terms` of question-term aliases and `answers` of answer aliases).
+    /// window, not per pair present in the document. `docOcc`: the document's occurrences of
+    /// pair aliases (`terms` of question-term aliases and `answers` of answer aliases).
     private func countWindows(terms: Int, answers: Int) {
-        let n = byStart.count
+        let n = docOcc.count
         // Anchors are answer occurrences (role bit 2) or term occurrences (bit 1), whichever are fewer.
         let anchorRole: UInt8 = answers <= terms ? 2 : 1, otherRole: UInt8 = 3 - anchorRole
-        byStart.withUnsafeMutableBufferPointer { o in
+        docOcc.withUnsafeMutableBufferPointer { o in
             // Matches arrive by end position, so starts are almost sorted: insertion sort.
             for i in 1..<n {
                 let x = o[i]
@@ -413,8 +369,6 @@ final class PairPass {
             blockDocs = 0
             blockTouched.removeAll(keepingCapacity: true)
             blockStart = doc
-            blockOcc.removeAll(keepingCapacity: true)
-            windowDocs.removeAll(keepingCapacity: true)
         }
         if blockTouched.isEmpty { return }
         touchedTerms.removeAll(keepingCapacity: true)
@@ -458,10 +412,7 @@ final class PairPass {
                     // has several aliases on this side (then `credit` ORs them all, once).
                     if e >= 0 {
                         let w = mine & bits(o)
-                        if w != 0 {
-                            creditBits(Int(e), w)
-                            if window >= 0 { activate(p, w); activate(o, w) }
-                        }
+                        if w != 0 { creditBits(Int(e), w) }
                         continue
                     }
                     if bits(o) == 0 { continue }
@@ -474,7 +425,6 @@ final class PairPass {
             questionState[Int(qi)].bits = 0
         }
         touchedQuestions.removeAll(keepingCapacity: true)
-        if window >= 0 { countBlockWindows() }
     }
 
     /// Credits pair `pid` (once per block) with the block's documents that hold one of its term
@@ -489,10 +439,6 @@ final class PairPass {
         let w = t & a
         if w == 0 { return }
         record(pid, w)
-        if window >= 0 {
-            for i in pairTerm.bounds(pid) { activate(pairTerm.list[i], w) }
-            for j in pairAnswer.bounds(pid) { activate(pairAnswer.list[j], w) }
-        }
     }
 
     /// As `credit`, for a pair whose documents `w` are already known (one alias on each side).
