@@ -176,13 +176,13 @@ final class PairPass {
     /// (`bits`, valid when `lastDoc` is in the block).
     struct PatternState { var lastDoc: Int64 = -1; var count: UInt64 = 0; var df: UInt64 = 0; var bits: UInt64 = 0 }
     let pattern: UnsafeMutableBufferPointer<PatternState>
-    /// Per pair, 16 bytes so that crediting touches one cache line: its documents, the last block
-    /// it was credited in (`stamp`), and its question when it has exactly one (-1: none, -2:
-    /// several, listed in `pairQuestions`). Per question: the last block, its documents and
-    /// the block's documents that hold one of its pairs. (Window hits are the sum over a
-    /// question's pairs: `PairTotals`.)
+    /// Per pair, 16 bytes so that crediting touches one cache line: its documents, the last
+    /// superblock it was credited in (`stamp`), and its question when it has exactly one (-1:
+    /// none, -2: several, listed in `pairQuestions`). Per question: the last superblock it was
+    /// credited in, its documents, and its row in `questionRows` with the words set. (Window
+    /// hits are the sum over a question's pairs: `PairTotals`.)
     struct PairState { var docs: UInt64 = 0; var stamp = UInt32.max; var question: Int32 = -1 }
-    struct QuestionState { var stamp: Int64 = -1; var docs: UInt64 = 0; var bits: UInt64 = 0 }
+    struct QuestionState { var stamp: Int64 = -1; var docs: UInt64 = 0; var slot: Int32 = 0; var lo: Int16 = 0; var hi: Int16 = 0 }
     let pairState: UnsafeMutableBufferPointer<PairState>
     let questionState: UnsafeMutableBufferPointer<QuestionState>
 
@@ -190,24 +190,44 @@ final class PairPass {
     /// sorts them by start). A window hit needs no other filter: two aliases within a window
     /// are both in the document, so every pair they are aliases of is present there.
     var docOcc: [UInt64] = []
-    /// Documents are credited to pairs and questions in blocks of up to 64: a pattern's bits say
-    /// which documents of the block hold it, a pair's are (OR of its term aliases') AND (OR of its
-    /// answer aliases'), so a pair present in many documents costs one step per block, not per
-    /// document. The pair aliases seen in the block:
+    /// Documents are marked in blocks of 64: a pattern's `bits` say which documents of the block
+    /// hold it (one word in the pattern's own record, set per occurrence). The pair aliases seen
+    /// in the block:
     var blockTouched: [Int32] = []
     /// The first document of the block.
     var blockStart: Int64 = 0
-    var touchedQuestions: [Int32] = []
-    var block: Int64 = 0
-    /// The block's stamp in `PairState` (counts up to UInt32.max - 1, then every stamp is reset).
-    var stamp: UInt32 = 0
     var blockDocs = 0
+    /// Blocks are sealed into superblocks of `words` blocks, credited together: per pair alias
+    /// seen in the superblock, a row of `words` words (its bits of each block), and a pair's
+    /// documents are (OR of its term aliases' rows) AND (OR of its answer aliases'), so a pair
+    /// present in many documents costs a few word operations per superblock, not a step per
+    /// document or block. Rows are handed out per superblock from an arena (a slot per alias or
+    /// question seen), which stays under `rowBudget` bytes, so `words` is smaller for very large
+    /// eval sets.
+    let words: Int
+    static let rowBudget = 16 << 20
+    struct RowState { var superblock: Int64 = -1; var slot: Int32 = 0; var lo: Int16 = 0; var hi: Int16 = 0 }
+    let rowState: UnsafeMutableBufferPointer<RowState>
+    let rows: UnsafeMutablePointer<UInt64>
+    let questionRows: UnsafeMutablePointer<UInt64>
+    var rowSlots: Int32 = 0, questionSlots: Int32 = 0
+    /// The documents of the pair being credited (words `lo...hi`), and two scratch rows for pairs
+    /// with several aliases a side.
+    let pairBits: UnsafeMutablePointer<UInt64>, sideBits: UnsafeMutablePointer<UInt64>, otherBits: UnsafeMutablePointer<UInt64>
+    /// The pair aliases seen in the superblock, the blocks sealed into it, its number.
+    var superTouched: [Int32] = []
+    var sub = 0
+    var superblock: Int64 = 0
+    var touchedQuestions: [Int32] = []
+    /// The superblock's stamp in `PairState` (counts up to UInt32.max - 1, then every stamp is reset).
+    var stamp: UInt32 = 0
     var touchedTerms: [Int32] = []
     var touchedAnswers: [Int32] = []
     /// Documents seen by this worker.
     var doc: Int64 = 0
 
-    init(_ t: PairTables, window: Int) {
+    /// - blockWords: blocks per superblock (default: as many as the budget allows, at most 16).
+    init(_ t: PairTables, window: Int, blockWords: Int? = nil) {
         tables = t
         self.window = Int32(window)
         patternLength = t.patternLength
@@ -225,10 +245,19 @@ final class PairPass {
             let n = t.pairQuestions.count(pid)
             pairState[pid].question = n == 1 ? t.pairQuestions.list[t.pairQuestions.bounds(pid).lowerBound] : n == 0 ? -1 : -2
         }
+        let aliases = max(1, (0..<t.patterns).reduce(0) { $0 + (t.role[$1] != 0 ? 1 : 0) })
+        words = blockWords ?? max(1, min(16, Self.rowBudget / (8 * (aliases + t.questions))))
+        rowState = filledBuffer(t.patterns, RowState())
+        // Allocated, not touched: the pages of slots never handed out stay unmapped.
+        rows = .allocate(capacity: aliases * words)
+        questionRows = .allocate(capacity: max(1, t.questions) * words)
+        pairBits = .allocate(capacity: words); sideBits = .allocate(capacity: words); otherBits = .allocate(capacity: words)
     }
 
     deinit {
         pattern.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
+        rowState.deallocate(); rows.deallocate(); questionRows.deallocate()
+        pairBits.deallocate(); sideBits.deallocate(); otherBits.deallocate()
     }
 
     /// The slot of (term alias `t`, answer alias `a`) in `cross`, or -1 when no pair has both.
@@ -260,18 +289,21 @@ final class PairPass {
                 }
             }
         }
-        flushBlock()
+        finish()
     }
 
-    /// Credits the documents added since the last batch (call at the end of every batch).
-    func endBatch() { flushBlock() }
+    /// Credits the documents added since the last superblock was (call after the last document).
+    func finish() {
+        if blockDocs > 0 { sealBlock() }
+        if sub > 0 { flushSuperblock() }
+    }
 
     /// Counts one document from its matches (pattern, end token position; ends ascending).
     func add(patterns matchPattern: UnsafeBufferPointer<Int32>, ends matchEnd: UnsafeBufferPointer<Int32>) {
         defer {
             doc += 1
             blockDocs += 1
-            if blockDocs == 64 { flushBlock() }
+            if blockDocs == 64 { sealBlock() }
         }
         if matchPattern.isEmpty { return }
         let bit = UInt64(1) << UInt64(blockDocs)
@@ -351,29 +383,85 @@ final class PairPass {
         }
     }
 
-    /// The documents of this block that hold pattern p (0 when none).
-    @inline(__always) private func bits(_ p: Int32) -> UInt64 {
-        pattern[Int(p)].lastDoc >= blockStart ? pattern[Int(p)].bits : 0
+    /// Ends the block: each pair alias seen in it gets its word in its row of the superblock.
+    private func sealBlock() {
+        let w = words
+        for p in blockTouched {
+            let b = pattern[Int(p)].bits
+            let r = rowState.baseAddress! + Int(p)
+            if r.pointee.superblock != superblock {
+                let slot = rowSlots
+                rowSlots += 1
+                (rows + Int(slot) * w).update(repeating: 0, count: w)
+                r.pointee = RowState(superblock: superblock, slot: slot, lo: Int16(sub), hi: Int16(sub))
+                superTouched.append(p)
+            } else {
+                r.pointee.hi = Int16(sub)
+            }
+            rows[Int(r.pointee.slot) * w + sub] = b
+        }
+        blockDocs = 0
+        blockTouched.removeAll(keepingCapacity: true)
+        blockStart = doc
+        sub += 1
+        if sub == w { flushSuperblock() }
     }
 
-    /// Credits the block's documents to every pair present in some of them, walking the side
+    /// The row of pattern p in this superblock and the range of its words that may be nonzero;
+    /// nil when no document of the superblock holds p.
+    @inline(__always) private func bits(_ p: Int32) -> (UnsafeMutablePointer<UInt64>, Int, Int)? {
+        let r = rowState[Int(p)]
+        guard r.superblock == superblock else { return nil }
+        return (rows + Int(r.slot) * words, Int(r.lo), Int(r.hi))
+    }
+
+    /// The OR of the rows of the aliases in row `row` of `aliases` into `out`, and the range of
+    /// words set (lo > hi: none of them is in the superblock).
+    @inline(__always) private func gather(_ aliases: CSR, _ row: Int, into out: UnsafeMutablePointer<UInt64>) -> (Int, Int) {
+        var lo = words, hi = -1
+        for k in aliases.bounds(row) {
+            guard let (b, blo, bhi) = bits(aliases.list[k]) else { continue }
+            if hi < lo {
+                for i in blo...bhi { out[i] = b[i] }
+                lo = blo; hi = bhi
+                continue
+            }
+            if blo < lo { for i in blo..<lo { out[i] = 0 }; lo = blo }
+            if bhi > hi { for i in (hi + 1)...bhi { out[i] = 0 }; hi = bhi }
+            for i in blo...bhi { out[i] |= b[i] }
+        }
+        return (lo, hi)
+    }
+
+    /// `pairBits[lo...hi]` = a AND b over those words; returns the documents in it.
+    @inline(__always) private func intersect(_ a: UnsafeMutablePointer<UInt64>, _ b: UnsafeMutablePointer<UInt64>, _ lo: Int, _ hi: Int) -> Int {
+        var n = 0
+        for i in lo...hi {
+            let x = a[i] & b[i]
+            pairBits[i] = x
+            n += x.nonzeroBitCount
+        }
+        return n
+    }
+
+    /// Credits the superblock's documents to every pair present in some of them, walking the side
     /// (question terms or answers) that takes fewer steps, then to their questions.
-    private func flushBlock() {
+    private func flushSuperblock() {
         defer {
-            block += 1
+            superblock += 1
             stamp += 1
             if stamp == UInt32.max {
                 stamp = 0
                 for pid in 0..<pairState.count { pairState[pid].stamp = UInt32.max }
             }
-            blockDocs = 0
-            blockTouched.removeAll(keepingCapacity: true)
-            blockStart = doc
+            superTouched.removeAll(keepingCapacity: true)
+            rowSlots = 0; questionSlots = 0
+            sub = 0
         }
-        if blockTouched.isEmpty { return }
+        if superTouched.isEmpty { return }
         touchedTerms.removeAll(keepingCapacity: true)
         touchedAnswers.removeAll(keepingCapacity: true)
-        for p in blockTouched {
+        for p in superTouched {
             if role[Int(p)] & 1 != 0 { touchedTerms.append(p) }
             if role[Int(p)] & 2 != 0 { touchedAnswers.append(p) }
         }
@@ -390,13 +478,13 @@ final class PairPass {
         let index = fromTerms ? termToPairs : answerToPairs
         let onlyOther = fromTerms ? termSideOther : answerSideOther
         for p in side {
-            let mine = bits(p)
             if index.count(Int(p)) > others.count {
                 for q in others {
                     for k in (fromTerms ? crossRange(p, q) : crossRange(q, p)) { credit(Int(crossPairs.list[k])) }
                 }
                 continue
             }
+            let (mine, mlo, mhi) = bits(p)!
             let range = index.bounds(Int(p))
             for k in range {
                 // The pairs' records are scattered over a table too large for the caches: fetch
@@ -410,56 +498,72 @@ final class PairPass {
                 if o >= 0 {
                     // One alias on the other side: the pair's documents are known here, unless it
                     // has several aliases on this side (then `credit` ORs them all, once).
+                    guard let (theirs, olo, ohi) = bits(o) else { continue }
                     if e >= 0 {
-                        let w = mine & bits(o)
-                        if w != 0 { creditBits(Int(e), w) }
+                        let lo = max(mlo, olo), hi = min(mhi, ohi)
+                        if lo > hi { continue }
+                        let n = intersect(mine, theirs, lo, hi)
+                        if n == 0 { continue }
+                        pairState[Int(e)].stamp = stamp
+                        record(Int(e), n, lo, hi)
                         continue
                     }
-                    if bits(o) == 0 { continue }
                 }
                 credit(Int(e < 0 ? ~e : e))
             }
         }
         for qi in touchedQuestions {
-            questionState[Int(qi)].docs += UInt64(questionState[Int(qi)].bits.nonzeroBitCount)
-            questionState[Int(qi)].bits = 0
+            let q = questionState[Int(qi)]
+            let b = questionRows + Int(q.slot) * words
+            var n = 0
+            for i in Int(q.lo)...Int(q.hi) { n += b[i].nonzeroBitCount }
+            questionState[Int(qi)].docs += UInt64(n)
         }
         touchedQuestions.removeAll(keepingCapacity: true)
     }
 
-    /// Credits pair `pid` (once per block) with the block's documents that hold one of its term
-    /// aliases and one of its answer aliases.
+    /// Credits pair `pid` (once per superblock) with the superblock's documents that hold one of
+    /// its term aliases and one of its answer aliases.
     @inline(__always) private func credit(_ pid: Int) {
         if pairState[pid].stamp == stamp { return }
         pairState[pid].stamp = stamp
-        var t: UInt64 = 0, a: UInt64 = 0
-        for i in pairTerm.bounds(pid) { t |= bits(pairTerm.list[i]) }
-        if t == 0 { return }
-        for j in pairAnswer.bounds(pid) { a |= bits(pairAnswer.list[j]) }
-        let w = t & a
-        if w == 0 { return }
-        record(pid, w)
+        let (tlo, thi) = gather(pairTerm, pid, into: sideBits)
+        if tlo > thi { return }
+        let (alo, ahi) = gather(pairAnswer, pid, into: otherBits)
+        let lo = max(tlo, alo), hi = min(thi, ahi)
+        if lo > hi { return }
+        let n = intersect(sideBits, otherBits, lo, hi)
+        if n == 0 { return }
+        record(pid, n, lo, hi)
     }
 
-    /// As `credit`, for a pair whose documents `w` are already known (one alias on each side).
-    @inline(__always) private func creditBits(_ pid: Int, _ w: UInt64) {
-        pairState[pid].stamp = stamp
-        record(pid, w)
-    }
-
-    @inline(__always) private func record(_ pid: Int, _ w: UInt64) {
-        pairState[pid].docs += UInt64(w.nonzeroBitCount)
+    /// Adds the `n` documents of `pairBits[lo...hi]` to pair `pid`, and them to its questions.
+    @inline(__always) private func record(_ pid: Int, _ n: Int, _ lo: Int, _ hi: Int) {
+        pairState[pid].docs += UInt64(n)
         let q = pairState[pid].question
         if q >= 0 {
-            credit(question: Int(q), w)
+            credit(question: Int(q), lo, hi)
         } else if q == -2 {
-            for k in pairQuestions.bounds(pid) { credit(question: Int(pairQuestions.list[k]), w) }
+            for k in pairQuestions.bounds(pid) { credit(question: Int(pairQuestions.list[k]), lo, hi) }
         }
     }
 
-    @inline(__always) private func credit(question qi: Int, _ w: UInt64) {
-        if questionState[qi].stamp != block { questionState[qi].stamp = block; touchedQuestions.append(Int32(qi)) }
-        questionState[qi].bits |= w
+    @inline(__always) private func credit(question qi: Int, _ lo: Int, _ hi: Int) {
+        let q = questionState.baseAddress! + qi
+        if q.pointee.stamp != superblock {
+            let slot = questionSlots
+            questionSlots += 1
+            (questionRows + Int(slot) * words).update(repeating: 0, count: words)
+            q.pointee.stamp = superblock
+            q.pointee.slot = slot
+            q.pointee.lo = Int16(lo); q.pointee.hi = Int16(hi)
+            touchedQuestions.append(Int32(qi))
+        } else {
+            q.pointee.lo = min(q.pointee.lo, Int16(lo))
+            q.pointee.hi = max(q.pointee.hi, Int16(hi))
+        }
+        let b = questionRows + Int(q.pointee.slot) * words
+        for i in lo...hi { b[i] |= pairBits[i] }
     }
 }
 
@@ -520,10 +624,10 @@ final class CooccurLane: @unchecked Sendable {
                 matcher.match(tokens)
                 pass.add(patterns: matcher.matchPattern, ends: matcher.matchEnd)
             }
-            pass.endBatch()
             tokensSeen.add(n, ordering: .relaxed)
             if let end = b.endOfFile { ends.append((b.fileIndex, end)) }
             recycle(b)
         }
+        pass.finish()
     }
 }

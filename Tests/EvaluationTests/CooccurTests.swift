@@ -413,10 +413,14 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
             pairAnswer.append((0...r(2)).map { _ in Int32(r(2) == 0 ? r(3) : r(nPatterns)) })
         }
         let questions = (0..<150).map { _ in (0...r(4)).map { _ in Int32(r(pairTerm.count)) } }
-        for window in [1, 4] {
+        // Batches of 37 documents (one block each) and of 150 (superblocks of several blocks:
+        // the default, and of 1, 2 and 3 blocks).
+        let configs: [(window: Int, words: Int?, every: Int)] = [(1, nil, 37), (4, nil, 37), (4, nil, 150), (4, 2, 150), (2, 3, 150), (1, 1, 150)]
+        for (window, words, every) in configs {
             // Two workers given alternate batches.
             let tables = PairTables(patternLength: lengths, pairTerm: pairTerm, pairAnswer: pairAnswer, questionPairs: questions)
-            let passes = [PairPass(tables, window: window), PairPass(tables, window: window)]
+            let passes = [PairPass(tables, window: window, blockWords: words), PairPass(tables, window: window, blockWords: words)]
+            var batches = 0
             var pairDocs = [UInt64](repeating: 0, count: pairTerm.count), pairWindow = pairDocs
             var qDocs = [UInt64](repeating: 0, count: questions.count), qWindow = qDocs
             var count = [UInt64](repeating: 0, count: nPatterns), df = count
@@ -435,7 +439,7 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
                 }
                 matches.sort { $0.1 < $1.1 }
                 batch.patterns += matches.map(\.0); batch.ends += matches.map(\.1); batch.docEnds.append(batch.patterns.count)
-                if d % 37 == 36 { passes[d % 2].add(batch); batch = MatchBatch() }
+                if d % every == every - 1 { passes[batches % 2].add(batch); batches += 1; batch = MatchBatch() }
                 for p in 0..<nPatterns where !starts[p].isEmpty { count[p] += UInt64(starts[p].count); df[p] += 1 }
                 var hit = [UInt64?](repeating: nil, count: pairTerm.count)
                 for pid in 0..<pairTerm.count {
@@ -453,7 +457,7 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
                     if !present.isEmpty { qDocs[qi] += 1; qWindow[qi] += present.reduce(0, +) }
                 }
             }
-            passes[1].add(batch)
+            passes[batches % 2].add(batch)
             let got = PairTotals(passes)
             #expect(passes[0].doc > 0 && passes[1].doc > 0)
             #expect(got.docs == 300)
