@@ -32,7 +32,9 @@ measure() {  # name, command...
 measure "zstd -dc (floor)" sh -c "zstd -dc --long=31 '$corpus' > /dev/null"
 measure "tailscope index --orders 1" "$bin" index "$corpus" --orders 1 -o "$out/o1.sqlite" --no-progress
 measure "tailscope index --orders 1-3" "$bin" index "$corpus" --orders 1-3 --memory 1GiB -o "$out/o3.sqlite" --no-progress
-# correlate and cooccur on the orders 1-3 index, when the shared eval files are present.
+# correlate and cooccur on the orders 1-3 index, when the shared eval files are present. The
+# index just written is flushed to disk first, so that its writeback is not charged to them.
+sync
 evals=../shared/datasets/eval
 if [ -f "$evals/zero_shot_cot_text-davinci-002_per_question.jsonl" ]; then
   measure "correlate --terms content" "$bin" correlate --index "$out/o3.sqlite" \

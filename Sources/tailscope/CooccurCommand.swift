@@ -19,7 +19,8 @@ struct CooccurCommand: ParsableCommand {
         the answer occur within --window tokens (non-overlapping occurrences whose starts are at \
         most W tokens apart; Razeghi et al. 2022 used W = 5);
           - the same two numbers per (question term, answer) pair.
-        The corpus files must be sources of the index (same checksum). Then:
+        The corpus files must be sources of the index (same size, checked first, and same \
+        checksum, read during the pass and checked before anything is stored). Then:
 
           tailscope correlate --index I --eval E --terms qa-cooccurrence --measure df
 
