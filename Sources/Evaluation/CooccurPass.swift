@@ -186,10 +186,11 @@ final class PairPass {
     let pairState: UnsafeMutableBufferPointer<PairState>
     let questionState: UnsafeMutableBufferPointer<QuestionState>
 
-    /// One document's occurrences of pair aliases, as start << 32 | pattern (the window scan
-    /// sorts them by start). A window hit needs no other filter: two aliases within a window
-    /// are both in the document, so every pair they are aliases of is present there.
-    var docOcc: [UInt64] = []
+    /// One document's occurrences of question-term aliases and of answer aliases, as start << 32
+    /// | pattern (the window scan sorts them by start). A window hit needs no other filter: two
+    /// aliases within a window are both in the document, so every pair they are aliases of is
+    /// present there.
+    var termOcc: [UInt64] = [], answerOcc: [UInt64] = []
     /// Documents are marked in blocks of 64: a pattern's `bits` say which documents of the block
     /// hold it (one word in the pattern's own record, set per occurrence). The pair aliases seen
     /// in the block:
@@ -309,8 +310,8 @@ final class PairPass {
         let bit = UInt64(1) << UInt64(blockDocs)
         // Occurrences and documents per pattern, the block's bits, and (for the window scan) the
         // document's occurrences of pair aliases.
-        docOcc.removeAll(keepingCapacity: true)
-        var terms = 0, answers = 0
+        termOcc.removeAll(keepingCapacity: true)
+        answerOcc.removeAll(keepingCapacity: true)
         for k in 0..<matchPattern.count {
             let p = matchPattern[k]
             let s = pattern.baseAddress! + Int(p)
@@ -326,12 +327,13 @@ final class PairPass {
                 s.pointee.bits |= bit
             }
             if window >= 0 && r != 0 {
-                terms += Int(r & 1); answers += Int(r >> 1)
                 let start = matchEnd[k] - patternLength[Int(p)] + 1
-                docOcc.append(UInt64(UInt32(start)) << 32 | UInt64(UInt32(p)))
+                let x = UInt64(UInt32(start)) << 32 | UInt64(UInt32(p))
+                if r & 1 != 0 { termOcc.append(x) }
+                if r & 2 != 0 { answerOcc.append(x) }
             }
         }
-        if window >= 0 && terms > 0 && answers > 0 { countWindows(terms: terms, answers: answers) }
+        if window >= 0 && !termOcc.isEmpty && !answerOcc.isEmpty { countWindows() }
     }
 
     /// Window hits: every two occurrences whose starts are at most `window` tokens apart and whose
@@ -339,46 +341,51 @@ final class PairPass {
     /// pair, add one to that pair (once per such ordered pair of occurrences, so an alias on both
     /// sides of a pair counts as the sum over its alias combinations does). Each occurrence of
     /// the rarer side in the document looks at its neighbours: the work is per occurrence and
-    /// window, not per pair present in the document. `docOcc`: the document's occurrences of
-    /// pair aliases (`terms` of question-term aliases and `answers` of answer aliases).
-    private func countWindows(terms: Int, answers: Int) {
-        let n = docOcc.count
-        // Anchors are answer occurrences (role bit 2) or term occurrences (bit 1), whichever are fewer.
-        let anchorRole: UInt8 = answers <= terms ? 2 : 1, otherRole: UInt8 = 3 - anchorRole
-        docOcc.withUnsafeMutableBufferPointer { o in
-            // Matches arrive by end position, so starts are almost sorted: insertion sort.
-            for i in 1..<n {
+    /// window, not per pair present in the document. `termOcc`, `answerOcc`: the document's
+    /// occurrences of question-term aliases and of answer aliases (an alias of both is in both).
+    private func countWindows() {
+        // Anchors are answer occurrences or term occurrences, whichever are fewer; each looks at
+        // the other side's occurrences within the window (both lists sorted by start, so the
+        // window's first one only moves forward).
+        let anchorsAreAnswers = answerOcc.count <= termOcc.count
+        sortByStart(&termOcc); sortByStart(&answerOcc)
+        let window = self.window
+        termOcc.withUnsafeBufferPointer { t in
+            answerOcc.withUnsafeBufferPointer { a in
+                let anchors = anchorsAreAnswers ? a : t, others = anchorsAreAnswers ? t : a
+                var first = 0
+                for x in anchors {
+                    let pa = Int32(truncatingIfNeeded: x & 0xFFFF_FFFF)
+                    let sa = Int32(truncatingIfNeeded: x >> 32)
+                    let ea = sa + patternLength[Int(pa)]
+                    let mask = partners[Int(pa)]
+                    while first < others.count && Int32(truncatingIfNeeded: others[first] >> 32) < sa - window { first += 1 }
+                    var j = first
+                    while j < others.count {
+                        let y = others[j]
+                        let so = Int32(truncatingIfNeeded: y >> 32)
+                        if so > sa + window { break }
+                        j += 1
+                        let po = Int32(truncatingIfNeeded: y & 0xFFFF_FFFF)
+                        // Spans that overlap are no hit (an occurrence is never its own partner).
+                        if so + patternLength[Int(po)] > sa && so < ea { continue }
+                        if mask & PairTables.partnerBit(po) == 0 { continue }
+                        let i = anchorsAreAnswers ? crossSlot(po, pa) : crossSlot(pa, po)
+                        if i >= 0 { cross[i].hits += 1 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Matches arrive by end position, so starts are almost sorted: insertion sort.
+    private func sortByStart(_ v: inout [UInt64]) {
+        v.withUnsafeMutableBufferPointer { o in
+            for i in 1..<max(1, o.count) {
                 let x = o[i]
                 var j = i
                 while j > 0 && o[j - 1] > x { o[j] = o[j - 1]; j -= 1 }
                 o[j] = x
-            }
-            @inline(__always) func hit(_ anchor: Int32, _ other: Int32) {
-                if partners[Int(anchor)] & PairTables.partnerBit(other) == 0 { return }
-                let i = anchorRole == 2 ? crossSlot(other, anchor) : crossSlot(anchor, other)
-                if i >= 0 { cross[i].hits += 1 }
-            }
-            for i in 0..<n {
-                let pi = Int32(truncatingIfNeeded: o[i] & 0xFFFF_FFFF)
-                if role[Int(pi)] & anchorRole == 0 { continue }
-                let si = Int32(truncatingIfNeeded: o[i] >> 32)
-                var j = i - 1
-                while j >= 0 {
-                    let sj = Int32(truncatingIfNeeded: o[j] >> 32)
-                    if si - sj > window { break }
-                    let pj = Int32(truncatingIfNeeded: o[j] & 0xFFFF_FFFF)
-                    if role[Int(pj)] & otherRole != 0 && sj + patternLength[Int(pj)] <= si { hit(pi, pj) }
-                    j -= 1
-                }
-                let end = si + patternLength[Int(pi)]
-                j = i + 1
-                while j < n {
-                    let sj = Int32(truncatingIfNeeded: o[j] >> 32)
-                    if sj - si > window { break }
-                    let pj = Int32(truncatingIfNeeded: o[j] & 0xFFFF_FFFF)
-                    if role[Int(pj)] & otherRole != 0 && sj >= end { hit(pi, pj) }
-                    j += 1
-                }
             }
         }
     }
