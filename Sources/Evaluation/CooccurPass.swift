@@ -293,7 +293,7 @@ final class PairPass {
         finish()
     }
 
-    /// Credits the documents added since the last superblock was (call after the last document).
+    /// Seals the last block and credits the last superblock (call after the last document).
     func finish() {
         if blockDocs > 0 { sealBlock() }
         if sub > 0 { flushSuperblock() }

@@ -131,17 +131,12 @@ public final class TargetedWriter {
         try db.exec("PRAGMA user_version = \(Schema.version)")
         // A rerun with the same settings (window, question terms, eval and corpus files) replaces
         // the earlier run, in this transaction: the index holds one run per specification.
-        for table in ["targeted_terms", "cooccur_pairs", "cooccur_questions"] {
-            let del = try db.prepare("""
-                DELETE FROM \(table) WHERE run IN (SELECT id FROM targeted_runs
-                    WHERE window = ?1 AND question_terms = ?2 AND eval = ?3 AND corpus = ?4)
-                """)
+        let earlier = "SELECT id FROM targeted_runs WHERE window = ?1 AND question_terms = ?2 AND eval = ?3 AND corpus = ?4"
+        for (table, key) in [("targeted_terms", "run"), ("cooccur_pairs", "run"), ("cooccur_questions", "run"), ("targeted_runs", "id")] {
+            let del = try db.prepare("DELETE FROM \(table) WHERE \(key) IN (\(earlier))")
             del.bind(1, Int64(window)); del.bind(2, questionTerms); del.bind(3, eval); del.bind(4, corpus)
             try del.run()
         }
-        let delRuns = try db.prepare("DELETE FROM targeted_runs WHERE window = ?1 AND question_terms = ?2 AND eval = ?3 AND corpus = ?4")
-        delRuns.bind(1, Int64(window)); delRuns.bind(2, questionTerms); delRuns.bind(3, eval); delRuns.bind(4, corpus)
-        try delRuns.run()
         let ins = try db.prepare("""
             INSERT INTO targeted_runs(window, question_terms, eval, corpus, docs, tokens, terms, pairs, questions, created_at)
             VALUES (?1, ?2, ?3, ?4, 0, 0, 0, 0, 0, ?5)
