@@ -145,7 +145,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     for s in o.questionTerms + o.extraTerms { if case .field(let f) = s { fields.termFields.append(f) } }
     let (rows, _) = try readEvalFiles(o.evals, fields: fields, onError: o.onError)
     let gazetteer = try loadGazetteer(o.entities, specs: o.questionTerms + o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords)
-    let rowTerms = extractRowTerms(rows, o, tokenizer: settings.tokenizer, gazetteer: gazetteer)
+    let (rowTerms, rowSource) = extractRowTerms(rows, o, tokenizer: settings.tokenizer, gazetteer: gazetteer)
     let vocab = Vocabulary()
     var patterns: [[UInt32]] = []
     var patternText: [String] = []
@@ -165,27 +165,31 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     }
     var questions: [PassQuestion] = []
     var bySignature: [String: Int] = [:]
-    var pairIndex: [PairKey: Int32] = [:]
+    var pairIndex = PairIndex()
     var pairNames: [(String, String)] = []
     var pairTerm: [[Int32]] = [], pairAnswer: [[Int32]] = []
-    for rt in rowTerms {
+    // Rows that repeat an earlier row (`rowSource`) add no pattern, pair or question: the
+    // distinct rows are taken in order of first appearance, each row without an answer counted.
+    var rowsOf = [Int](repeating: 0, count: rowTerms.count)
+    for u in rowSource { rowsOf[u] += 1 }
+    for (u, rt) in rowTerms.enumerated() {
         for t in rt.extra { for a in t.aliases { _ = pattern(a) } }
         let qt = rt.question
-        guard let a = rt.answer else { report.questionsWithoutTerms += 1; continue }
+        guard let a = rt.answer else { report.questionsWithoutTerms += rowsOf[u]; continue }
         let sig = rt.signature
         if bySignature[sig] != nil { continue }
-        let answerAliases = Set(rt.answerTexts)
         let ap = zip(a.aliases, rt.answerTexts).map { pattern($0, text: $1) }
         var pids: [Int32] = []
         let answerKey = rt.answerTexts[0]
-        for (t, texts) in zip(qt, rt.questionTexts) where answerAliases.isDisjoint(with: texts) {
+        for (t, texts) in zip(qt, rt.questionTexts) {
+            // A term that shares an alias with the answer is no question term (its texts are
+            // patterns already when they are among the answer's).
+            if texts.contains(where: { patternIndex[$0].map(ap.contains) ?? false }) { continue }
             let tp = zip(t.aliases, texts).map { pattern($0, text: $1) }
-            let key = texts[0]
-            let pk = PairKey(term: tp, answer: ap)
-            if let id = pairIndex[pk] { pids.append(id) } else {
+            if let id = pairIndex[tp, ap] { pids.append(id) } else {
                 let id = Int32(pairNames.count)
-                pairIndex[pk] = id
-                pairNames.append((key, answerKey))
+                pairIndex[tp, ap] = id
+                pairNames.append((texts[0], answerKey))
                 pairTerm.append(tp); pairAnswer.append(ap)
                 pids.append(id)
             }
@@ -200,9 +204,8 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         for rt in rowTerms {
             for (x, y) in rt.sidePairs {
                 let xp = x.aliases.map { pattern($0) }, yp = y.aliases.map { pattern($0) }
-                let pk = PairKey(term: xp, answer: yp)
-                guard pairIndex[pk] == nil else { continue }
-                pairIndex[pk] = Int32(pairNames.count)
+                guard pairIndex[xp, yp] == nil else { continue }
+                pairIndex[xp, yp] = Int32(pairNames.count)
                 pairNames.append((x.aliases[0].joined(separator: " "), y.aliases[0].joined(separator: " ")))
                 pairTerm.append(xp); pairAnswer.append(yp)
                 qsp += 1
@@ -234,6 +237,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                     tokenizer: Tokenizer(config: settings.tokenizer),
                     matcher: TokenMatcher(automaton, vocabulary: vocab), pass: PairPass(tables, window: o.window))
     }
+    releaseInBackground((rows, rowTerms, rowSource, bySignature))
     var progressLine = ProgressLine(label: "cooccur:", total: producer.totalBytes, enabled: o.progress)
     try producer.runLanes(lanes.map { lane in { lane.run() } }, every: o.progress ? 0.5 : 0.1) {
         producer.show(on: &progressLine, tokens: lanes.reduce(Int64(0)) { $0 + $1.tokensSeen.load(ordering: .relaxed) })
@@ -273,11 +277,16 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         for (p, t) in patternText.enumerated() { try writer.addTerm(t, n: patterns[p].count, count: count[p], df: df[p]) }
         // One row per pair, keyed by what it counts: both full alias lists. (Pairs that share
         // only their first spellings count different documents and are never summed.)
+        // Pairs are distinct by their patterns, and patterns by their texts: the keys can only
+        // repeat when a text holds `|` or a tab (a token of those), and only then are they checked.
         var keys = Set<String>()
+        let keysCanRepeat = patternText.contains { $0.utf8.contains { $0 == UInt8(ascii: "|") || $0 == 0x09 } }
+        var stored = 0
         for i in 0..<pairCount {
-            let qa = pairTerm[i].map { patternText[Int($0)] }.joined(separator: "|")
-            let aa = pairAnswer[i].map { patternText[Int($0)] }.joined(separator: "|")
-            guard keys.insert(qa + "\t" + aa).inserted else { continue }
+            let qa = pairTerm[i].count == 1 ? patternText[Int(pairTerm[i][0])] : pairTerm[i].map { patternText[Int($0)] }.joined(separator: "|")
+            let aa = pairAnswer[i].count == 1 ? patternText[Int(pairAnswer[i][0])] : pairAnswer[i].map { patternText[Int($0)] }.joined(separator: "|")
+            if keysCanRepeat { guard keys.insert(qa + "\t" + aa).inserted else { continue } }
+            stored += 1
             // A pair's documents hold an alias of each side: never more than either side's
             // documents (at most the sum of its aliases' document frequencies).
             let qdf = pairTerm[i].reduce(UInt64(0)) { $0 + df[Int($1)] }
@@ -290,20 +299,36 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         }
         for (i, q) in questions.enumerated() { try writer.addQuestion(signature: q.signature, docs: questionDocs[i], window: questionWindow[i]) }
         try checkInterrupt()
-        try writer.commit(docs: doc, tokens: report.tokens, terms: patterns.count, pairs: keys.count, questions: questions.count)
-        report.pairs = keys.count
+        try writer.commit(docs: doc, tokens: report.tokens, terms: patterns.count, pairs: stored, questions: questions.count)
+        report.pairs = stored
     } catch {
         writer.abandon()
         throw error
     }
     report.storeSeconds = now() - tStore
     report.questionsWithDocs = questionDocs.filter { $0 > 0 }.count
-    var top: [(String, String, UInt64, UInt64)] = []
-    for i in 0..<pairCount { top.append((pairNames[i].0, pairNames[i].1, pairDocs[i], pairWindow[i])) }
-    top.sort { a, b in a.2 != b.2 ? a.2 > b.2 : a.3 != b.3 ? a.3 > b.3 : (a.0, a.1) < (b.0, b.1) }
-    report.topPairs = Array(top.prefix(10))
+    let top = topPairs(docs: pairDocs, window: pairWindow, names: pairNames, limit: 10)
+    report.topPairs = top.map { (pairNames[$0].0, pairNames[$0].1, pairDocs[$0], pairWindow[$0]) }
     report.seconds = now() - t0
     return report
+}
+
+/// The `limit` pairs with the most documents, then window hits, then names (the pair first in
+/// pair order on a full tie), best first: a selection, not a sort of every pair.
+func topPairs(docs: [UInt64], window: [UInt64], names: [(String, String)], limit: Int) -> [Int] {
+    func before(_ i: Int, _ j: Int) -> Bool {
+        docs[i] != docs[j] ? docs[i] > docs[j] : window[i] != window[j] ? window[i] > window[j]
+            : (names[i].0, names[i].1) < (names[j].0, names[j].1)
+    }
+    var top: [Int] = []
+    guard limit > 0 else { return top }
+    for i in docs.indices where top.count < limit || before(i, top[top.count - 1]) {
+        var k = top.count
+        while k > 0 && before(i, top[k - 1]) { k -= 1 }
+        top.insert(i, at: k)
+        if top.count > limit { top.removeLast() }
+    }
+    return top
 }
 
 /// A row's terms: extra terms, question terms, its answer and the question's signature, and the
@@ -323,22 +348,29 @@ struct RowTerms: Sendable {
 /// files this is most of the setup before the pass. Rows with the same question, answers and no
 /// term fields (one question under several models or methods) have the same terms: they are
 /// extracted once.
-func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: TokenizerConfig, gazetteer: Gazetteer?) -> [RowTerms] {
+func extractRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, tokenizer config: TokenizerConfig, gazetteer: Gazetteer?) -> (terms: [RowTerms], source: [Int]) {
     var firstRow: [ByteKey: Int] = [:]
+    firstRow.reserveCapacity(rows.count)
     var unique: [EvalRow] = []
     let source = rows.map { r -> Int in
         guard r.termFields.isEmpty else { unique.append(r); return unique.count - 1 }
         // The bytes of each string with its length in front: rows that differ in any byte never
         // share a key (String equality would merge canonically equivalent spellings).
-        var key = Array("\(r.question.utf8.count):".utf8) + Array(r.question.utf8)
-        for a in r.answers { key += Array("\(a.utf8.count):".utf8); key += Array(a.utf8) }
-        if let k = firstRow[ByteKey(key)] { return k }
-        firstRow[ByteKey(key)] = unique.count
+        var key: [UInt8] = []
+        key.reserveCapacity(r.question.utf8.count + r.answers.reduce(0) { $0 + $1.utf8.count } + 8 * (r.answers.count + 1))
+        for s in CollectionOfOne(r.question) + r.answers {
+            withUnsafeBytes(of: s.utf8.count) { key.append(contentsOf: $0) }
+            key.append(contentsOf: s.utf8)
+        }
+        let k = ByteKey(key)
+        if let u = firstRow[k] { return u }
+        firstRow[k] = unique.count
         unique.append(r)
         return unique.count - 1
     }
     let terms = extractUniqueRowTerms(unique, o, tokenizer: config, gazetteer: gazetteer)
-    return source.map { terms[$0] }
+    releaseInBackground((firstRow, unique))
+    return (terms, source)
 }
 
 /// Bytes as a dictionary key, hashed as one run of bytes (an array of bytes hashes byte by byte).
@@ -361,11 +393,29 @@ private func extractUniqueRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, token
             t.answer = ax.terms(of: r).first
             if let spec = o.pairs { t.sidePairs = questionSidePairs(r, spec, tokenizer: tokenizer) }
             if let a = t.answer {
-                t.signature = qaSignature(questionTerms: t.question, answer: a)
-                t.questionTexts = t.question.map { $0.aliases.map { $0.joined(separator: " ") } }
-                t.answerTexts = a.aliases.map { $0.joined(separator: " ") }
+                t.questionTexts = t.question.map { $0.aliases.map(aliasText) }
+                t.answerTexts = a.aliases.map(aliasText)
+                t.signature = qaSignature(questionTexts: t.questionTexts, answerTexts: t.answerTexts)
             }
             return t
+        }
+    }
+}
+
+/// (question term, answer) pairs by the patterns of their aliases -> pair id. A pair with one
+/// alias a side, most of them, is keyed by the two pattern ids in one word.
+struct PairIndex {
+    private var single: [UInt64: Int32] = [:]
+    private var general: [PairKey: Int32] = [:]
+
+    subscript(term: [Int32], answer: [Int32]) -> Int32? {
+        get {
+            if term.count == 1 && answer.count == 1 { return single[UInt64(UInt32(term[0])) << 32 | UInt64(UInt32(answer[0]))] }
+            return general[PairKey(term: term, answer: answer)]
+        }
+        set {
+            if term.count == 1 && answer.count == 1 { single[UInt64(UInt32(term[0])) << 32 | UInt64(UInt32(answer[0]))] = newValue; return }
+            general[PairKey(term: term, answer: answer)] = newValue
         }
     }
 }

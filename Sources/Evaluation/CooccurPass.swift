@@ -23,6 +23,18 @@ struct CSR {
         start[rows.count] = Int32(k)
     }
 
+    /// `rows` rows from (row, value) entries, each row's values in the order given (a counting
+    /// sort: no array per row).
+    init(rows: Int, entries: [(row: Int32, value: Int32)]) {
+        start = .allocate(capacity: rows + 1)
+        start.initialize(repeating: 0)
+        for e in entries { start[Int(e.row) + 1] += 1 }
+        for i in 0..<rows { start[i + 1] += start[i] }
+        list = .allocate(capacity: max(1, entries.count))
+        var at = [Int32](start[0..<rows])
+        for e in entries { list[Int(at[Int(e.row)])] = e.value; at[Int(e.row)] += 1 }
+    }
+
     @inline(__always) func bounds(_ i: Int) -> Range<Int> { Int(start[i])..<Int(start[i + 1]) }
     @inline(__always) func count(_ i: Int) -> Int { Int(start[i + 1] - start[i]) }
 
@@ -78,32 +90,45 @@ final class PairTables: @unchecked Sendable {
         // Each pair's distinct aliases a side; per pattern, its pairs a side; and the pairs of each
         // (term alias, answer alias) key, from one sort of (key, pair) in pair order.
         let pts = pt.map(sortedUnique), pas = pa.map(sortedUnique)
-        var tp = [[Int32]](repeating: [], count: patterns), ap = [[Int32]](repeating: [], count: patterns)
         var keyed: [(key: UInt64, pid: Int32)] = []
+        keyed.reserveCapacity(pairs)
         for pid in 0..<pairs {
-            for t in pts[pid] { tp[Int(t)].append(Int32(pid)) }
-            for a in pas[pid] { ap[Int(a)].append(Int32(pid)) }
             for t in pts[pid] { for a in pas[pid] { keyed.append((UInt64(UInt32(t)) << 32 | UInt64(UInt32(a)), Int32(pid))) } }
         }
         keyed.sort { $0.key != $1.key ? $0.key < $1.key : $0.pid < $1.pid }
         pairTerm = CSR(pts); pairAnswer = CSR(pas)
-        func side(_ rows: [[Int32]], _ mine: [[Int32]], _ others: [[Int32]]) -> (CSR, UnsafeMutableBufferPointer<Int32>) {
-            let marked = rows.map { $0.map { mine[Int($0)].count > 1 ? ~$0 : $0 } }
-            let csr = CSR(marked)
-            let other = filledBuffer(max(1, Int(csr.start[rows.count])), Int32(-1))
-            var k = 0
-            for r in rows { for pid in r { if others[Int(pid)].count == 1 { other[k] = others[Int(pid)][0] }; k += 1 } }
+        /// Per pattern, the pairs it is an alias of on one side (ascending; ~pid when the pair has
+        /// several aliases on that side), and parallel to them the pair's only alias on the other
+        /// side, or -1.
+        let pairCount = pt.count, patternCount = lengths.count
+        func side(_ mine: CSR, _ others: CSR) -> (CSR, UnsafeMutableBufferPointer<Int32>) {
+            var entries: [(row: Int32, value: Int32)] = []
+            entries.reserveCapacity(Int(mine.start[pairCount]))
+            for pid in 0..<pairCount {
+                let several = mine.count(pid) > 1
+                for k in mine.bounds(pid) { entries.append((mine.list[k], several ? ~Int32(pid) : Int32(pid))) }
+            }
+            let csr = CSR(rows: patternCount, entries: entries)
+            let other = filledBuffer(max(1, Int(csr.start[patternCount])), Int32(-1))
+            for k in 0..<Int(csr.start[patternCount]) {
+                let e = csr.list[k]
+                let pid = Int(e < 0 ? ~e : e)
+                if others.count(pid) == 1 { other[k] = others.list[others.bounds(pid).lowerBound] }
+            }
             return (csr, other)
         }
-        (termToPairs, termSideOther) = side(tp, pts, pas)
-        (answerToPairs, answerSideOther) = side(ap, pas, pts)
+        (termToPairs, termSideOther) = side(pairTerm, pairAnswer)
+        (answerToPairs, answerSideOther) = side(pairAnswer, pairTerm)
         self.questionPairs = questionPairs.map(sortedUnique)
-        var qp = [[Int32]](repeating: [], count: pairs)
-        for (qi, ps) in self.questionPairs.enumerated() { for pid in ps { qp[Int(pid)].append(Int32(qi)) } }
-        pairQuestions = CSR(qp)
-        var keys: [UInt64] = [], rows: [[Int32]] = []
+        var qp: [(row: Int32, value: Int32)] = []
+        for (qi, ps) in self.questionPairs.enumerated() { for pid in ps { qp.append((pid, Int32(qi))) } }
+        pairQuestions = CSR(rows: pairs, entries: qp)
+        var keys: [UInt64] = []
+        var crossEntries: [(row: Int32, value: Int32)] = []
+        crossEntries.reserveCapacity(keyed.count)
         for (k, pid) in keyed {
-            if keys.last == k { rows[rows.count - 1].append(pid) } else { keys.append(k); rows.append([pid]) }
+            if keys.last != k { keys.append(k) }
+            crossEntries.append((Int32(keys.count - 1), pid))
         }
         var cap = 16
         while cap < keys.count * 2 { cap <<= 1 }
@@ -115,9 +140,9 @@ final class PairTables: @unchecked Sendable {
             while crossKeys[i] != UInt64.max { i = (i + 1) & crossMask }
             crossKeys[i] = k; crossRow[i] = Int32(r)
         }
-        crossPairs = CSR(rows)
+        crossPairs = CSR(rows: keys.count, entries: crossEntries)
         role = filledBuffer(patterns, 0)
-        for p in 0..<patterns { role[p] = (tp[p].isEmpty ? 0 : 1) | (ap[p].isEmpty ? 0 : 2) }
+        for p in 0..<patterns { role[p] = (termToPairs.count(p) == 0 ? 0 : 1) | (answerToPairs.count(p) == 0 ? 0 : 2) }
         partners = filledBuffer(patterns, 0)
         for k in keys {
             let t = Int32(truncatingIfNeeded: k >> 32), a = Int32(truncatingIfNeeded: k & 0xFFFF_FFFF)
@@ -135,6 +160,7 @@ final class PairTables: @unchecked Sendable {
 
 /// The distinct values of `x`, ascending.
 private func sortedUnique(_ x: [Int32]) -> [Int32] {
+    if x.count < 2 { return x }
     var out: [Int32] = []
     out.reserveCapacity(x.count)
     for v in x.sorted() where out.last != v { out.append(v) }

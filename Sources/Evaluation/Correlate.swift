@@ -218,10 +218,17 @@ public struct CorrelateError: Error, CustomStringConvertible, Sendable {
 /// The key under which `cooccur` stores a question's co-occurrence and `correlate` finds it:
 /// the question terms' aliases and the answer's aliases, normalized and sorted.
 public func qaSignature(questionTerms: [Term], answer: Term) -> String {
-    let q = questionTerms.map { $0.aliases.map { $0.joined(separator: " ") }.sorted().joined(separator: "|") }.sorted()
-    let a = answer.aliases.map { $0.joined(separator: " ") }.sorted().joined(separator: "|")
-    return q.joined(separator: "\t") + "\u{1}" + a
+    qaSignature(questionTexts: questionTerms.map { $0.aliases.map(aliasText) }, answerTexts: answer.aliases.map(aliasText))
 }
+
+/// `qaSignature` from the texts of the terms' aliases (`aliasText`).
+func qaSignature(questionTexts: [[String]], answerTexts: [String]) -> String {
+    func joinedSorted(_ texts: [String]) -> String { texts.count == 1 ? texts[0] : texts.sorted().joined(separator: "|") }
+    return questionTexts.map(joinedSorted).sorted().joined(separator: "\t") + "\u{1}" + joinedSorted(answerTexts)
+}
+
+/// An alias's text: its tokens joined by spaces.
+@inline(__always) func aliasText(_ tokens: [String]) -> String { tokens.count == 1 ? tokens[0] : tokens.joined(separator: " ") }
 
 /// Counts terms with the index (set-based lookups) and, for longer terms, the targeted tables.
 public func countTerms(_ perRow: [[Term]], reader: IndexReader) throws -> [[CountedTerm]] {

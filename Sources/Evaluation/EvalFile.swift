@@ -1,5 +1,8 @@
 import CorpusIO
 import Support
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Which fields of an eval file hold what. Unset fields take defaults per format: JSONL and CSV
 /// use `question`, `answer`, `correct`; lm-evaluation-harness `samples_*.jsonl` files take the
@@ -259,19 +262,13 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
         } else {
             // Lines are found in one sweep, parsed on several threads, and their results taken in
             // line order (the same rows, skips and first error as one thread).
-            var lines: [(no: Int, s: Int, e: Int)] = []
-            var lineNo = 0
-            var start = 0
-            while start < bytes.count {
-                var end = start
-                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-                lineNo += 1
-                var e = end
-                if e > start && bytes[e - 1] == 0x0D { e -= 1 }
-                var s = start
-                if lineNo == 1 && e - s >= 3 && bytes[s] == 0xEF && bytes[s + 1] == 0xBB && bytes[s + 2] == 0xBF { s += 3 }
-                if !bytes[s..<e].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { lines.append((lineNo, s, e)) }
-                start = end + 1
+            let lines = jsonLines(bytes)
+            // A plain JSON Lines file (not lm-eval samples, no --runs) is parsed and made into rows
+            // in one step per line, so each line's tree is freed on the thread that parsed it.
+            if fields.runs == nil && !name.hasPrefix("samples_"), let fused = try readPlainJSONLines(bytes, lines, path: path, fields: fields, report: &report, onError: onError) {
+                rows += fused
+                report.files.append((path, .jsonl, fused.count))
+                continue
             }
             let parsed = bytes.withUnsafeBytes { all in
                 parallelMap(lines.count) { k -> Result<JSONValue, Error> in
@@ -338,6 +335,77 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
         report.files.append((path, format, count))
     }
     return (rows, report)
+}
+
+/// The lines of a JSON Lines file that hold more than spaces and tabs: number (from 1) and byte
+/// range, without the line's CR and the file's byte order mark.
+func jsonLines(_ bytes: [UInt8]) -> [(no: Int, s: Int, e: Int)] {
+    var lines: [(no: Int, s: Int, e: Int)] = []
+    bytes.withUnsafeBufferPointer { b in
+        guard let base = b.baseAddress else { return }
+        var lineNo = 0
+        var start = 0
+        while start < b.count {
+            let end = memchr(base + start, 0x0A, b.count - start).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base } ?? b.count
+            lineNo += 1
+            var e = end
+            if e > start && b[e - 1] == 0x0D { e -= 1 }
+            var s = start
+            if lineNo == 1 && e - s >= 3 && b[s] == 0xEF && b[s + 1] == 0xBB && b[s + 2] == 0xBF { s += 3 }
+            var blank = true
+            for i in s..<max(s, e) where b[i] != 0x20 && b[i] != 0x09 { blank = false; break }
+            if !blank { lines.append((lineNo, s, e)) }
+            start = end + 1
+        }
+    }
+    return lines
+}
+
+/// Rows of a JSON Lines file that is not lm-eval samples, each line parsed and made into a row on
+/// the same thread; nil when the first line that parses says the file is lm-eval samples (`doc`
+/// and `doc_id`). Lines that do not parse or hold no object are reported first, then rows that
+/// cannot be made, each in line order, as the two steps report them one after the other.
+private func readPlainJSONLines(_ bytes: [UInt8], _ lines: [(no: Int, s: Int, e: Int)], path: String, fields: EvalFields,
+                                report: inout EvalReadReport, onError: ErrorPolicy) throws -> [EvalRow]? {
+    enum Line { case unparsed(JSONParseError), notObject, row(EvalRow), bad(EvalError) }
+    let task = lmEvalTask(fileName: baseName(path))
+    let results = bytes.withUnsafeBytes { all -> [Line]? in
+        func parse(_ k: Int) -> Result<JSONValue, JSONParseError> {
+            Result { () throws(JSONParseError) -> JSONValue in try JSONValue.parse(UnsafeRawBufferPointer(rebasing: all[lines[k].s..<lines[k].e])) }
+        }
+        // The first object decides the format.
+        for k in lines.indices {
+            guard case .success(let v) = parse(k), case .object = v else { continue }
+            if v.at(path: "doc") != nil && v.at(path: "doc_id") != nil { return nil }
+            break
+        }
+        return parallelMap(lines.count) { k -> Line in
+            switch parse(k) {
+            case .failure(let e): return .unparsed(e)
+            case .success(let v):
+                guard case .object = v else { return .notObject }
+                do throws(EvalError) { return .row(try makeRow(v, file: path, line: lines[k].no, format: .jsonl, task: task, fields: fields)) } catch { return .bad(error) }
+            }
+        }
+    }
+    guard let results else { return nil }
+    for (k, r) in results.enumerated() {
+        switch r {
+        case .unparsed(let e): try report.skip(EvalError(.invalidJSON, path: path, line: lines[k].no, e.description), onError)
+        case .notObject: try report.skip(EvalError(.invalidJSON, path: path, line: lines[k].no, "the line is not a JSON object"), onError)
+        default: break
+        }
+    }
+    var rows: [EvalRow] = []
+    rows.reserveCapacity(results.count)
+    for r in results {
+        switch r {
+        case .row(let row): rows.append(row)
+        case .bad(let e): try report.skip(e, onError)
+        default: break
+        }
+    }
+    return rows
 }
 
 /// The correctness fields tried when `--correct-field` is not given.

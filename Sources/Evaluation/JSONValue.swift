@@ -151,6 +151,14 @@ struct JSONParser {
     /// A string; invalid UTF-8 and lone surrogates become U+FFFD.
     mutating func string() throws(JSONParseError) -> String {
         i += 1
+        // Most strings have no escape: they are decoded straight from the line's bytes.
+        var j = i
+        while j < b.count && b[j] != UInt8(ascii: "\"") && b[j] != UInt8(ascii: "\\") { j += 1 }
+        if j < b.count && b[j] == UInt8(ascii: "\"") {
+            let s = String(decoding: UnsafeRawBufferPointer(rebasing: b[i..<j]), as: UTF8.self)
+            i = j + 1
+            return s
+        }
         var out: [UInt8] = []
         var runStart = i
         while true {

@@ -141,10 +141,14 @@ public struct TermExtractor {
     /// The distinct terms of a row, in order of first appearance.
     public func terms(of row: EvalRow) -> [Term] {
         var out: [Term] = []
-        var seen = Set<[[String]]>()
+        // Terms seen, by their aliases' tokens; most are one token of one alias, kept apart.
+        var seen = Set<[[String]]>(), seenTokens = Set<String>()
+        func firstSeen(_ aliases: [[String]]) -> Bool {
+            aliases.count == 1 && aliases[0].count == 1 ? seenTokens.insert(aliases[0][0]).inserted : seen.insert(aliases).inserted
+        }
         func add(_ text: String, _ aliasTexts: [String]) {
             let aliases = aliasTexts.map { tokenizer.tokens(of: $0) }.filter { !$0.isEmpty }
-            guard !aliases.isEmpty, seen.insert(aliases).inserted else { return }
+            guard !aliases.isEmpty, firstSeen(aliases) else { return }
             out.append(Term(text: text, aliases: aliases))
         }
         for spec in specs {
@@ -159,7 +163,7 @@ public struct TermExtractor {
                 guard let g = gazetteer else { continue }
                 for k in g.matches(tokenizer.tokens(of: row.question)) {
                     let e = g.entries[k]
-                    if seen.insert(e.aliases).inserted { out.append(e) }
+                    if firstSeen(e.aliases) { out.append(e) }
                 }
             case .field(let name):
                 guard let v = row.termFields[name] else { continue }

@@ -90,7 +90,15 @@ final class Statement {
 
     @inline(__always) func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(s, i, v) }
     @inline(__always) func bind(_ i: Int32, _ v: UInt64) { sqlite3_bind_int64(s, i, Int64(bitPattern: v)) }
-    func bind(_ i: Int32, _ v: String) { sqlite3_bind_text(s, i, v, -1, transient) }
+    /// Binds the string's UTF-8 up to its first NUL, if any (as a C string would be), read in place.
+    func bind(_ i: Int32, _ v: String) {
+        var v = v
+        v.withUTF8 { b in
+            let n = b.firstIndex(of: 0) ?? b.count
+            guard let base = b.baseAddress, n > 0 else { sqlite3_bind_text(s, i, "", 0, transient); return }
+            sqlite3_bind_text(s, i, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(n), transient)
+        }
+    }
     func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(s, i, v) }
     func bindNull(_ i: Int32) { sqlite3_bind_null(s, i) }
     func bindBlob(_ i: Int32, _ b: UnsafeRawBufferPointer) {

@@ -89,6 +89,21 @@ public final class JoinableThread: @unchecked Sendable {
     }
 }
 
+/// Drops `value` on a detached thread of its own: freeing a large structure of many small objects
+/// (parsed rows, their dictionaries) then costs the caller nothing. Reference counting is atomic,
+/// so parts that the caller still holds stay valid; the caller must not hold the last reference
+/// to anything it mutates in place afterwards (copy-on-write keeps that safe for values).
+public func releaseInBackground<T>(_ value: consuming T) {
+    let box = UncheckedBox(value)
+    let body = Unmanaged.passRetained(ThreadBody { _ = box }).toOpaque()
+    var tid = pthread_t()
+    let rc = pthread_create(&tid, nil, { raw in
+        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, body)
+    if rc == 0 { pthread_detach(tid) } else { Unmanaged<ThreadBody>.fromOpaque(body).release() }
+}
+
 /// Counts arrivals; `wait(seconds:)` returns true once `count` parties have arrived.
 public final class Latch: @unchecked Sendable {
     private var remaining: Int

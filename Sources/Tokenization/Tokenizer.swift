@@ -100,6 +100,8 @@ public final class Tokenizer {
 
     /// Invalid UTF-8 sequences seen (each replaced by a separator), summed over all calls.
     public private(set) var invalidSequences = 0
+    /// The tokens of `tokens(of:)`, reused from call to call.
+    private lazy var scratch = TokenBuffer(bytes: 256)
 
     public init(config: TokenizerConfig) {
         self.config = config
@@ -281,7 +283,7 @@ public final class Tokenizer {
 
     /// Tokenizes a query string with these settings and returns its tokens.
     public func tokens(of text: String) -> [String] {
-        let buf = TokenBuffer(bytes: text.utf8.count * 2)
+        let buf = scratch
         var s = text
         s.withUTF8 { tokenize(UnsafeRawBufferPointer($0), into: buf) }
         return (0..<buf.count).map { buf.string($0) }
