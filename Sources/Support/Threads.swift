@@ -90,9 +90,8 @@ public final class JoinableThread: @unchecked Sendable {
 }
 
 /// Drops `value` on a detached thread of its own: freeing a large structure of many small objects
-/// (parsed rows, their dictionaries) then costs the caller nothing. Reference counting is atomic,
-/// so parts that the caller still holds stay valid; the caller must not hold the last reference
-/// to anything it mutates in place afterwards (copy-on-write keeps that safe for values).
+/// (parsed rows, their dictionaries) then costs the caller nothing. Parts the caller still shares
+/// stay valid: reference counts are atomic, and copy-on-write copies before a write.
 public func releaseInBackground<T>(_ value: consuming T) {
     let box = UncheckedBox(value)
     let body = Unmanaged.passRetained(ThreadBody { _ = box }).toOpaque()
