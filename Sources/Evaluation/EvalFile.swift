@@ -256,9 +256,7 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
                 }
                 records.append((k + 1, item))
             }
-            if let first = records.first, name.hasPrefix("samples_") || (first.value.at(path: "doc") != nil && first.value.at(path: "doc_id") != nil) {
-                format = .lmEvalSamples
-            }
+            if isLMEvalSamples(name: name, firstObject: records.first?.value) { format = .lmEvalSamples }
         } else {
             // Lines are found in one sweep, parsed on several threads, and their results taken in
             // line order (the same rows, skips and first error as one thread).
@@ -270,31 +268,12 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
                 report.files.append((path, .jsonl, fused.count))
                 continue
             }
-            let parsed = bytes.withUnsafeBytes { all in
-                parallelMap(lines.count) { k -> Result<JSONValue, Error> in
-                    Result { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: all[lines[k].s..<lines[k].e])) }
-                }
-            }
+            let parsed = bytes.withUnsafeBytes { all in parallelMap(lines.count) { parseLine(all, lines[$0]) } }
             for (k, result) in parsed.enumerated() {
-                let lineNo = lines[k].no
-                do {
-                    let v = try result.get()
-                    guard case .object = v else {
-                        try report.skip(EvalError(.invalidJSON, path: path, line: lineNo, "the line is not a JSON object"), onError)
-                        continue
-                    }
-                    records.append((lineNo, v))
-                } catch let error as JSONParseError {
-                    try report.skip(EvalError(.invalidJSON, path: path, line: lineNo, error.description), onError)
-                } catch let error as EvalError {
-                    throw error
-                } catch {
-                    throw EvalError(.invalidJSON, path: path, line: lineNo, "\(error)")
-                }
+                if let e = lineError(result, path: path, line: lines[k].no) { try report.skip(e, onError); continue }
+                if case .success(let v) = result { records.append((lines[k].no, v)) }
             }
-            if let first = records.first, name.hasPrefix("samples_") || (first.value.at(path: "doc") != nil && first.value.at(path: "doc_id") != nil) {
-                format = .lmEvalSamples
-            }
+            if isLMEvalSamples(name: name, firstObject: records.first?.value) { format = .lmEvalSamples }
         }
         var fileModel: String? = nil
         if format == .lmEvalSamples {
@@ -361,41 +340,52 @@ func jsonLines(_ bytes: [UInt8]) -> [(no: Int, s: Int, e: Int)] {
     return lines
 }
 
+/// lm-evaluation-harness samples: a file named `samples_*`, or one whose first object has `doc`
+/// and `doc_id`.
+func isLMEvalSamples(name: String, firstObject: JSONValue?) -> Bool {
+    if name.hasPrefix("samples_") { return true }
+    guard let v = firstObject else { return false }
+    return v.at(path: "doc") != nil && v.at(path: "doc_id") != nil
+}
+
+/// One line of a JSON Lines file, parsed.
+private func parseLine(_ all: UnsafeRawBufferPointer, _ line: (no: Int, s: Int, e: Int)) -> Result<JSONValue, JSONParseError> {
+    Result { () throws(JSONParseError) -> JSONValue in try JSONValue.parse(UnsafeRawBufferPointer(rebasing: all[line.s..<line.e])) }
+}
+
+/// The error of a line that does not parse or holds no JSON object; nil for an object.
+private func lineError(_ r: Result<JSONValue, JSONParseError>, path: String, line: Int) -> EvalError? {
+    switch r {
+    case .failure(let e): return EvalError(.invalidJSON, path: path, line: line, e.description)
+    case .success(.object): return nil
+    case .success: return EvalError(.invalidJSON, path: path, line: line, "the line is not a JSON object")
+    }
+}
+
 /// Rows of a JSON Lines file that is not lm-eval samples, each line parsed and made into a row on
 /// the same thread; nil when the first line that parses says the file is lm-eval samples (`doc`
 /// and `doc_id`). Lines that do not parse or hold no object are reported first, then rows that
 /// cannot be made, each in line order, as the two steps report them one after the other.
 private func readPlainJSONLines(_ bytes: [UInt8], _ lines: [(no: Int, s: Int, e: Int)], path: String, fields: EvalFields,
                                 report: inout EvalReadReport, onError: ErrorPolicy) throws -> [EvalRow]? {
-    enum Line { case unparsed(JSONParseError), notObject, row(EvalRow), bad(EvalError) }
+    enum Line { case notRow(EvalError), row(EvalRow), bad(EvalError) }
     let task = lmEvalTask(fileName: baseName(path))
     let results = bytes.withUnsafeBytes { all -> [Line]? in
-        func parse(_ k: Int) -> Result<JSONValue, JSONParseError> {
-            Result { () throws(JSONParseError) -> JSONValue in try JSONValue.parse(UnsafeRawBufferPointer(rebasing: all[lines[k].s..<lines[k].e])) }
-        }
         // The first object decides the format.
-        for k in lines.indices {
-            guard case .success(let v) = parse(k), case .object = v else { continue }
-            if v.at(path: "doc") != nil && v.at(path: "doc_id") != nil { return nil }
+        for line in lines {
+            guard case .success(let v) = parseLine(all, line), case .object = v else { continue }
+            if isLMEvalSamples(name: baseName(path), firstObject: v) { return nil }
             break
         }
         return parallelMap(lines.count) { k -> Line in
-            switch parse(k) {
-            case .failure(let e): return .unparsed(e)
-            case .success(let v):
-                guard case .object = v else { return .notObject }
-                do throws(EvalError) { return .row(try makeRow(v, file: path, line: lines[k].no, format: .jsonl, task: task, fields: fields)) } catch { return .bad(error) }
-            }
+            let r = parseLine(all, lines[k])
+            if let e = lineError(r, path: path, line: lines[k].no) { return .notRow(e) }
+            guard case .success(let v) = r else { preconditionFailure("a line without an error is an object") }
+            do throws(EvalError) { return .row(try makeRow(v, file: path, line: lines[k].no, format: .jsonl, task: task, fields: fields)) } catch { return .bad(error) }
         }
     }
     guard let results else { return nil }
-    for (k, r) in results.enumerated() {
-        switch r {
-        case .unparsed(let e): try report.skip(EvalError(.invalidJSON, path: path, line: lines[k].no, e.description), onError)
-        case .notObject: try report.skip(EvalError(.invalidJSON, path: path, line: lines[k].no, "the line is not a JSON object"), onError)
-        default: break
-        }
-    }
+    for r in results { if case .notRow(let e) = r { try report.skip(e, onError) } }
     var rows: [EvalRow] = []
     rows.reserveCapacity(results.count)
     for r in results {

@@ -87,6 +87,13 @@ public final class JoinableThread: @unchecked Sendable {
         joined = true
         pthread_join(tid, nil)
     }
+
+    /// Lets the thread run on unwaited (its resources are freed when it ends); `join` then returns at once.
+    public func detach() {
+        if joined { return }
+        joined = true
+        pthread_detach(tid)
+    }
 }
 
 /// Drops `value` on a detached thread of its own: freeing a large structure of many small objects
@@ -94,13 +101,7 @@ public final class JoinableThread: @unchecked Sendable {
 /// stay valid: reference counts are atomic, and copy-on-write copies before a write.
 public func releaseInBackground<T>(_ value: consuming T) {
     let box = UncheckedBox(value)
-    let body = Unmanaged.passRetained(ThreadBody { _ = box }).toOpaque()
-    var tid = pthread_t()
-    let rc = pthread_create(&tid, nil, { raw in
-        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
-        return nil
-    }, body)
-    if rc == 0 { pthread_detach(tid) } else { Unmanaged<ThreadBody>.fromOpaque(body).release() }
+    JoinableThread { _ = box }.detach()
 }
 
 /// Counts arrivals; `wait(seconds:)` returns true once `count` parties have arrived.
