@@ -72,12 +72,27 @@ final class PairTables: @unchecked Sendable {
     let crossRow: UnsafeMutableBufferPointer<Int32>
     let crossPairs: CSR
     let crossMask: Int
+    /// One bit per key of `crossKeys` at `filterBit(key)` in a bitset of 8 bits per slot: most
+    /// (term alias, answer alias) combinations of a window that no pair has are turned away by a
+    /// word that stays in cache, not a probe of the table (at most a sixteenth pass by chance).
+    let crossFilter: UnsafeMutableBufferPointer<UInt64>
+    let filterShift: UInt64
     /// Per pattern: 1 when it is a question-term alias of some pair, 2 when an answer alias (or both).
     let role: UnsafeMutableBufferPointer<UInt8>
     /// Per pattern: bit `partnerBit(q)` is set for every pattern q it forms a (term alias, answer
     /// alias) key with, either way round; the window scan skips most neighbours that are no
     /// partner without probing the key hash.
     let partners: UnsafeMutableBufferPointer<UInt64>
+
+    /// The first slot of key `k` in the (term alias, answer alias) hash (a multiplicative hash;
+    /// defined here so that the window scan inlines it).
+    @inline(__always) static func slot(_ k: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+    }
+
+    @inline(__always) static func filterBit(_ k: UInt64, _ shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: (k &* 0xC2B2_AE3D_27D4_EB4F) >> shift)
+    }
 
     @inline(__always) static func partnerBit(_ p: Int32) -> UInt64 { 1 << ((UInt64(UInt32(p)) &* 0x9E37_79B9_7F4A_7C15) >> 58) }
 
@@ -136,11 +151,17 @@ final class PairTables: @unchecked Sendable {
         crossKeys = filledBuffer(cap, UInt64.max)
         crossRow = filledBuffer(cap, 0)
         for (r, k) in keys.enumerated() {
-            var i = TokenAutomaton.slot(k, crossMask)
+            var i = Self.slot(k, crossMask)
             while crossKeys[i] != UInt64.max { i = (i + 1) & crossMask }
             crossKeys[i] = k; crossRow[i] = Int32(r)
         }
         crossPairs = CSR(rows: keys.count, entries: crossEntries)
+        filterShift = UInt64(64 - (cap * 8).trailingZeroBitCount)
+        crossFilter = filledBuffer(cap / 8, 0)
+        for k in keys {
+            let b = Self.filterBit(k, filterShift)
+            crossFilter[b >> 6] |= 1 << UInt64(b & 63)
+        }
         role = filledBuffer(patterns, 0)
         for p in 0..<patterns { role[p] = (termToPairs.count(p) == 0 ? 0 : 1) | (answerToPairs.count(p) == 0 ? 0 : 2) }
         partners = filledBuffer(patterns, 0)
@@ -154,7 +175,7 @@ final class PairTables: @unchecked Sendable {
     deinit {
         patternLength.deallocate(); termSideOther.deallocate(); answerSideOther.deallocate()
         for c in [termToPairs, answerToPairs, pairTerm, pairAnswer, pairQuestions, crossPairs] { c.deallocate() }
-        crossKeys.deallocate(); crossRow.deallocate(); role.deallocate(); partners.deallocate()
+        crossKeys.deallocate(); crossRow.deallocate(); role.deallocate(); partners.deallocate(); crossFilter.deallocate()
     }
 }
 
@@ -189,6 +210,8 @@ final class PairPass {
     let crossRow: UnsafeMutableBufferPointer<Int32>
     let crossPairs: CSR
     let crossMask: Int
+    let crossFilter: UnsafeMutableBufferPointer<UInt64>
+    let filterShift: UInt64
     let role: UnsafeMutableBufferPointer<UInt8>
     let partners: UnsafeMutableBufferPointer<UInt64>
 
@@ -216,7 +239,10 @@ final class PairPass {
     /// | pattern (the window scan sorts them by start). A window hit needs no other filter: two
     /// aliases within a window are both in the document, so every pair they are aliases of is
     /// present there.
-    var termOcc: [UInt64] = [], answerOcc: [UInt64] = []
+    var termOcc: UnsafeMutablePointer<UInt64>, answerOcc: UnsafeMutablePointer<UInt64>
+    var termCount = 0, answerCount = 0
+    /// Room in each of them (at least one document's matches).
+    var occCapacity = 1024
     /// Documents are marked in blocks of 64: a pattern's `bits` say which documents of the block
     /// hold it (one word in the pattern's own record, set per occurrence). The pair aliases seen
     /// in the block:
@@ -262,6 +288,7 @@ final class PairPass {
         termSideOther = t.termSideOther; answerSideOther = t.answerSideOther
         pairTerm = t.pairTerm; pairAnswer = t.pairAnswer; pairQuestions = t.pairQuestions
         crossRow = t.crossRow; crossPairs = t.crossPairs; crossMask = t.crossMask
+        crossFilter = t.crossFilter; filterShift = t.filterShift
         cross = .allocate(capacity: t.crossMask + 1)
         for i in 0...t.crossMask { cross[i] = CrossSlot(key: t.crossKeys[i], hits: 0) }
         role = t.role
@@ -278,19 +305,21 @@ final class PairPass {
         // Allocated, not touched: the pages of slots never handed out stay unmapped.
         rows = .allocate(capacity: aliases * words)
         questionRows = .allocate(capacity: max(1, t.questions) * words)
+        termOcc = .allocate(capacity: occCapacity); answerOcc = .allocate(capacity: occCapacity)
         pairBits = .allocate(capacity: words); sideBits = .allocate(capacity: words); otherBits = .allocate(capacity: words)
     }
 
     deinit {
         pattern.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
         rowState.deallocate(); rows.deallocate(); questionRows.deallocate()
+        termOcc.deallocate(); answerOcc.deallocate()
         pairBits.deallocate(); sideBits.deallocate(); otherBits.deallocate()
     }
 
     /// The slot of (term alias `t`, answer alias `a`) in `cross`, or -1 when no pair has both.
     @inline(__always) func crossSlot(_ t: Int32, _ a: Int32) -> Int {
         let k = UInt64(UInt32(t)) << 32 | UInt64(UInt32(a))
-        var i = TokenAutomaton.slot(k, crossMask)
+        var i = PairTables.slot(k, crossMask)
         while true {
             let kk = cross[i].key
             if kk == k { return i }
@@ -336,9 +365,18 @@ final class PairPass {
         let bit = UInt64(1) << UInt64(blockDocs)
         // Occurrences and documents per pattern, the block's bits, and (for the window scan) the
         // document's occurrences of pair aliases.
-        termOcc.removeAll(keepingCapacity: true)
-        answerOcc.removeAll(keepingCapacity: true)
-        for k in 0..<matchPattern.count {
+        let n = matchPattern.count
+        if n > occCapacity {
+            while occCapacity < n { occCapacity *= 2 }
+            termOcc.deallocate(); answerOcc.deallocate()
+            termOcc = .allocate(capacity: occCapacity); answerOcc = .allocate(capacity: occCapacity)
+        }
+        let termOcc = self.termOcc, answerOcc = self.answerOcc
+        var nt = 0, na = 0
+        for k in 0..<n {
+            // The records are scattered over a table that outgrows the L2 cache for large eval
+            // sets: fetch the one a few matches ahead.
+            if k + 8 < n { ts_prefetch(pattern.baseAddress! + Int(matchPattern[k + 8])) }
             let p = matchPattern[k]
             let s = pattern.baseAddress! + Int(p)
             s.pointee.count &+= 1
@@ -355,11 +393,12 @@ final class PairPass {
             if window >= 0 && r != 0 {
                 let start = matchEnd[k] - patternLength[Int(p)] + 1
                 let x = UInt64(UInt32(start)) << 32 | UInt64(UInt32(p))
-                if r & 1 != 0 { termOcc.append(x) }
-                if r & 2 != 0 { answerOcc.append(x) }
+                termOcc[nt] = x; nt &+= Int(r & 1)
+                answerOcc[na] = x; na &+= Int(r >> 1)
             }
         }
-        if window >= 0 && !termOcc.isEmpty && !answerOcc.isEmpty { countWindows() }
+        termCount = nt; answerCount = na
+        if window >= 0 && nt > 0 && na > 0 { countWindows() }
     }
 
     /// Window hits: every two occurrences whose starts are at most `window` tokens apart and whose
@@ -373,46 +412,46 @@ final class PairPass {
         // Anchors are answer occurrences or term occurrences, whichever are fewer; each looks at
         // the other side's occurrences within the window (both lists sorted by start, so the
         // window's first one only moves forward).
-        let anchorsAreAnswers = answerOcc.count <= termOcc.count
-        sortByStart(&termOcc); sortByStart(&answerOcc)
+        let anchorsAreAnswers = answerCount <= termCount
+        let t = UnsafeMutableBufferPointer(start: termOcc, count: termCount)
+        let a = UnsafeMutableBufferPointer(start: answerOcc, count: answerCount)
+        sortByStart(t); sortByStart(a)
         let window = self.window
-        termOcc.withUnsafeBufferPointer { t in
-            answerOcc.withUnsafeBufferPointer { a in
-                let anchors = anchorsAreAnswers ? a : t, others = anchorsAreAnswers ? t : a
-                var first = 0
-                for x in anchors {
-                    let pa = Int32(truncatingIfNeeded: x & 0xFFFF_FFFF)
-                    let sa = Int32(truncatingIfNeeded: x >> 32)
-                    let ea = sa + patternLength[Int(pa)]
-                    let mask = partners[Int(pa)]
-                    while first < others.count && Int32(truncatingIfNeeded: others[first] >> 32) < sa - window { first += 1 }
-                    var j = first
-                    while j < others.count {
-                        let y = others[j]
-                        let so = Int32(truncatingIfNeeded: y >> 32)
-                        if so > sa + window { break }
-                        j += 1
-                        let po = Int32(truncatingIfNeeded: y & 0xFFFF_FFFF)
-                        // Spans that overlap are no hit (an occurrence is never its own partner).
-                        if so + patternLength[Int(po)] > sa && so < ea { continue }
-                        if mask & PairTables.partnerBit(po) == 0 { continue }
-                        let i = anchorsAreAnswers ? crossSlot(po, pa) : crossSlot(pa, po)
-                        if i >= 0 { cross[i].hits += 1 }
-                    }
-                }
+        let anchors = anchorsAreAnswers ? a : t, others = anchorsAreAnswers ? t : a
+        var first = 0
+        for x in anchors {
+            let pa = Int32(truncatingIfNeeded: x & 0xFFFF_FFFF)
+            let sa = Int32(truncatingIfNeeded: x >> 32)
+            let ea = sa + patternLength[Int(pa)]
+            let mask = partners[Int(pa)]
+            while first < others.count && Int32(truncatingIfNeeded: others[first] >> 32) < sa - window { first += 1 }
+            var j = first
+            while j < others.count {
+                let y = others[j]
+                let so = Int32(truncatingIfNeeded: y >> 32)
+                if so > sa + window { break }
+                j += 1
+                let po = Int32(truncatingIfNeeded: y & 0xFFFF_FFFF)
+                // Spans that overlap are no hit (an occurrence is never its own partner).
+                if so + patternLength[Int(po)] > sa && so < ea { continue }
+                if mask & PairTables.partnerBit(po) == 0 { continue }
+                let (ta, aa) = anchorsAreAnswers ? (po, pa) : (pa, po)
+                let k = UInt64(UInt32(ta)) << 32 | UInt64(UInt32(aa))
+                let b = PairTables.filterBit(k, filterShift)
+                if crossFilter[b >> 6] & (1 << UInt64(b & 63)) == 0 { continue }
+                let i = crossSlot(ta, aa)
+                if i >= 0 { cross[i].hits += 1 }
             }
         }
     }
 
     /// Matches arrive by end position, so starts are almost sorted: insertion sort.
-    private func sortByStart(_ v: inout [UInt64]) {
-        v.withUnsafeMutableBufferPointer { o in
-            for i in 1..<max(1, o.count) {
-                let x = o[i]
-                var j = i
-                while j > 0 && o[j - 1] > x { o[j] = o[j - 1]; j -= 1 }
-                o[j] = x
-            }
+    private func sortByStart(_ o: UnsafeMutableBufferPointer<UInt64>) {
+        for i in 1..<max(1, o.count) {
+            let x = o[i]
+            var j = i
+            while j > 0 && o[j - 1] > x { o[j] = o[j - 1]; j -= 1 }
+            o[j] = x
         }
     }
 
