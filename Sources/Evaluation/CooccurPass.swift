@@ -458,7 +458,15 @@ final class PairPass {
     /// Ends the block: each pair alias seen in it gets its word in its row of the superblock.
     private func sealBlock() {
         let w = words
-        for p in blockTouched {
+        let touched = blockTouched.count
+        for j in 0..<touched {
+            // Both records are scattered over tables larger than the L2 cache: fetch those of
+            // the alias a few steps ahead.
+            if j + 8 < touched {
+                let q = Int(blockTouched[j + 8])
+                ts_prefetch(pattern.baseAddress! + q); ts_prefetch(rowState.baseAddress! + q)
+            }
+            let p = blockTouched[j]
             let b = pattern[Int(p)].bits
             let r = rowState.baseAddress! + Int(p)
             if r.pointee.superblock != superblock {
@@ -564,6 +572,8 @@ final class PairPass {
                 if k + 8 < range.upperBound {
                     let ahead = index.list[k + 8]
                     ts_prefetch(pairState.baseAddress! + Int(ahead < 0 ? ~ahead : ahead))
+                    let other = onlyOther[k + 8]
+                    if other >= 0 { ts_prefetch(rowState.baseAddress! + Int(other)) }
                 }
                 let o = onlyOther[k]
                 let e = index.list[k]
