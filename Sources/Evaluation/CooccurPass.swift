@@ -246,7 +246,10 @@ final class PairPass {
     /// Documents are marked in blocks of 64: a pattern's `bits` say which documents of the block
     /// hold it (one word in the pattern's own record, set per occurrence). The pair aliases seen
     /// in the block:
-    var blockTouched: [Int32] = []
+    /// (A pattern is added once per block: room for every pattern, and one more for the write
+    /// that is not kept.)
+    let blockTouched: UnsafeMutablePointer<Int32>
+    var blockTouchedCount = 0
     /// The first document of the block.
     var blockStart: Int64 = 0
     var blockDocs = 0
@@ -306,13 +309,14 @@ final class PairPass {
         rows = .allocate(capacity: aliases * words)
         questionRows = .allocate(capacity: max(1, t.questions) * words)
         termOcc = .allocate(capacity: occCapacity); answerOcc = .allocate(capacity: occCapacity)
+        blockTouched = .allocate(capacity: t.patterns + 1)
         pairBits = .allocate(capacity: words); sideBits = .allocate(capacity: words); otherBits = .allocate(capacity: words)
     }
 
     deinit {
         pattern.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
         rowState.deallocate(); rows.deallocate(); questionRows.deallocate()
-        termOcc.deallocate(); answerOcc.deallocate()
+        termOcc.deallocate(); answerOcc.deallocate(); blockTouched.deallocate()
         pairBits.deallocate(); sideBits.deallocate(); otherBits.deallocate()
     }
 
@@ -372,7 +376,8 @@ final class PairPass {
             termOcc = .allocate(capacity: occCapacity); answerOcc = .allocate(capacity: occCapacity)
         }
         let termOcc = self.termOcc, answerOcc = self.answerOcc
-        var nt = 0, na = 0
+        let touched = blockTouched
+        var nt = 0, na = 0, nb = blockTouchedCount
         for k in 0..<n {
             // The records are scattered over a table that outgrows the L2 cache for large eval
             // sets: fetch the one a few matches ahead.
@@ -381,15 +386,14 @@ final class PairPass {
             let s = pattern.baseAddress! + Int(p)
             s.pointee.count &+= 1
             let r = role[Int(p)]
-            if s.pointee.lastDoc != doc {
-                if s.pointee.lastDoc < blockStart {
-                    s.pointee.bits = 0
-                    if r != 0 { blockTouched.append(p) }
-                }
-                s.pointee.lastDoc = doc
-                s.pointee.df &+= 1
-                s.pointee.bits |= bit
-            }
+            // Without a branch on whether this is the pattern's first occurrence in the
+            // document or in the block (the bits of an earlier block are dropped).
+            let last = s.pointee.lastDoc
+            let newBlock = last < blockStart
+            s.pointee.bits = (newBlock ? 0 : s.pointee.bits) | bit
+            s.pointee.df &+= last != doc ? 1 : 0
+            s.pointee.lastDoc = doc
+            touched[nb] = p; nb &+= newBlock && r != 0 ? 1 : 0
             if window >= 0 && r != 0 {
                 let start = matchEnd[k] - patternLength[Int(p)] + 1
                 let x = UInt64(UInt32(start)) << 32 | UInt64(UInt32(p))
@@ -398,6 +402,7 @@ final class PairPass {
             }
         }
         termCount = nt; answerCount = na
+        blockTouchedCount = nb
         if window >= 0 && nt > 0 && na > 0 { countWindows() }
     }
 
@@ -458,7 +463,7 @@ final class PairPass {
     /// Ends the block: each pair alias seen in it gets its word in its row of the superblock.
     private func sealBlock() {
         let w = words
-        let touched = blockTouched.count
+        let touched = blockTouchedCount
         for j in 0..<touched {
             // Both records are scattered over tables larger than the L2 cache: fetch those of
             // the alias a few steps ahead.
@@ -481,7 +486,7 @@ final class PairPass {
             rows[Int(r.pointee.slot) * w + sub] = b
         }
         blockDocs = 0
-        blockTouched.removeAll(keepingCapacity: true)
+        blockTouchedCount = 0
         blockStart = doc
         sub += 1
         if sub == w { flushSuperblock() }

@@ -128,7 +128,11 @@ package final class TokenMatcher {
             precondition(tokenBytes.count == tokens, "one byte string per token id")
             var deep = [Bool](repeating: false, count: tokens)
             for k in a.next.keys where k >> 32 != 0 { deep[Int(k & 0xFFFF_FFFF)] = true }
-            let out = root.map { r -> Int32 in a.outputs[Int(r)].count == 1 && r != 0 ? a.outputs[Int(r)][0] : -1 }
+            // The only pattern of the token's state from the root, -1 when it has none, -2 when several.
+            let out = root.map { r -> Int32 in
+                let o = r == 0 ? [] : a.outputs[Int(r)]
+                return o.count == 1 ? o[0] : o.isEmpty ? -1 : -2
+            }
             table = TokenTable(tokens: tokenBytes, root: root, out: out, deep: deep)
         } else {
             table = nil
@@ -240,14 +244,17 @@ package final class TokenMatcher {
         var node: Int32 = 0
         for i in 0..<n {
             if i + ahead < n { stage(i + ahead) }
-            guard let x = table.find(ring[i & wrap]) else { node = 0; continue }
-            if node == 0 || !x.pointee.deep {
-                node = x.pointee.root
-                // Most tokens that start a pattern end exactly one (themselves).
-                let o = x.pointee.out
-                if o >= 0 { outPatterns[m] = o; outEnds[m] = Int32(i); m += 1; continue }
-            } else {
+            let x = table.entry(ring[i & wrap])
+            if node != 0 && x.pointee.deep {
                 node = step(node, x.pointee.id, root: x.pointee.root)
+            } else {
+                // Most tokens end no pattern or exactly one (themselves, from the root): the
+                // match is written either way and kept when there is one (no branch on it).
+                node = x.pointee.root
+                let o = x.pointee.out
+                outPatterns[m] = o; outEnds[m] = Int32(i)
+                m &+= Int(truncatingIfNeeded: UInt32(bitPattern: ~o) >> 31)
+                if o != -2 { continue }
             }
             if node == 0 { continue }
             let lo = Int(nodes[Int(node)].outStart), hi = Int(nodes[Int(node) + 1].outStart)

@@ -12,10 +12,14 @@ import Glibc
 ///
 /// Small by construction (the patterns' tokens, not a corpus vocabulary) and read by every token
 /// of a corpus, most of which it does not hold, so it is laid out for that: an open-addressing
-/// table of 32-byte entries at most half full, keyed by a token's first 16 bytes and its length,
-/// hashed with one 64x64->128-bit multiply. A lookup is two masked word loads, the multiply, and
-/// usually one or two entry compares; bytes past the 16th are compared only for tokens longer than
-/// 16 bytes whose first 16 bytes and length match.
+/// table of 32-byte entries, keyed by a token's first 16 bytes and its length, hashed with one
+/// 64x64->128-bit multiply. A lookup is two masked word loads, the multiply, and usually one entry
+/// compare; bytes past the 16th are compared only for tokens longer than 16 bytes whose first 16
+/// bytes and length match. The table is at most an eighth full while it stays under 16 MiB (at
+/// most half full beyond): then the first slot probed almost always holds the token or is empty,
+/// and `entry(_:)` decides both with one branch that is rarely mispredicted, whether or not
+/// the token is there (a corpus token is a pattern token at random, as far as a branch predictor
+/// can tell).
 ///
 /// Keys are compared byte for byte on every hit: two different byte strings never share an entry.
 struct TokenTable {
@@ -26,7 +30,7 @@ struct TokenTable {
         var meta: UInt64
         /// The automaton's state after this token from the root (0: no pattern starts with it).
         var root: Int32
-        /// The only pattern that ends in state `root`, or -1 (none, or several).
+        /// The only pattern that ends in state `root`, -1 when none does, -2 when several do.
         var out: Int32
 
         @inline(__always) var id: UInt32 { UInt32(truncatingIfNeeded: meta) &- 1 }
@@ -51,19 +55,23 @@ struct TokenTable {
     /// `tokens[id]`: the bytes of token `id`; `root[id]`, `out[id]`, `deep[id]`: see `Entry`.
     init(tokens: [[UInt8]], root: [Int32], out: [Int32], deep: [Bool]) {
         var cap = 16
-        while cap < tokens.count * 2 { cap <<= 1 }
+        while cap < tokens.count * 8 { cap <<= 1 }
+        if cap * MemoryLayout<Entry>.stride > 16 << 20 {
+            cap = 16
+            while cap < tokens.count * 2 { cap <<= 1 }
+        }
         mask = cap - 1
         masks = Self.keyMasks
         // Aligned to 2 MiB and offered as a transparent huge page when that large: the probes are
         // random, and 4 KiB pages would add a TLB miss to many of them.
-        let bytes = cap * MemoryLayout<Entry>.stride
+        let bytes = (cap + 1) * MemoryLayout<Entry>.stride
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, bytes >= 2 << 20 ? 2 << 20 : 64, bytes) == 0, let raw else {
             fatalError("out of memory allocating \(bytes) bytes for the token table")
         }
         if bytes >= 2 << 20 { _ = madvise(raw, bytes, 14 /* MADV_HUGEPAGE */) }
-        entries = raw.bindMemory(to: Entry.self, capacity: cap)
-        entries.initialize(repeating: Entry(k0: 0, k1: 0, meta: 0, root: 0, out: -1), count: cap)
+        entries = raw.bindMemory(to: Entry.self, capacity: cap + 1)
+        entries.initialize(repeating: Entry(k0: 0, k1: 0, meta: 0, root: 0, out: -1), count: cap + 1)
         let total = tokens.reduce(0) { $0 + $1.count }
         // 16 zero bytes after the last token, so every key loads with whole-word reads.
         arena = .allocate(capacity: total + 16)
@@ -145,4 +153,18 @@ struct TokenTable {
     }
 
     @inline(__always) func find(_ x: Probe) -> UnsafeMutablePointer<Entry>? { find(x.k0, x.k1, x.p, x.len, x.slot) }
+
+    /// The empty entry past the last slot: root 0, out -1, not deep.
+    @inline(__always) var missing: UnsafeMutablePointer<Entry> { entries + mask + 1 }
+
+    /// `find`, but `missing` when no pattern has the token. The usual outcomes (the first slot
+    /// holds the token, or is empty) take one branch that rarely goes the other way.
+    @inline(__always) func entry(_ x: Probe) -> UnsafeMutablePointer<Entry> {
+        let e = entries + x.slot
+        let meta = e.pointee.meta
+        let same = (e.pointee.k0 ^ x.k0) | (e.pointee.k1 ^ x.k1) | ((meta >> 40) ^ UInt64(truncatingIfNeeded: x.len)) == 0
+        let hit = same && x.len <= 16
+        if hit || meta == 0 { return hit ? e : missing }
+        return find(x) ?? missing
+    }
 }

@@ -72,4 +72,50 @@ import Tokenization
             #expect(trial > 0 || !byIds.matchPattern.isEmpty)
         }
     }
+
+    /// Every occurrence of every pattern, by the text path and by the ids path, equals a plain
+    /// scan of every end position against every pattern: with repeated patterns (a state with
+    /// several patterns), tokens that only start longer patterns, nested and overlapping
+    /// patterns, and far more pattern tokens than the table's first probe can tell apart.
+    @Test func matchingEqualsAPlainScan() {
+        var rng = Xoshiro256(seed: 41)
+        let tokenizer = Tokenizer(config: TokenizerConfig())
+        for trial in 0..<40 {
+            let words = (0..<(4 + Int(rng.next() % 300))).map { "w\($0)" + (rng.next() % 4 == 0 ? "-long-tail-of-letters".replacingOccurrences(of: "-", with: "") : "") }
+            let vocab = Vocabulary()
+            let ids = words.map { w -> UInt32 in
+                var b = Array(w.utf8)
+                return b.withUnsafeMutableBytes { vocab.intern(UnsafeRawBufferPointer($0)) }
+            }
+            // Few distinct words in the patterns and the text, so that patterns occur; some
+            // patterns repeated, some sharing prefixes.
+            let alphabet = min(words.count, 3 + Int(rng.next() % 12))
+            var patterns: [[UInt32]] = (0..<(1 + Int(rng.next() % 25))).map { _ in
+                (0..<(1 + Int(rng.next() % 4))).map { _ in ids[Int(rng.next() % UInt64(alphabet))] }
+            }
+            patterns += patterns.prefix(Int(rng.next() % 3))
+            let automaton = TokenAutomaton(patterns: patterns)
+            let byText = TokenMatcher(automaton, vocabulary: vocab)
+            let byIds = TokenMatcher(automaton, tokens: vocab.count)
+            // Text over the alphabet, words outside the patterns and words no pattern has.
+            let text = (0..<(Int(rng.next() % 120))).map { _ -> String in
+                rng.next() % 10 == 0 ? "absent\(rng.next() % 5)" : words[Int(rng.next() % UInt64(min(words.count, alphabet + 2)))]
+            }
+            let tokens = TokenBuffer()
+            Array(text.joined(separator: " ").utf8).withUnsafeBytes { tokenizer.tokenize($0, into: tokens) }
+            let docIds: [Int32] = (0..<tokens.count).map { i in words.firstIndex(of: tokens.string(i)).map { Int32(ids[$0]) } ?? -1 }
+            var expected: [String] = []
+            for end in 0..<docIds.count {
+                for (p, pat) in patterns.enumerated() where pat.count <= end + 1 {
+                    if zip(pat, docIds[(end + 1 - pat.count)...(end)]).allSatisfy({ Int32($0) == $1 }) { expected.append("\(end):\(p)") }
+                }
+            }
+            byText.match(tokens)
+            docIds.withUnsafeBufferPointer { byIds.match(ids: $0.baseAddress!, count: docIds.count) }
+            let text1 = zip(byText.matchEnd, byText.matchPattern).map { "\($0):\($1)" }
+            let ids1 = zip(byIds.matchEnd, byIds.matchPattern).map { "\($0):\($1)" }
+            #expect(text1.sorted() == expected.sorted(), "trial \(trial)")
+            #expect(ids1.sorted() == expected.sorted(), "trial \(trial)")
+        }
+    }
 }
