@@ -580,6 +580,14 @@ final class PairPass {
                     let other = onlyOther[k + 8]
                     if other >= 0 { ts_prefetch(rowState.baseAddress! + Int(other)) }
                 }
+                // Four steps ahead that alias's record is at hand: fetch its row.
+                if k + 4 < range.upperBound {
+                    let other = onlyOther[k + 4]
+                    if other >= 0 {
+                        let r = rowState[Int(other)]
+                        if r.superblock == superblock { ts_prefetch(rows + Int(r.slot) * words + Int(r.lo)) }
+                    }
+                }
                 let o = onlyOther[k]
                 let e = index.list[k]
                 if o >= 0 {
