@@ -243,6 +243,8 @@ final class PairPass {
     var termCount = 0, answerCount = 0
     /// Room in each of them (at least one document's matches).
     var occCapacity = 1024
+    /// The window scan's combinations waiting for their probe (a ring of 16).
+    let pending: UnsafeMutablePointer<UInt64>
     /// Documents are marked in blocks of 64: a pattern's `bits` say which documents of the block
     /// hold it (one word in the pattern's own record, set per occurrence). The pair aliases seen
     /// in the block:
@@ -310,19 +312,24 @@ final class PairPass {
         questionRows = .allocate(capacity: max(1, t.questions) * words)
         termOcc = .allocate(capacity: occCapacity); answerOcc = .allocate(capacity: occCapacity)
         blockTouched = .allocate(capacity: t.patterns + 1)
+        pending = .allocate(capacity: 16)
         pairBits = .allocate(capacity: words); sideBits = .allocate(capacity: words); otherBits = .allocate(capacity: words)
     }
 
     deinit {
         pattern.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
         rowState.deallocate(); rows.deallocate(); questionRows.deallocate()
-        termOcc.deallocate(); answerOcc.deallocate(); blockTouched.deallocate()
+        termOcc.deallocate(); answerOcc.deallocate(); blockTouched.deallocate(); pending.deallocate()
         pairBits.deallocate(); sideBits.deallocate(); otherBits.deallocate()
     }
 
     /// The slot of (term alias `t`, answer alias `a`) in `cross`, or -1 when no pair has both.
     @inline(__always) func crossSlot(_ t: Int32, _ a: Int32) -> Int {
-        let k = UInt64(UInt32(t)) << 32 | UInt64(UInt32(a))
+        crossSlot(key: UInt64(UInt32(t)) << 32 | UInt64(UInt32(a)))
+    }
+
+    /// The slot of key `k` (term alias << 32 | answer alias) in `cross`, or -1.
+    @inline(__always) func crossSlot(key k: UInt64) -> Int {
         var i = PairTables.slot(k, crossMask)
         while true {
             let kk = cross[i].key
@@ -423,6 +430,8 @@ final class PairPass {
         sortByStart(t); sortByStart(a)
         let window = self.window
         let anchors = anchorsAreAnswers ? a : t, others = anchorsAreAnswers ? t : a
+        let pending = self.pending
+        var head = 0, tail = 0
         var first = 0
         for x in anchors {
             let pa = Int32(truncatingIfNeeded: x & 0xFFFF_FFFF)
@@ -444,10 +453,19 @@ final class PairPass {
                 let k = UInt64(UInt32(ta)) << 32 | UInt64(UInt32(aa))
                 let b = PairTables.filterBit(k, filterShift)
                 if crossFilter[b >> 6] & (1 << UInt64(b & 63)) == 0 { continue }
-                let i = crossSlot(ta, aa)
-                if i >= 0 { cross[i].hits += 1 }
+                // Probed a few combinations later, its slot fetched now.
+                ts_prefetch(cross.baseAddress! + PairTables.slot(k, crossMask))
+                pending[tail & 15] = k
+                tail &+= 1
+                if tail - head > 8 { probe(pending[head & 15]); head &+= 1 }
             }
         }
+        while head < tail { probe(pending[head & 15]); head &+= 1 }
+    }
+
+    @inline(__always) private func probe(_ k: UInt64) {
+        let i = crossSlot(key: k)
+        if i >= 0 { cross[i].hits += 1 }
     }
 
     /// Matches arrive by end position, so starts are almost sorted: insertion sort.
