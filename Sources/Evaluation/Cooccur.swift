@@ -282,9 +282,10 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         var keys = Set<String>()
         let keysCanRepeat = patternText.contains { $0.utf8.contains { $0 == UInt8(ascii: "|") || $0 == 0x09 } }
         var stored = 0
+        /// A side's alias texts joined by `|` (a single alias's text as it is).
+        func aliasKey(_ ps: [Int32]) -> String { ps.count == 1 ? patternText[Int(ps[0])] : ps.map { patternText[Int($0)] }.joined(separator: "|") }
         for i in 0..<pairCount {
-            let qa = pairTerm[i].count == 1 ? patternText[Int(pairTerm[i][0])] : pairTerm[i].map { patternText[Int($0)] }.joined(separator: "|")
-            let aa = pairAnswer[i].count == 1 ? patternText[Int(pairAnswer[i][0])] : pairAnswer[i].map { patternText[Int($0)] }.joined(separator: "|")
+            let qa = aliasKey(pairTerm[i]), aa = aliasKey(pairAnswer[i])
             if keysCanRepeat { guard keys.insert(qa + "\t" + aa).inserted else { continue } }
             stored += 1
             // A pair's documents hold an alias of each side: never more than either side's
