@@ -186,14 +186,17 @@ public final class CorpusStream: @unchecked Sendable {
     /// Starts reading the shard `shard` of `inputs` (files, in input order).
     /// - records: keep each document's record as written (passes that write documents back).
     /// - positions: keep each document's position in its file, line and byte offset.
+    /// - queueDepth: batches each lane's queue holds before the reader waits (3 with several
+    ///   lanes, 4 with one). A pass that starts the stream before its own setup takes more, so
+    ///   that the reader reads ahead meanwhile.
     public init(inputs: [String], read: ReadOptions, shard: ShardSpec = .whole, records: Bool = false,
-                positions: Bool = false, lanes: Int = 1, batchBytes: Int = 4 << 20) {
+                positions: Bool = false, lanes: Int = 1, batchBytes: Int = 4 << 20, queueDepth: Int? = nil) {
         sources = shard.files(of: inputs)
         files = sources.map { inputs[$0] }
         totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
         self.batchBytes = batchBytes
         self.records = records
-        queues = (0..<max(1, lanes)).map { _ in BoundedQueue<CorpusBatch>(capacity: lanes > 1 ? 3 : 4) }
+        queues = (0..<max(1, lanes)).map { _ in BoundedQueue<CorpusBatch>(capacity: max(1, queueDepth ?? (lanes > 1 ? 3 : 4))) }
         thread = JoinableThread { [unowned self] in self.run(read, shard, positions) }
     }
 

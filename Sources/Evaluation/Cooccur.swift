@@ -138,6 +138,17 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         report.seconds = now() - t0
         return report
     }
+    // The stream reads on its own thread; lanes (one per core, at most 4) take its batches round
+    // robin and each tokenizes, matches and credits pairs with counts of its own (summed at the
+    // end), as `index` counts. It starts now: while the eval files are read and the pass's tables
+    // built (a core's work for a fraction of a second), the reader fills up to 64 MiB of batches.
+    var read = o.read
+    read.onError = o.onError
+    let laneCount = max(1, min(4, onlineCores()))
+    let batchBytes = 4 << 20
+    let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard, lanes: laneCount, batchBytes: batchBytes,
+                                queueDepth: max(3, (64 << 20) / batchBytes / laneCount))
+    defer { producer.stop() }
     // Questions, terms and patterns.
     var fields = o.fields
     fields.needAnswer = true
@@ -224,14 +235,6 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let pairCount = pairNames.count
     let tPass = now()
     report.setupSeconds = tPass - t0
-    var read = o.read
-    read.onError = o.onError
-    // The stream reads on its own thread; lanes (one per core, at most 4) take its batches round
-    // robin and each tokenizes, matches and credits pairs with counts of its own (summed at the
-    // end), as `index` counts.
-    let laneCount = max(1, min(4, onlineCores()))
-    let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard, lanes: laneCount)
-    defer { producer.stop() }
     let lanes = (0..<laneCount).map { k in
         CooccurLane(queue: producer.queues[k], recycle: { [unowned producer] in producer.recycle($0) },
                     tokenizer: Tokenizer(config: settings.tokenizer),

@@ -124,12 +124,20 @@ public final class Gazetteer: Sendable {
     }
 }
 
+final class TokenMemo {
+    var tokens: [String: [String]] = [:]
+}
+
 /// Extracts terms from eval rows with the index's tokenizer settings.
 public struct TermExtractor {
     public let specs: [TermSpec]
     public let tokenizer: Tokenizer
     public let stopwords: Set<String>
     public let gazetteer: Gazetteer?
+
+    /// Content tokens tokenized once more (a term's aliases are always its text's tokens), by
+    /// token: questions share most of their words. Like the tokenizer, one extractor per thread.
+    private let retokenized = TokenMemo()
 
     public init(specs: [TermSpec], tokenizer: Tokenizer, stopwords: Set<String> = defaultStopwords, gazetteer: Gazetteer? = nil) {
         self.specs = specs
@@ -151,6 +159,13 @@ public struct TermExtractor {
             guard !aliases.isEmpty, firstSeen(aliases) else { return }
             out.append(Term(text: text, aliases: aliases))
         }
+        /// `add(token, [token])`, the token's tokens remembered.
+        func addToken(_ t: String) {
+            let toks: [String]
+            if let k = retokenized.tokens[t] { toks = k } else { toks = tokenizer.tokens(of: t); retokenized.tokens[t] = toks }
+            guard !toks.isEmpty, toks.count == 1 ? seenTokens.insert(toks[0]).inserted : seen.insert([toks]).inserted else { return }
+            out.append(Term(text: t, aliases: [toks]))
+        }
         for spec in specs {
             switch spec {
             case .numbers:
@@ -158,7 +173,7 @@ public struct TermExtractor {
             case .answer:
                 if let first = row.answers.first { add(first, row.answers) }
             case .content:
-                for t in tokenizer.tokens(of: row.question) where !stopwords.contains(t) { add(t, [t]) }
+                for t in tokenizer.tokens(of: row.question) where !stopwords.contains(t) { addToken(t) }
             case .entities:
                 guard let g = gazetteer else { continue }
                 for k in g.matches(tokenizer.tokens(of: row.question)) {

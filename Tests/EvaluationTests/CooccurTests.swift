@@ -492,6 +492,23 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         #expect(TestSupport.read(index) == before)
     }
 
+    /// The corpus is read from the start, while the eval files are read: a bad eval file still
+    /// stops the run with its error, the reader stopped and the index unchanged.
+    @Test func aBadEvalFileStopsTheRunThatStartedReading() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let index = try buildTestIndex(dir, docs: (0..<3000).map { "paris is the capital of france number \($0)" }, orders: 1)
+        let eval = dir + "/qa.jsonl"
+        TestSupport.write(eval, "{\"question\": \"capital of france?\", \"answer\": \"paris\"}\n{\"question\": \n")
+        let before = TestSupport.read(index)
+        do {
+            _ = try cooccur(CooccurOptions(index: index, evals: [eval], corpus: [dir + "/corpus.jsonl"])) { _ in }
+            Issue.record("no error")
+        } catch {
+            #expect("\(error)".contains("qa.jsonl:2:"))
+        }
+        #expect(TestSupport.read(index) == before)
+    }
+
     /// One question under several models (rows with the same question and answer) has its terms
     /// extracted once; the counts are those of the file with each question once.
     @Test func repeatedRowsCountAsTheirQuestion() throws {
