@@ -106,17 +106,27 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         CorrelateError("\(report.corpusFilesNotInIndex.joined(separator: ", ")) is not a source of \(o.index) (no source has its size and checksum); co-occurrence counts must come from the indexed corpus")
     }
     if !report.corpusFilesNotInIndex.isEmpty { throw notASource() }
-    let checksums = ChecksumTask(paths: files, skipUnreadable: false)
+    // A shard by file reads only its own files, and checks only theirs (each file is checked by
+    // the shard that reads it, as `index --shard` does): N shards read the corpus once, not N times.
+    let checked = o.shard.files(of: files).map { files[$0] }
+    let checksums = ChecksumTask(paths: checked, skipUnreadable: false)
     /// Waits for the checksums; throws when a file is not a source; counts the sources not given.
     func checkChecksums() throws {
         var seen = Set<String>()
-        for (f, c) in zip(files, try checksums.wait()) {
+        for (f, c) in zip(checked, try checksums.wait()) {
             let c = c!.description
             if !known.contains(c) { report.corpusFilesNotInIndex.append(f) }
             seen.insert(c)
         }
         if !report.corpusFilesNotInIndex.isEmpty { throw notASource() }
-        report.indexSourcesNotInCorpus = known.subtracting(seen).count
+        if checked.count == files.count {
+            report.indexSourcesNotInCorpus = known.subtracting(seen).count
+        } else {
+            // The other shards' files are known by size only: a source with no given file of its
+            // size is certainly not given.
+            let givenSizes = Set(files.map { fileSize($0) ?? -1 })
+            report.indexSourcesNotInCorpus = Set(sources.filter { !givenSizes.contains($0.size) }.map(\.checksum)).count
+        }
         if report.indexSourcesNotInCorpus > 0 {
             log("warning: \(report.indexSourcesNotInCorpus) source(s) of the index are not in --corpus; counts cover the given files only")
         }

@@ -492,6 +492,44 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         #expect(TestSupport.read(index) == before)
     }
 
+    /// A shard by file checks the checksums of the files it reads, not of the others (those are
+    /// checked by the shards that read them); whether every source was given is told by sizes.
+    @Test func aFileShardChecksOnlyItsOwnFiles() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let texts = ["a b c", "b c d e", "c d e f g"]
+        var files: [String] = []
+        for (k, t) in texts.enumerated() {
+            files.append(dir + "/part-\(k).jsonl")
+            TestSupport.write(files[k], "{\"text\": \"\(t)\"}\n")
+        }
+        var io = IndexOptions(inputs: files, output: dir + "/i.sqlite")
+        io.settings = IndexSettings(tokenizer: TokenizerConfig(caseFold: true), maxOrder: 1, minCount: 1)
+        io.tempDir = dir
+        _ = try buildIndex(io) { _ in }
+        let eval = dir + "/qa.jsonl"
+        TestSupport.write(eval, "{\"question\": \"a c?\", \"answer\": \"d\"}\n")
+        func run(_ corpus: [String], shard: Int) throws -> CooccurReport {
+            var o = CooccurOptions(index: io.output, evals: [eval], corpus: corpus)
+            o.shard = ShardSpec(index: shard, count: 3, by: .file)
+            o.shardOutput = dir + "/s\(shard)-\(UUID().uuidString).sqlite"
+            return try cooccur(o) { _ in }
+        }
+        // Every file given, unchanged: no source missing.
+        #expect(try run(files, shard: 2).indexSourcesNotInCorpus == 0)
+        // Without the third file: one source missing, told by size.
+        #expect(try run(Array(files.prefix(2)), shard: 2).indexSourcesNotInCorpus == 1)
+        // The first file changed but kept its size: the shard that reads it refuses it, the
+        // others do not read it.
+        TestSupport.write(files[0], "{\"text\": \"a b x\"}\n")
+        #expect(try run(files, shard: 2).docs == 1)
+        do {
+            _ = try run(files, shard: 1)
+            Issue.record("no error")
+        } catch {
+            #expect("\(error)".contains("part-0.jsonl is not a source"))
+        }
+    }
+
     /// The corpus is read from the start, while the eval files are read: a bad eval file still
     /// stops the run with its error, the reader stopped and the index unchanged.
     @Test func aBadEvalFileStopsTheRunThatStartedReading() throws {
