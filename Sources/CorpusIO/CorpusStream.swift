@@ -179,6 +179,8 @@ public final class CorpusStream: @unchecked Sendable {
     public let progress = ReadProgress()
     private let spare = Locked<[CorpusBatch]>([])
     private let batchBytes: Int
+    /// Batches a lane's queue holds in the pass.
+    private let depth: Int
     private let records: Bool
     private var thread: JoinableThread?
     private var stopFlag: sig_atomic_t = 0
@@ -186,18 +188,27 @@ public final class CorpusStream: @unchecked Sendable {
     /// Starts reading the shard `shard` of `inputs` (files, in input order).
     /// - records: keep each document's record as written (passes that write documents back).
     /// - positions: keep each document's position in its file, line and byte offset.
-    /// - queueDepth: batches each lane's queue holds before the reader waits (3 with several
-    ///   lanes, 4 with one). A pass that starts the stream before its own setup takes more, so
-    ///   that the reader reads ahead meanwhile.
+    /// - readAhead: bytes of batches (over all lanes) the reader may queue until `settle()`,
+    ///   for a pass that starts the stream before its own setup so that the reader works
+    ///   meanwhile; then, as without it, 3 batches a lane with several lanes, 4 with one.
     public init(inputs: [String], read: ReadOptions, shard: ShardSpec = .whole, records: Bool = false,
-                positions: Bool = false, lanes: Int = 1, batchBytes: Int = 4 << 20, queueDepth: Int? = nil) {
+                positions: Bool = false, lanes: Int = 1, batchBytes: Int = 4 << 20, readAhead: Int = 0) {
         sources = shard.files(of: inputs)
         files = sources.map { inputs[$0] }
         totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
         self.batchBytes = batchBytes
         self.records = records
-        queues = (0..<max(1, lanes)).map { _ in BoundedQueue<CorpusBatch>(capacity: max(1, queueDepth ?? (lanes > 1 ? 3 : 4))) }
+        let depth = lanes > 1 ? 3 : 4
+        self.depth = depth
+        let first = max(depth, readAhead / max(1, batchBytes) / max(1, lanes))
+        queues = (0..<max(1, lanes)).map { _ in BoundedQueue<CorpusBatch>(capacity: first) }
         thread = JoinableThread { [unowned self] in self.run(read, shard, positions) }
+    }
+
+    /// Ends the read-ahead: from now on each queue holds its usual number of batches (what is
+    /// queued already stays).
+    public func settle() {
+        for q in queues { q.setCapacity(depth) }
     }
 
     /// Returns a batch the caller is done with, for reuse.

@@ -151,13 +151,11 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     // The stream reads on its own thread; lanes (one per core, at most 4) take its batches round
     // robin and each tokenizes, matches and credits pairs with counts of its own (summed at the
     // end), as `index` counts. It starts now: while the eval files are read and the pass's tables
-    // built (a core's work for a fraction of a second), the reader fills up to 64 MiB of batches.
+    // built (a core's work for a fraction of a second), the reader queues up to 64 MiB of batches.
     var read = o.read
     read.onError = o.onError
     let laneCount = max(1, min(4, onlineCores()))
-    let batchBytes = 4 << 20
-    let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard, lanes: laneCount, batchBytes: batchBytes,
-                                queueDepth: max(3, (64 << 20) / batchBytes / laneCount))
+    let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard, lanes: laneCount, readAhead: 64 << 20)
     defer { producer.stop() }
     // Questions, terms and patterns.
     var fields = o.fields
@@ -251,6 +249,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                     matcher: TokenMatcher(automaton, vocabulary: vocab), pass: PairPass(tables, window: o.window))
     }
     releaseInBackground((rows, rowTerms, rowSource, bySignature))
+    producer.settle()
     var progressLine = ProgressLine(label: "cooccur:", total: producer.totalBytes, enabled: o.progress)
     try producer.runLanes(lanes.map { lane in { lane.run() } }, every: o.progress ? 0.5 : 0.1) {
         producer.show(on: &progressLine, tokens: lanes.reduce(Int64(0)) { $0 + $1.tokensSeen.load(ordering: .relaxed) })

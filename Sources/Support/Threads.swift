@@ -6,7 +6,7 @@ import Glibc
 public final class BoundedQueue<T>: @unchecked Sendable {
     private var items: [T?] = []
     private var head = 0
-    private let capacity: Int
+    private var capacity: Int
     private var closed = false
     private var mutex = pthread_mutex_t()
     private var notEmpty = pthread_cond_t()
@@ -50,6 +50,15 @@ public final class BoundedQueue<T>: @unchecked Sendable {
         pthread_cond_signal(&notFull)
         pthread_mutex_unlock(&mutex)
         return x
+    }
+
+    /// Changes how many items the queue holds before `push` waits. Items already queued stay;
+    /// with fewer room than that, pushers wait until the queue is below the new capacity.
+    public func setCapacity(_ c: Int) {
+        pthread_mutex_lock(&mutex)
+        capacity = max(1, c)
+        pthread_cond_broadcast(&notFull)
+        pthread_mutex_unlock(&mutex)
     }
 
     public func close() {

@@ -4,7 +4,8 @@ import TestSupport
 @testable import CorpusIO
 
 /// The corpus stream can be started before its consumers exist (a pass reads ahead while it sets
-/// up) and stopped at any point, its reader blocked on full queues or not.
+/// up, then settles to its usual queues) and stopped at any point, its reader waiting on full
+/// queues or not.
 @Suite struct StreamTests {
     func corpus(_ dir: String, docs: Int) -> String {
         let path = dir + "/c.jsonl"
@@ -15,37 +16,57 @@ import TestSupport
     @Test func aStreamNobodyReadsStopsWithItsReaderWaitingOnFullQueues() throws {
         let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
         let path = corpus(dir, docs: 2000)
-        // Batches of ~1 KB, queues of 2: the reader fills them and waits.
-        let s = CorpusStream(inputs: [path], read: ReadOptions(), lanes: 2, batchBytes: 1024, queueDepth: 2)
+        // Batches of ~1 KB, queues of 3: the reader fills them and waits.
+        let s = CorpusStream(inputs: [path], read: ReadOptions(), lanes: 2, batchBytes: 1024)
         let deadline = Date().addingTimeInterval(10)
-        while s.progress.docs.load(ordering: .relaxed) < 4 && Date() < deadline { usleep(1000) }
+        while s.progress.docs.load(ordering: .relaxed) < 6 && Date() < deadline { usleep(1000) }
         usleep(20_000)
-        // Four batches queued of more than a hundred: the reader waits, far from the end.
+        // Six batches queued of more than a hundred: the reader waits, far from the end.
         #expect(s.progress.docs.load(ordering: .relaxed) < 100)
         s.stop()
         #expect(Date() < deadline)
     }
 
-    @Test func aDeepQueueReadsAheadAndStillDeliversEveryDocumentInOrder() throws {
+    @Test func aReadAheadFillsTheQueuesUntilSettledAndEveryDocumentArrivesInOrder() throws {
         let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
-        let path = corpus(dir, docs: 500)
-        let s = CorpusStream(inputs: [path], read: ReadOptions(), lanes: 2, batchBytes: 1024, queueDepth: 1000)
+        let path = corpus(dir, docs: 1000)
+        // About 290 bytes a document, 1 KB batches (4 documents): a read-ahead of 80 KB is about
+        // 80 batches, 320 documents, of the 1000.
+        let s = CorpusStream(inputs: [path], read: ReadOptions(), lanes: 2, batchBytes: 1024, readAhead: 80 << 10)
         defer { s.stop() }
-        // Nobody reads yet: the reader gets to the end on its own.
         let deadline = Date().addingTimeInterval(10)
-        while s.progress.docs.load(ordering: .relaxed) < 500 && Date() < deadline { usleep(1000) }
-        #expect(s.progress.docs.load(ordering: .relaxed) == 500)
-        var texts: [(Int, [String])] = []
-        for q in s.queues {
-            while let b = q.pop() {
-                var t: [String] = []
-                b.forEachDocument { t.append(String(decoding: $0, as: UTF8.self)) }
-                texts.append((b.seq, t))
-                s.recycle(b)
-            }
-        }
-        let docs = texts.sorted { $0.0 < $1.0 }.flatMap(\.1)
-        #expect(docs.count == 500)
+        while s.progress.docs.load(ordering: .relaxed) < 250 && Date() < deadline { usleep(1000) }
+        usleep(20_000)
+        let ahead = s.progress.docs.load(ordering: .relaxed)
+        #expect(ahead >= 250 && ahead < 400)
+        s.settle()
+        // Settled: the queues drain below three batches before the reader goes on.
+        let c = Collector(s)
+        for _ in 0..<30 { _ = c.take(0) }
+        usleep(20_000)
+        #expect(s.progress.docs.load(ordering: .relaxed) == ahead)
+        // One consumer per queue, as the lanes are.
+        DispatchQueue.concurrentPerform(iterations: 2) { q in while c.take(q) {} }
+        let docs = c.texts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        #expect(docs.count == 1000)
         #expect(docs.enumerated().allSatisfy { $1.hasPrefix("document \($0) ") })
+    }
+}
+
+/// Takes a stream's batches, from any thread, and keeps their documents by batch number.
+final class Collector: @unchecked Sendable {
+    let stream: CorpusStream
+    private let lock = NSLock()
+    private(set) var texts: [(Int, [String])] = []
+
+    init(_ s: CorpusStream) { stream = s }
+
+    func take(_ q: Int) -> Bool {
+        guard let b = stream.queues[q].pop() else { return false }
+        var t: [String] = []
+        b.forEachDocument { t.append(String(decoding: $0, as: UTF8.self)) }
+        lock.lock(); texts.append((b.seq, t)); lock.unlock()
+        stream.recycle(b)
+        return true
     }
 }
