@@ -124,6 +124,7 @@ public final class Gazetteer: Sendable {
     }
 }
 
+/// Tokens of strings already tokenized, by string (`TermExtractor`'s content terms).
 final class TokenMemo {
     var tokens: [String: [String]] = [:]
 }
@@ -163,7 +164,7 @@ public struct TermExtractor {
         func addToken(_ t: String) {
             let toks: [String]
             if let k = retokenized.tokens[t] { toks = k } else { toks = tokenizer.tokens(of: t); retokenized.tokens[t] = toks }
-            guard !toks.isEmpty, toks.count == 1 ? seenTokens.insert(toks[0]).inserted : seen.insert([toks]).inserted else { return }
+            guard !toks.isEmpty, firstSeen([toks]) else { return }
             out.append(Term(text: t, aliases: [toks]))
         }
         for spec in specs {

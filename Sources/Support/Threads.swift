@@ -52,8 +52,8 @@ public final class BoundedQueue<T>: @unchecked Sendable {
         return x
     }
 
-    /// Changes how many items the queue holds before `push` waits. Items already queued stay;
-    /// with fewer room than that, pushers wait until the queue is below the new capacity.
+    /// Changes how many items the queue holds before `push` waits. Items already queued stay:
+    /// while more are queued than the new capacity, pushers wait for the queue to drain below it.
     public func setCapacity(_ c: Int) {
         pthread_mutex_lock(&mutex)
         capacity = max(1, c)
