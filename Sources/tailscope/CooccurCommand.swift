@@ -20,7 +20,8 @@ struct CooccurCommand: ParsableCommand {
         most W tokens apart; Razeghi et al. 2022 used W = 5);
           - the same two numbers per (question term, answer) pair.
         The corpus files must be sources of the index (same size, checked first, and same \
-        checksum, read during the pass and checked before anything is stored). Then:
+        checksum, read during the pass and checked before anything is stored; a shard by file \
+        checks the files it reads). Then:
 
           tailscope correlate --index I --eval E --terms qa-cooccurrence --measure df
 
