@@ -174,8 +174,8 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         let text = text ?? toks.joined(separator: " ")
         if let p = patternIndex[text] { return p }
         let ids = toks.map { t -> UInt32 in
-            var b = Array(t.utf8)
-            return b.withUnsafeMutableBytes { vocab.intern(UnsafeRawBufferPointer($0)) }
+            var t = t
+            return t.withUTF8 { vocab.intern(UnsafeRawBufferPointer($0)) }
         }
         let p = Int32(patterns.count)
         patterns.append(ids); patternText.append(text)
@@ -189,6 +189,9 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     var pairTerm: [[Int32]] = [], pairAnswer: [[Int32]] = []
     // Rows that repeat an earlier row (`rowSource`) add no pattern, pair or question: the
     // distinct rows are taken in order of first appearance, each row without an answer counted.
+    patternIndex.reserveCapacity(rowTerms.count)
+    bySignature.reserveCapacity(rowTerms.count)
+    pairIndex.reserveCapacity(rowTerms.reduce(0) { $0 + $1.question.count })
     var rowsOf = [Int](repeating: 0, count: rowTerms.count)
     for u in rowSource { rowsOf[u] += 1 }
     for (u, rt) in rowTerms.enumerated() {
@@ -202,9 +205,17 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         let answerKey = rt.answerTexts[0]
         for (t, texts) in zip(qt, rt.questionTexts) {
             // A term that shares an alias with the answer is no question term (its texts are
-            // patterns already when they are among the answer's).
-            if texts.contains(where: { patternIndex[$0].map(ap.contains) ?? false }) { continue }
-            let tp = zip(t.aliases, texts).map { pattern($0, text: $1) }
+            // patterns already when they are among the answer's). With one alias (most terms),
+            // one lookup: a pattern made now is none of the answer's.
+            let tp: [Int32]
+            if texts.count == 1 {
+                let p = pattern(t.aliases[0], text: texts[0])
+                if ap.contains(p) { continue }
+                tp = [p]
+            } else {
+                if texts.contains(where: { patternIndex[$0].map(ap.contains) ?? false }) { continue }
+                tp = zip(t.aliases, texts).map { pattern($0, text: $1) }
+            }
             if let id = pairIndex[tp, ap] { pids.append(id) } else {
                 let id = Int32(pairNames.count)
                 pairIndex[tp, ap] = id
@@ -420,6 +431,9 @@ private func extractUniqueRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, token
 struct PairIndex {
     private var single: [UInt64: Int32] = [:]
     private var general: [PairKey: Int32] = [:]
+
+    /// Room for `n` pairs of one alias a side without growing.
+    mutating func reserveCapacity(_ n: Int) { single.reserveCapacity(n) }
 
     subscript(term: [Int32], answer: [Int32]) -> Int32? {
         get {

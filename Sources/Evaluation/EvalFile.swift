@@ -64,22 +64,27 @@ public struct EvalRow: Sendable {
 
 /// The question text as a pairing key: lowercased, white space runs collapsed, trimmed.
 public func normalizedQuestionKey(_ q: String) -> String {
-    // ASCII text (most questions) on its bytes: the same result, without a scalar view.
+    // ASCII text (most questions) on its bytes, written straight into the result: the same
+    // result, without a scalar view.
     var q = q
     let ascii = q.withUTF8 { b -> String? in
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count)
-        var pendingSpace = false
-        for c in b {
-            if c >= 0x80 { return nil }
-            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D {
-                pendingSpace = !out.isEmpty
-            } else {
-                if pendingSpace { out.append(0x20); pendingSpace = false }
-                out.append(c >= 0x41 && c <= 0x5A ? c + 0x20 : c)
+        var allASCII = true
+        let s = String(unsafeUninitializedCapacity: b.count) { out in
+            var n = 0
+            var pendingSpace = false
+            for c in b {
+                if c >= 0x80 { allASCII = false; return 0 }
+                if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D {
+                    pendingSpace = n > 0
+                } else {
+                    if pendingSpace { out[n] = 0x20; n &+= 1; pendingSpace = false }
+                    out[n] = c >= 0x41 && c <= 0x5A ? c + 0x20 : c
+                    n &+= 1
+                }
             }
+            return n
         }
-        return String(decoding: out, as: UTF8.self)
+        return allASCII ? s : nil
     }
     if let ascii { return ascii }
     var out = String.UnicodeScalarView()

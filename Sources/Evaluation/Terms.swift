@@ -124,9 +124,10 @@ public final class Gazetteer: Sendable {
     }
 }
 
-/// Tokens of strings already tokenized, by string (`TermExtractor`'s content terms).
+/// `TermExtractor`'s content tokens seen before, by token: whether it is a stopword, and
+/// otherwise its own tokens.
 final class TokenMemo {
-    var tokens: [String: [String]] = [:]
+    var tokens: [String: (stopword: Bool, tokens: [String])] = [:]
 }
 
 /// Extracts terms from eval rows with the index's tokenizer settings.
@@ -160,10 +161,19 @@ public struct TermExtractor {
             guard !aliases.isEmpty, firstSeen(aliases) else { return }
             out.append(Term(text: text, aliases: aliases))
         }
-        /// `add(token, [token])`, the token's tokens remembered.
+        /// `add(token, [token])` unless the token is a stopword; both remembered per token (one
+        /// lookup for a token seen before).
         func addToken(_ t: String) {
             let toks: [String]
-            if let k = retokenized.tokens[t] { toks = k } else { toks = tokenizer.tokens(of: t); retokenized.tokens[t] = toks }
+            if let k = retokenized.tokens[t] {
+                if k.stopword { return }
+                toks = k.tokens
+            } else {
+                let stop = stopwords.contains(t)
+                toks = stop ? [] : tokenizer.tokens(of: t)
+                retokenized.tokens[t] = (stop, toks)
+                if stop { return }
+            }
             guard !toks.isEmpty, firstSeen([toks]) else { return }
             out.append(Term(text: t, aliases: [toks]))
         }
@@ -174,7 +184,7 @@ public struct TermExtractor {
             case .answer:
                 if let first = row.answers.first { add(first, row.answers) }
             case .content:
-                for t in tokenizer.tokens(of: row.question) where !stopwords.contains(t) { addToken(t) }
+                for t in tokenizer.tokens(of: row.question) { addToken(t) }
             case .entities:
                 guard let g = gazetteer else { continue }
                 for k in g.matches(tokenizer.tokens(of: row.question)) {
