@@ -65,6 +65,11 @@ package final class TokenMatcher {
         var outStart: Int32
     }
     let nodes: UnsafeMutableBufferPointer<Node>
+    /// Per node: the `childBits` of the node and of every state on its failure chain (0 for the
+    /// root). When a token's bit is clear, no state the step would visit has a transition on it,
+    /// so the step ends at the root's transition without loading those states: in `match(_:)` a
+    /// step from a state other than the root loads one word and takes a rarely taken branch.
+    let chainBits: UnsafeMutableBufferPointer<UInt64>
     let outList: UnsafeMutableBufferPointer<Int32>
     let mask: Int
     /// Matches of the last document: (pattern, end position); valid until the next match.
@@ -117,6 +122,12 @@ package final class TokenMatcher {
         nodes = copy((0..<starts.count).map { k in
             Node(childBits: bits[k], fail: k < a.fail.count ? a.fail[k] : 0, outStart: starts[k])
         })
+        var chain = [UInt64](repeating: 0, count: bits.count)
+        for k in 1..<a.fail.count {
+            var f = Int32(k)
+            while f != 0 { chain[k] |= bits[Int(f)]; f = a.fail[Int(f)] }
+        }
+        chainBits = copy(chain)
         mask = m
         var most = 1
         for k in 0..<(starts.count - 1) { most = max(most, Int(starts[k + 1] - starts[k])) }
@@ -144,7 +155,7 @@ package final class TokenMatcher {
         probes.deallocate()
         for p in [UnsafeMutableRawPointer(rootNext.baseAddress!), UnsafeMutableRawPointer(keys.baseAddress!),
                   UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(nodes.baseAddress!),
-                  UnsafeMutableRawPointer(outList.baseAddress!)] { p.deallocate() }
+                  UnsafeMutableRawPointer(outList.baseAddress!), UnsafeMutableRawPointer(chainBits.baseAddress!)] { p.deallocate() }
         patterns.deallocate()
         ends.deallocate()
     }
@@ -239,13 +250,15 @@ package final class TokenMatcher {
         // Locals, so the loop keeps them in registers (stores through the output pointers could
         // otherwise alias the object's fields).
         let outPatterns = patterns, outEnds = ends
-        let nodes = self.nodes, outList = self.outList
+        let nodes = self.nodes, outList = self.outList, chainBits = self.chainBits
         var m = 0
         var node: Int32 = 0
         for i in 0..<n {
             if i + ahead < n { stage(i + ahead) }
             let x = table.entry(ring[i & wrap])
-            if node != 0 && x.pointee.deep {
+            // Most steps from a state other than the root end at the root's transition (no state
+            // on the chain has one on this token): those take the path below, as from the root.
+            if x.pointee.deep && chainBits[Int(node)] & (1 << UInt64(x.pointee.id & 63)) != 0 {
                 node = step(node, x.pointee.id, root: x.pointee.root)
             } else {
                 // Most tokens end no pattern or exactly one (themselves, from the root): the
