@@ -122,10 +122,18 @@ package final class TokenMatcher {
         nodes = copy((0..<starts.count).map { k in
             Node(childBits: bits[k], fail: k < a.fail.count ? a.fail[k] : 0, outStart: starts[k])
         })
+        // chain(k) = bits(k) | chain(fail(k)), each state's from its failure state's (the root's
+        // is 0): a walk up a chain stops at the first state already done, so each state is
+        // done once however long the patterns.
         var chain = [UInt64](repeating: 0, count: bits.count)
-        for k in 1..<a.fail.count {
-            var f = Int32(k)
-            while f != 0 { chain[k] |= bits[Int(f)]; f = a.fail[Int(f)] }
+        var done = [Bool](repeating: false, count: a.fail.count)
+        done[0] = true
+        var path: [Int] = []
+        for k in 0..<a.fail.count where !done[k] {
+            var f = k
+            while !done[f] { path.append(f); f = Int(a.fail[f]) }
+            for v in path.reversed() { chain[v] = bits[v] | chain[Int(a.fail[v])]; done[v] = true }
+            path.removeAll(keepingCapacity: true)
         }
         chainBits = copy(chain)
         mask = m
