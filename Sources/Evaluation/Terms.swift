@@ -137,8 +137,9 @@ public struct TermExtractor {
     public let stopwords: Set<String>
     public let gazetteer: Gazetteer?
 
-    /// Content tokens tokenized once more (a term's aliases are always its text's tokens), by
-    /// token: questions share most of their words. Like the tokenizer, one extractor per thread.
+    /// Content tokens seen before: whether each is a stopword, and its tokens when tokenized once
+    /// more (a term's aliases are always its text's tokens). Questions share most of their words.
+    /// Like the tokenizer, one extractor per thread.
     private let retokenized = TokenMemo()
 
     public init(specs: [TermSpec], tokenizer: Tokenizer, stopwords: Set<String> = defaultStopwords, gazetteer: Gazetteer? = nil) {

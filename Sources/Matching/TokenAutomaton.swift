@@ -8,6 +8,8 @@ package struct TokenAutomaton {
     var fail: [Int32] = [0]
     var outputs: [[Int32]] = [[]]       // patterns ending at a node (including via suffix links)
     var depth: [Int32] = [0]
+    /// The states other than the root in breadth-first order: each after its failure state.
+    var breadthFirst: [Int32] = []
 
     package init(patterns: [[UInt32]]) {
         var own: [[Int32]] = [[]]
@@ -41,6 +43,7 @@ package struct TokenAutomaton {
                 queue.append(v)
             }
         }
+        breadthFirst = queue
     }
 
     @inlinable @inline(__always) package static func slot(_ k: UInt64, _ mask: Int) -> Int {
@@ -122,19 +125,10 @@ package final class TokenMatcher {
         nodes = copy((0..<starts.count).map { k in
             Node(childBits: bits[k], fail: k < a.fail.count ? a.fail[k] : 0, outStart: starts[k])
         })
-        // chain(k) = bits(k) | chain(fail(k)), each state's from its failure state's (the root's
-        // is 0): a walk up a chain stops at the first state already done, so each state is
-        // done once however long the patterns.
+        // Each state's from its failure state's, done before it (as the automaton gathers its
+        // outputs); the root's is 0.
         var chain = [UInt64](repeating: 0, count: bits.count)
-        var done = [Bool](repeating: false, count: a.fail.count)
-        done[0] = true
-        var path: [Int] = []
-        for k in 0..<a.fail.count where !done[k] {
-            var f = k
-            while !done[f] { path.append(f); f = Int(a.fail[f]) }
-            for v in path.reversed() { chain[v] = bits[v] | chain[Int(a.fail[v])]; done[v] = true }
-            path.removeAll(keepingCapacity: true)
-        }
+        for v in a.breadthFirst { chain[Int(v)] = bits[Int(v)] | chain[Int(a.fail[Int(v)])] }
         chainBits = copy(chain)
         mask = m
         var most = 1
