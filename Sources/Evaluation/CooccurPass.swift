@@ -284,7 +284,7 @@ final class PairPass {
     /// Documents seen by this worker.
     var doc: Int64 = 0
 
-    /// - blockWords: blocks per superblock (default: as many as the budget allows, at most 16).
+    /// - blockWords: blocks per superblock (default: as many as the budget allows, at most 32).
     init(_ t: PairTables, window: Int, blockWords: Int? = nil) {
         tables = t
         self.window = Int32(window)
@@ -305,7 +305,7 @@ final class PairPass {
             pairState[pid].question = n == 1 ? t.pairQuestions.list[t.pairQuestions.bounds(pid).lowerBound] : n == 0 ? -1 : -2
         }
         let aliases = max(1, (0..<t.patterns).reduce(0) { $0 + (t.role[$1] != 0 ? 1 : 0) })
-        words = blockWords ?? max(1, min(16, Self.rowBudget / (8 * (aliases + t.questions))))
+        words = blockWords ?? max(1, min(32, Self.rowBudget / (8 * (aliases + t.questions))))
         rowState = filledBuffer(t.patterns, RowState())
         // Allocated, not touched: the pages of slots never handed out stay unmapped.
         rows = .allocate(capacity: aliases * words)
