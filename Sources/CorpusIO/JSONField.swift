@@ -322,7 +322,7 @@ import Glibc
 /// The first `"` or `\\` at or after `from` (or `end`): sixteen bytes at a time with SIMD
 /// compares (pcmpeqb/pmovmskb on x86-64); within the block that has one, eight bytes at a time,
 /// where `(y - 0x01..) & ~y & 0x80..` flags the lowest zero byte of y = x ^ c exactly.
-@inline(__always) func nextQuoteOrBackslash(_ p: UnsafePointer<UInt8>, from: Int, end n: Int) -> Int {
+@inlinable public func nextQuoteOrBackslash(_ p: UnsafePointer<UInt8>, from: Int, end n: Int) -> Int {
     let quote = SIMD16<UInt8>(repeating: 0x22), backslash = SIMD16<UInt8>(repeating: 0x5C)
     var i = from
     while i + 16 <= n {

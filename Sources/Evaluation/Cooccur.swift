@@ -161,6 +161,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     var fields = o.fields
     fields.needAnswer = true
     fields.needCorrect = false
+    fields.needKey = false
     for s in o.questionTerms + o.extraTerms { if case .field(let f) = s { fields.termFields.append(f) } }
     let (rows, _) = try readEvalFiles(o.evals, fields: fields, onError: o.onError)
     let gazetteer = try loadGazetteer(o.entities, specs: o.questionTerms + o.extraTerms, tokenizer: tokenizer, stopwords: o.stopwords)

@@ -20,6 +20,9 @@ public struct EvalFields: Sendable {
     public var needCorrect = true
     /// Without `needCorrect`: still read correctness from rows that have the field.
     public var correctIfPresent = false
+    /// False for a reader that never pairs rows across files (`cooccur`): rows get an empty `id`
+    /// and `key` unless `id` names their field (still required then).
+    public var needKey = true
     /// Wide files (one row per question, one object per model run): the fields that are runs, or
     /// `["*"]` for every field whose value is an object holding the correctness field. Each run
     /// becomes a row: the question's fields, the run object's fields, and `run` (the key).
@@ -306,7 +309,7 @@ public func readEvalFiles(_ paths: [String], fields: EvalFields, onError: ErrorP
         var count = 0
         let task = lmEvalTask(fileName: name)
         let made = parallelMap(records.count) { k -> Result<EvalRow, EvalError> in
-            Result { () throws(EvalError) -> EvalRow in try makeRow(records[k].value, file: path, line: records[k].line, format: format, task: task, model: fileModel, fields: fields) }
+            Result { () throws(EvalError) -> EvalRow in try makeRow(.tree(records[k].value), file: path, line: records[k].line, format: format, task: task, model: fileModel, fields: fields) }
         }
         for result in made {
             do {
@@ -383,10 +386,18 @@ private func readPlainJSONLines(_ bytes: [UInt8], _ lines: [(no: Int, s: Int, e:
             break
         }
         return parallelMap(lines.count) { k -> Line in
-            let r = parseLine(all, lines[k])
-            if let e = lineError(r, path: path, line: lines[k].no) { return .notRow(e) }
-            guard case .success(let v) = r else { preconditionFailure("a line without an error is an object") }
-            do throws(EvalError) { return .row(try makeRow(v, file: path, line: lines[k].no, format: .jsonl, task: task, fields: fields)) } catch { return .bad(error) }
+            // Most lines are objects whose fields are read lazily (a row reads a few of them);
+            // the parser reads, or rejects with its message, any line the lazy reader does not take.
+            let record: RowRecord
+            if let o = LazyJSONObject(UnsafeRawBufferPointer(rebasing: all[lines[k].s..<lines[k].e])) {
+                record = .lazy(o)
+            } else {
+                let r = parseLine(all, lines[k])
+                if let e = lineError(r, path: path, line: lines[k].no) { return .notRow(e) }
+                guard case .success(let v) = r else { preconditionFailure("a line without an error is an object") }
+                record = .tree(v)
+            }
+            do throws(EvalError) { return .row(try makeRow(record, file: path, line: lines[k].no, format: .jsonl, task: task, fields: fields)) } catch { return .bad(error) }
         }
     }
     guard let results else { return nil }
@@ -459,7 +470,29 @@ func expandRuns(_ records: [(line: Int, value: JSONValue)], runs: [String], patt
 }
 
 
-func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: String, model: String? = nil,
+/// What a row is made from: a parsed tree, or a JSON Lines object whose fields are parsed when
+/// read (the same values).
+enum RowRecord {
+    case tree(JSONValue)
+    case lazy(LazyJSONObject)
+
+    func at(path: String) -> JSONValue? {
+        switch self {
+        case .tree(let v): return v.at(path: path)
+        case .lazy(let o): return o.at(path: path)
+        }
+    }
+
+    /// The whole record, every field parsed.
+    var tree: JSONValue {
+        switch self {
+        case .tree(let v): return v
+        case .lazy(let o): return o.tree
+        }
+    }
+}
+
+func makeRow(_ v: RowRecord, file: String, line: Int, format: EvalFormat, task: String, model: String? = nil,
              fields f: EvalFields) throws(EvalError) -> EvalRow {
     func missing(_ what: String) -> EvalError { EvalError(.missingField, path: file, line: line, what) }
     func bad(_ what: String) -> EvalError { EvalError(.badValue, path: file, line: line, what) }
@@ -483,7 +516,7 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
     var answers: [String] = []
     let answerKey = f.answer ?? (format == .lmEvalSamples ? "target" : "answer")
     if format == .lmEvalSamples && f.answer == nil {
-        answers = lmEvalAnswers(v)
+        answers = lmEvalAnswers(v.tree)
     } else if let av = v.at(path: answerKey) {
         switch av {
         case .array(let items): answers = items.compactMap(\.scalarText)
@@ -496,7 +529,7 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
     var correct: Double?
     let keys = f.correct.map { [$0] } ?? defaultCorrectKeys(format)
     func numericFields() -> String {
-        guard case .object(let o) = v else { return "none" }
+        guard case .object(let o) = v.tree else { return "none" }
         let names = o.keys.sorted().filter { k in
             guard !lmEvalBookkeeping.contains(k) || format != .lmEvalSamples else { return false }
             return parseCorrect(o[k]!) != nil
@@ -557,13 +590,13 @@ func makeRow(_ v: JSONValue, file: String, line: Int, format: EvalFormat, task: 
         guard let tv = v.at(path: name) else { throw missing("no field '\(name)' (named by --terms field:\(name))") }
         termFields[name] = tv
     }
-    var id = "\(baseName(file)):\(line)"
-    var key = normalizedQuestionKey(question!)
+    var id = f.needKey ? "\(baseName(file)):\(line)" : ""
+    var key = f.needKey ? normalizedQuestionKey(question!) : ""
     if let k = f.id {
         guard let iv = v.at(path: k)?.scalarText else { throw missing("no id field '\(k)'") }
         id = iv
         key = iv
-    } else if format == .lmEvalSamples, let d = v.at(path: "doc_id")?.scalarText {
+    } else if f.needKey && format == .lmEvalSamples, let d = v.at(path: "doc_id")?.scalarText {
         id = "\(task):\(d)"
         key = id
     }

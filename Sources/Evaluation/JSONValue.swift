@@ -1,3 +1,5 @@
+import CorpusIO
+
 /// A parsed JSON value. Eval files are small (megabytes), so rows are parsed into trees; the
 /// corpus path keeps using the streaming field extractor of CorpusIO.
 public indirect enum JSONValue: Sendable, Equatable {
@@ -152,8 +154,7 @@ struct JSONParser {
     mutating func string() throws(JSONParseError) -> String {
         i += 1
         // Most strings have no escape: they are decoded straight from the line's bytes.
-        var j = i
-        while j < b.count && b[j] != UInt8(ascii: "\"") && b[j] != UInt8(ascii: "\\") { j += 1 }
+        let j = nextQuoteOrBackslash(b.baseAddress!.assumingMemoryBound(to: UInt8.self), from: i, end: b.count)
         if j < b.count && b[j] == UInt8(ascii: "\"") {
             let s = String(decoding: UnsafeRawBufferPointer(rebasing: b[i..<j]), as: UTF8.self)
             i = j + 1
@@ -195,5 +196,148 @@ struct JSONParser {
         out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[runStart..<i]))
         i += 1
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// One JSON object (a line of a JSON Lines eval file) whose values are checked but parsed into
+/// trees only when read: a row reads a few fields of lines that may hold many (model outputs,
+/// prompts, log-probabilities).
+///
+/// It accepts no text that `JSONValue.parse` rejects: its checks follow the parser's grammar
+/// step for step, and any text it does not accept (`init` returns nil) is for the parser to
+/// parse or reject with its message. Reading a field parses that field's bytes with the parser,
+/// so every value read is the one the parser's tree holds, the last of repeated keys included.
+struct LazyJSONObject {
+    /// The object's text; it must outlive the object.
+    let bytes: UnsafeRawBufferPointer
+    /// Each field's key and its value's bytes, in order.
+    private(set) var fields: [(key: String, start: Int, end: Int)] = []
+
+    init?(_ b: UnsafeRawBufferPointer) {
+        bytes = b
+        var p = JSONParser(b: b)
+        p.skipSpace()
+        guard p.i < b.count, b[p.i] == UInt8(ascii: "{") else { return nil }
+        p.i += 1
+        p.skipSpace()
+        if p.i < b.count && b[p.i] == UInt8(ascii: "}") {
+            p.i += 1
+        } else {
+            while true {
+                p.skipSpace()
+                guard p.i < b.count, b[p.i] == UInt8(ascii: "\""), let k = try? p.string() else { return nil }
+                p.skipSpace()
+                guard p.i < b.count, b[p.i] == UInt8(ascii: ":") else { return nil }
+                p.i += 1
+                p.skipSpace()
+                let start = p.i
+                guard p.skipValue(depth: 1) else { return nil }
+                fields.append((k, start, p.i))
+                p.skipSpace()
+                guard p.i < b.count else { return nil }
+                if b[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                if b[p.i] == UInt8(ascii: "}") { p.i += 1; break }
+                return nil
+            }
+        }
+        p.skipSpace()
+        guard p.i == b.count else { return nil }
+    }
+
+    /// The value of `key` (the last field with it, as in the parser's tree); nil when none has it.
+    func value(_ key: String) -> JSONValue? {
+        guard let f = fields.last(where: { $0.key == key }) else { return nil }
+        // Checked when the object was made: it parses.
+        return try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[f.start..<f.end]))
+    }
+
+    /// `JSONValue.at(path:)` of the whole object.
+    func at(path: String) -> JSONValue? {
+        guard let dot = path.utf8.firstIndex(of: UInt8(ascii: ".")) else { return value(path) }
+        guard let first = value(String(path[..<dot])) else { return nil }
+        return first.at(path: String(path[path.index(after: dot)...]))
+    }
+
+    /// The whole object as the parser makes it.
+    var tree: JSONValue {
+        var o: [String: JSONValue] = [:]
+        for f in fields { o[f.key] = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[f.start..<f.end])) }
+        return .object(o)
+    }
+}
+
+extension JSONParser {
+    /// Steps over one value as `value(depth:)` reads it, building nothing; false where `value`
+    /// would throw (and, being no stricter than needed, nowhere else the parser accepts).
+    mutating func skipValue(depth: Int) -> Bool {
+        guard depth < 512, i < b.count else { return false }
+        switch b[i] {
+        case UInt8(ascii: "{"):
+            i += 1
+            skipSpace()
+            if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return true }
+            while true {
+                skipSpace()
+                guard i < b.count, b[i] == UInt8(ascii: "\""), skipString() else { return false }
+                skipSpace()
+                guard i < b.count, b[i] == UInt8(ascii: ":") else { return false }
+                i += 1
+                skipSpace()
+                guard skipValue(depth: depth + 1) else { return false }
+                skipSpace()
+                guard i < b.count else { return false }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "}") { i += 1; return true }
+                return false
+            }
+        case UInt8(ascii: "["):
+            i += 1
+            skipSpace()
+            if i < b.count && b[i] == UInt8(ascii: "]") { i += 1; return true }
+            while true {
+                skipSpace()
+                guard skipValue(depth: depth + 1) else { return false }
+                skipSpace()
+                guard i < b.count else { return false }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "]") { i += 1; return true }
+                return false
+            }
+        case UInt8(ascii: "\""): return skipString()
+        case UInt8(ascii: "t"): return (try? literal("true")) != nil
+        case UInt8(ascii: "f"): return (try? literal("false")) != nil
+        case UInt8(ascii: "n"): return (try? literal("null")) != nil
+        case UInt8(ascii: "N"): return (try? literal("NaN")) != nil
+        default: return (try? number()) != nil
+        }
+    }
+
+    /// Steps over a string as `string()` reads it: its escapes are checked the same way.
+    mutating func skipString() -> Bool {
+        i += 1
+        let base = b.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        while true {
+            i = nextQuoteOrBackslash(base, from: i, end: b.count)
+            guard i < b.count else { return false }
+            if b[i] == UInt8(ascii: "\"") { i += 1; return true }
+            i += 1
+            guard i < b.count else { return false }
+            let e = b[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                 UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                continue
+            case UInt8(ascii: "u"):
+                guard let cp = try? hex4() else { return false }
+                if cp >= 0xD800 && cp < 0xDC00, i + 6 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") {
+                    let save = i
+                    i += 2
+                    guard let lo = try? hex4() else { return false }
+                    if !(lo >= 0xDC00 && lo < 0xE000) { i = save }
+                }
+            default: return false
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@ import Testing
 import Support
 import CorpusIO
 import Tokenization
+import Statistics
 @testable import Evaluation
 import TestSupport
 
@@ -22,6 +23,70 @@ import TestSupport
         for bad in [#"{"a": }"#, #"{"a" 1}"#, "[1, 2", #""abc"#, "{} x", "tru", "-"] {
             #expect(throws: JSONParseError.self, "\(bad)") { try JSONValue.parse(bad) }
         }
+    }
+
+    /// The lazy reader of JSON Lines objects against the parser, on random lines and their
+    /// corruptions: it takes exactly the objects the parser takes, and every field (the last of
+    /// repeated keys), dotted path and whole tree reads as the parser's.
+    @Test func lazyObjectsReadAsTheParser() throws {
+        var rng = Xoshiro256(seed: 17)
+        func r(_ n: Int) -> Int { Int(rng.next(upperBound: UInt64(n))) }
+        let keys = ["a", "b", "q", "question", "doc", "é", #"e\u0301"#, #"x\"y"#, ""]
+        let strings = ["", "plain", "with space", #"esc \\ \" \/ \b\f\n\r\t"#, #"\u00e9\ud83d\ude00"#, #"\ud800x"#, #"\ud800\u0041"#,
+                       #"\ud800\uZZ"#, #"bad \q"#, #"\u12"#, "long " + String(repeating: "text ", count: 9), #"tab\tq\"uote"#]
+        let numbers = ["0", "-1", "2.5e1", "1e", "-", "1.2.3", "1e+5", "007", "-0.0", "3."]
+        func value(_ depth: Int) -> String {
+            switch r(depth > 3 ? 4 : 7) {
+            case 0: return "\"" + strings[r(strings.count)] + "\""
+            case 1: return numbers[r(numbers.count)]
+            case 2: return ["true", "false", "null", "NaN", "tru", "nul"][r(6)]
+            case 3: return "\"" + strings[r(2) + 1] + "\""
+            case 4, 5: return "{" + (0..<r(4)).map { _ in "\"" + keys[r(keys.count)] + "\"" + [":", " : ", ":\t"][r(3)] + value(depth + 1) }.joined(separator: [",", ", "][r(2)]) + "}"
+            default: return "[" + (0..<r(4)).map { _ in value(depth + 1) }.joined(separator: ",") + "]"
+            }
+        }
+        /// Equal trees, numbers by their text (NaN is not equal to itself).
+        func same(_ a: JSONValue?, _ b: JSONValue?) -> Bool {
+            switch (a, b) {
+            case (nil, nil): return true
+            case (.object(let x)?, .object(let y)?): return x.count == y.count && x.allSatisfy { same($0.value, y[$0.key]) }
+            case (.array(let x)?, .array(let y)?): return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
+            case (.number(_, let s)?, .number(_, let t)?): return s == t
+            default: return a == b
+            }
+        }
+        var taken = 0, refused = 0
+        for n in 0..<6000 {
+            var line = Array(("  {" + (0..<r(6)).map { _ in "\"" + keys[r(keys.count)] + "\": " + value(1) }.joined(separator: ", ") + "} ").utf8)
+            // Corruptions: a byte dropped, a byte put in, the end cut off, text after the object.
+            switch n % 5 {
+            case 1 where !line.isEmpty: line.remove(at: r(line.count))
+            case 2: line.insert(Array(#"{}[],:"\x0 "#.utf8)[r(11)], at: r(line.count + 1))
+            case 3: line = Array(line.prefix(r(line.count + 1)))
+            case 4 where r(4) == 0: line += Array(["x", "{}", "1"][r(3)].utf8)
+            default: break
+            }
+            try line.withUnsafeBytes { b in
+                let full = try? JSONValue.parse(b)
+                let lazy = LazyJSONObject(b)
+                guard case .object(let o)? = full else {
+                    #expect(lazy == nil, "\(String(decoding: line, as: UTF8.self))")
+                    refused += 1
+                    return
+                }
+                let l = try #require(lazy, "\(String(decoding: line, as: UTF8.self))")
+                taken += 1
+                #expect(same(l.tree, full))
+                for k in keys.map({ try! JSONValue.parse("\"" + $0 + "\"").scalarText! }) + ["missing"] {
+                    #expect(same(l.value(k), o[k]), "\(k) in \(String(decoding: line, as: UTF8.self))")
+                    for sub in ["a", "b", "", "a.b"] {
+                        #expect(same(l.at(path: k + "." + sub), full!.at(path: k + "." + sub)))
+                    }
+                }
+            }
+        }
+        // Both kinds of line are many.
+        #expect(taken > 1500 && refused > 1500)
     }
 
     @Test func parsesCSV() throws {
