@@ -171,7 +171,21 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     var patternText: [String] = []
     // Patterns are keyed by their text, the tokens joined by spaces (no token holds a space).
     var patternIndex: [String: Int32] = [:]
+    // A one-token pattern (most of them) is found by its token's id: one probe of the byte-keyed
+    // vocabulary, not a hash of its text. Its text is its token (a text with a space is no token).
+    var singleByToken: [Int32] = []
     func pattern(_ toks: [String], text: String? = nil) -> Int32 {
+        if toks.count == 1 {
+            var t = toks[0]
+            let id = Int(t.withUTF8 { vocab.intern(UnsafeRawBufferPointer($0)) })
+            if id < singleByToken.count && singleByToken[id] >= 0 { return singleByToken[id] }
+            if id >= singleByToken.count { singleByToken += repeatElement(-1, count: id + 1 - singleByToken.count) }
+            let p = Int32(patterns.count)
+            patterns.append([UInt32(id)]); patternText.append(t)
+            patternIndex[t] = p
+            singleByToken[id] = p
+            return p
+        }
         let text = text ?? toks.joined(separator: " ")
         if let p = patternIndex[text] { return p }
         let ids = toks.map { t -> UInt32 in
@@ -192,42 +206,56 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     // distinct rows are taken in order of first appearance, each row without an answer counted.
     patternIndex.reserveCapacity(rowTerms.count)
     bySignature.reserveCapacity(rowTerms.count)
-    pairIndex.reserveCapacity(rowTerms.reduce(0) { $0 + $1.question.count })
+    pairIndex.reserveCapacity(rowTerms.indices.reduce(0) { $0 + rowTerms[$1].question.count })
     var rowsOf = [Int](repeating: 0, count: rowTerms.count)
     for u in rowSource { rowsOf[u] += 1 }
-    for (u, rt) in rowTerms.enumerated() {
-        for t in rt.extra { for a in t.aliases { _ = pattern(a) } }
-        let qt = rt.question
-        guard let a = rt.answer else { report.questionsWithoutTerms += rowsOf[u]; continue }
-        let sig = rt.signature
-        if bySignature[sig] != nil { continue }
-        let ap = zip(a.aliases, rt.answerTexts).map { pattern($0, text: $1) }
-        var pids: [Int32] = []
-        let answerKey = rt.answerTexts[0]
-        for (t, texts) in zip(qt, rt.questionTexts) {
-            // A term that shares an alias with the answer is no question term (its texts are
-            // patterns already when they are among the answer's). With one alias (most terms),
-            // one lookup: a pattern made now is none of the answer's.
-            let tp: [Int32]
-            if texts.count == 1 {
-                let p = pattern(t.aliases[0], text: texts[0])
-                if ap.contains(p) { continue }
-                tp = [p]
-            } else {
-                if texts.contains(where: { patternIndex[$0].map(ap.contains) ?? false }) { continue }
-                tp = zip(t.aliases, texts).map { pattern($0, text: $1) }
+    // The rows' terms are read in place (a row's arrays are not copied or retained per step).
+    rowTerms.withUnsafeBufferPointer { rts in
+        for u in rts.indices {
+            let rt = rts.baseAddress! + u
+            for t in rt.pointee.extra { for a in t.aliases { _ = pattern(a) } }
+            guard let a = rt.pointee.answer else { report.questionsWithoutTerms += rowsOf[u]; continue }
+            if bySignature[rt.pointee.signature] != nil { continue }
+            let ap = zip(a.aliases, rt.pointee.answerTexts).map { pattern($0, text: $1) }
+            // A pair with one alias a side is found by one probe of a word-keyed table.
+            let singleAnswer: Int32 = ap.count == 1 ? ap[0] : -1
+            let termCount = rt.pointee.question.count
+            var pids: [Int32] = []
+            pids.reserveCapacity(termCount)
+            for k in 0..<termCount {
+                // A term that shares an alias with the answer is no question term (its texts are
+                // patterns already when they are among the answer's). With one alias (most terms),
+                // one lookup: a pattern made now is none of the answer's.
+                let texts = rt.pointee.questionTexts[k]
+                if texts.count == 1 {
+                    let p = pattern(rt.pointee.question[k].aliases[0], text: texts[0])
+                    if ap.contains(p) { continue }
+                    if singleAnswer >= 0 {
+                        let next = Int32(pairNames.count)
+                        let id = pairIndex.single(term: p, answer: singleAnswer, else: next)
+                        pids.append(id)
+                        if id == next {
+                            pairNames.append((texts[0], rt.pointee.answerTexts[0]))
+                            pairTerm.append([p]); pairAnswer.append(ap)
+                        }
+                        continue
+                    }
+                }
+                let t = rt.pointee.question[k]
+                if texts.count > 1 && texts.contains(where: { patternIndex[$0].map(ap.contains) ?? false }) { continue }
+                let tp = zip(t.aliases, texts).map { pattern($0, text: $1) }
+                if let id = pairIndex[tp, ap] { pids.append(id) } else {
+                    let id = Int32(pairNames.count)
+                    pairIndex[tp, ap] = id
+                    pairNames.append((texts[0], rt.pointee.answerTexts[0]))
+                    pairTerm.append(tp); pairAnswer.append(ap)
+                    pids.append(id)
+                }
             }
-            if let id = pairIndex[tp, ap] { pids.append(id) } else {
-                let id = Int32(pairNames.count)
-                pairIndex[tp, ap] = id
-                pairNames.append((texts[0], answerKey))
-                pairTerm.append(tp); pairAnswer.append(ap)
-                pids.append(id)
-            }
+            if pids.isEmpty { report.questionsWithoutTerms += 1 }
+            bySignature[rt.pointee.signature] = questions.count
+            questions.append(PassQuestion(signature: rt.pointee.signature, pairIds: pids))
         }
-        if pids.isEmpty { report.questionsWithoutTerms += 1 }
-        bySignature[sig] = questions.count
-        questions.append(PassQuestion(signature: sig, pairIds: pids))
     }
     // Question-side pairs: counted like the others, attached to no question's union.
     if o.pairs != nil {
@@ -430,11 +458,17 @@ private func extractUniqueRowTerms(_ rows: [EvalRow], _ o: CooccurOptions, token
 /// (question term, answer) pairs by the patterns of their aliases -> pair id. A pair with one
 /// alias a side, most of them, is keyed by the two pattern ids in one word.
 struct PairIndex {
-    private var single: [UInt64: Int32] = [:]
+    private var single = WordTable()
     private var general: [PairKey: Int32] = [:]
 
     /// Room for `n` pairs of one alias a side without growing.
     mutating func reserveCapacity(_ n: Int) { single.reserveCapacity(n) }
+
+    /// The id of the pair of patterns `term` and `answer` (one alias a side); when there is none,
+    /// it becomes `new`. One probe either way.
+    mutating func single(term: Int32, answer: Int32, else new: Int32) -> Int32 {
+        single.value(UInt64(UInt32(term)) << 32 | UInt64(UInt32(answer)), else: new)
+    }
 
     subscript(term: [Int32], answer: [Int32]) -> Int32? {
         get {
@@ -442,8 +476,70 @@ struct PairIndex {
             return general[PairKey(term: term, answer: answer)]
         }
         set {
-            if term.count == 1 && answer.count == 1 { single[UInt64(UInt32(term[0])) << 32 | UInt64(UInt32(answer[0]))] = newValue; return }
+            if term.count == 1 && answer.count == 1 {
+                single[UInt64(UInt32(term[0])) << 32 | UInt64(UInt32(answer[0]))] = newValue!
+                return
+            }
             general[PairKey(term: term, answer: answer)] = newValue
+        }
+    }
+}
+
+/// Word keys (never `UInt64.max`) -> non-negative ids: open addressing with linear probing and a
+/// multiplicative hash, at most half full (a dictionary would hash each word with SipHash).
+struct WordTable {
+    private var keys = [UInt64](repeating: .max, count: 16)
+    private var values = [Int32](repeating: -1, count: 16)
+    private var count = 0
+    /// 64 - log2(capacity): the slot is the product's top bits (where every bit of the key counts).
+    private var shift: UInt64 = 60
+
+    mutating func reserveCapacity(_ n: Int) { while keys.count < 2 * n { grow() } }
+
+    @inline(__always) private func slot(_ k: UInt64) -> Int {
+        Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
+
+    /// The slot holding `k`, or the empty slot where it would go.
+    @inline(__always) private func find(_ k: UInt64) -> Int {
+        var i = slot(k)
+        while keys[i] != k && keys[i] != .max { i = (i + 1) & (keys.count - 1) }
+        return i
+    }
+
+    subscript(k: UInt64) -> Int32? {
+        get { let i = find(k); return keys[i] == k ? values[i] : nil }
+        set {
+            precondition(k != .max && newValue != nil && newValue! >= 0)
+            let i = find(k)
+            if keys[i] == k { values[i] = newValue!; return }
+            insert(k, newValue!, at: i)
+        }
+    }
+
+    /// The value of `k`; when there is none, `new` becomes it.
+    mutating func value(_ k: UInt64, else new: Int32) -> Int32 {
+        let i = find(k)
+        if keys[i] == k { return values[i] }
+        precondition(k != .max && new >= 0)
+        insert(k, new, at: i)
+        return new
+    }
+
+    private mutating func insert(_ k: UInt64, _ v: Int32, at i: Int) {
+        keys[i] = k; values[i] = v
+        count += 1
+        if 2 * count > keys.count { grow() }
+    }
+
+    private mutating func grow() {
+        let (oldKeys, oldValues) = (keys, values)
+        shift -= 1
+        keys = [UInt64](repeating: .max, count: 2 * oldKeys.count)
+        values = [Int32](repeating: -1, count: 2 * oldKeys.count)
+        for (k, v) in zip(oldKeys, oldValues) where k != .max {
+            let i = find(k)
+            keys[i] = k; values[i] = v
         }
     }
 }

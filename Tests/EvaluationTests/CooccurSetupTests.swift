@@ -8,6 +8,32 @@ import TestSupport
 /// The setup of `cooccur` (reading the eval file, terms, the pass's tables, the report's top
 /// pairs) against plain definitions of the same results.
 @Suite struct CooccurSetupTests {
+    /// The word table that finds pairs against a dictionary: the same answers through growth,
+    /// for keys that share either half and keys that differ in one bit.
+    @Test func wordTableAnswersAsADictionary() {
+        var table = WordTable(), dict: [UInt64: Int32] = [:]
+        var x: UInt64 = 0x1234_5678_9ABC_DEF1
+        for n in 0..<60_000 {
+            x = x &* 6364136223846793005 &+ 1442695040888963407
+            let key: UInt64
+            switch n % 3 {
+            case 0: key = UInt64(n % 97) << 32 | (x >> 40)
+            case 1: key = (x >> 40) << 32 | UInt64(n % 89)
+            default: key = 1 << UInt64(n % 64)
+            }
+            let v = Int32(n)
+            if n % 2 == 0 {
+                #expect(table.value(key, else: v) == (dict[key] ?? v))
+                if dict[key] == nil { dict[key] = v }
+            } else {
+                table[key] = v; dict[key] = v
+            }
+            if n % 1000 == 0 { #expect(table[key ^ 0x8000_0000] == dict[key ^ 0x8000_0000]) }
+        }
+        for (k, v) in dict { #expect(table[k] == v) }
+        #expect(table[0x7777_7777_7777] == dict[0x7777_7777_7777])
+    }
+
     /// The top pairs are those of a stable sort by documents, window hits and names (descending,
     /// descending, ascending), on data with many ties.
     @Test func topPairsAreThoseOfAFullSort() {
