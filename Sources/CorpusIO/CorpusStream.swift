@@ -165,7 +165,9 @@ public final class ReadProgress: Sendable {
 /// The one way every pass reads a corpus: a thread of its own decompresses, splits and
 /// extracts documents of the shard's files, in order, and queues them in batches of about
 /// `batchBytes` (numbered by `seq`). Batches go round robin over `lanes` queues, so which
-/// consumer gets which documents does not depend on timing. Consumers hand batches back with
+/// consumer gets which documents does not depend on timing; or, with `sharedQueue` (for passes
+/// whose results are sums, where it does not matter), into one queue that every lane takes from,
+/// so that no lane waits while another still has batches. Consumers hand batches back with
 /// `recycle` to have their buffers reused.
 public final class CorpusStream: @unchecked Sendable {
     /// The files this shard reads, in input order, and their positions among all inputs.
@@ -179,8 +181,10 @@ public final class CorpusStream: @unchecked Sendable {
     public let progress = ReadProgress()
     private let spare = Locked<[CorpusBatch]>([])
     private let batchBytes: Int
-    /// Batches a lane's queue holds in the pass.
+    /// Batches a queue holds in the pass.
     private let depth: Int
+    /// Batches kept for reuse.
+    private let spareLimit: Int
     private let records: Bool
     private var thread: JoinableThread?
     private var stopFlag: sig_atomic_t = 0
@@ -191,17 +195,21 @@ public final class CorpusStream: @unchecked Sendable {
     /// - readAhead: bytes of batches (over all lanes) the reader may queue until `settle()`,
     ///   for a pass that starts the stream before its own setup so that the reader works
     ///   meanwhile; then, as without it, 3 batches a lane with several lanes, 4 with one.
+    /// - sharedQueue: one queue for all `lanes` (`queue`), holding as many batches as theirs would.
     public init(inputs: [String], read: ReadOptions, shard: ShardSpec = .whole, records: Bool = false,
-                positions: Bool = false, lanes: Int = 1, batchBytes: Int = 4 << 20, readAhead: Int = 0) {
+                positions: Bool = false, lanes: Int = 1, sharedQueue: Bool = false, batchBytes: Int = 4 << 20, readAhead: Int = 0) {
         sources = shard.files(of: inputs)
         files = sources.map { inputs[$0] }
         totalBytes = files.reduce(Int64(0)) { $0 + (fileSize($1) ?? 0) }
         self.batchBytes = batchBytes
         self.records = records
-        let depth = lanes > 1 ? 3 : 4
+        let lanes = max(1, lanes)
+        let queueCount = sharedQueue ? 1 : lanes
+        let depth = (lanes > 1 ? 3 : 4) * (lanes / queueCount)
         self.depth = depth
-        let first = max(depth, readAhead / max(1, batchBytes) / max(1, lanes))
-        queues = (0..<max(1, lanes)).map { _ in BoundedQueue<CorpusBatch>(capacity: first) }
+        spareLimit = 4 * lanes
+        let first = max(depth, readAhead / max(1, batchBytes) / queueCount)
+        queues = (0..<queueCount).map { _ in BoundedQueue<CorpusBatch>(capacity: first) }
         thread = JoinableThread { [unowned self] in self.run(read, shard, positions) }
     }
 
@@ -213,7 +221,7 @@ public final class CorpusStream: @unchecked Sendable {
 
     /// Returns a batch the caller is done with, for reuse.
     public func recycle(_ b: CorpusBatch) {
-        spare.withLock { if $0.count < queues.count * 4 { $0.append(b) } }
+        spare.withLock { if $0.count < spareLimit { $0.append(b) } }
     }
 
     private func batch(seq: Int, fileIndex: Int, firstDoc: Int64) -> CorpusBatch {

@@ -148,14 +148,14 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
         report.seconds = now() - t0
         return report
     }
-    // The stream reads on its own thread; lanes (one per core, at most 4) take its batches round
-    // robin and each tokenizes, matches and credits pairs with counts of its own (summed at the
-    // end), as `index` counts. It starts now: while the eval files are read and the pass's tables
+    // The stream reads on its own thread; lanes (one per core, at most 4) take its batches from
+    // one queue, whichever is free (no lane idles while another has batches waiting), and each
+    // tokenizes, matches and credits pairs with counts of its own (summed at the end). It starts now: while the eval files are read and the pass's tables
     // built (a core's work for a fraction of a second), the reader queues up to 64 MiB of batches.
     var read = o.read
     read.onError = o.onError
     let laneCount = max(1, min(4, onlineCores()))
-    let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard, lanes: laneCount, readAhead: 64 << 20)
+    let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard, lanes: laneCount, sharedQueue: true, readAhead: 64 << 20)
     defer { producer.stop() }
     // Questions, terms and patterns.
     var fields = o.fields
@@ -284,7 +284,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let tPass = now()
     report.setupSeconds = tPass - t0
     let lanes = (0..<laneCount).map { k in
-        CooccurLane(queue: producer.queues[k], recycle: { [unowned producer] in producer.recycle($0) },
+        CooccurLane(queue: producer.queue, recycle: { [unowned producer] in producer.recycle($0) },
                     tokenizer: Tokenizer(config: settings.tokenizer),
                     matcher: TokenMatcher(automaton, vocabulary: vocab), pass: PairPass(tables, window: o.window))
     }

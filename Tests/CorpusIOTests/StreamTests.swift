@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Support
 @testable import CorpusIO
 
 /// The corpus stream can be started before its consumers exist (a pass reads ahead while it sets
@@ -51,6 +52,33 @@ import TestSupport
         let docs = c.texts.sorted { $0.0 < $1.0 }.flatMap(\.1)
         #expect(docs.count == 1000)
         #expect(docs.enumerated().allSatisfy { $1.hasPrefix("document \($0) ") })
+    }
+
+    @Test func lanesSharingOneQueueTakeEveryBatchOnce() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let path = corpus(dir, docs: 1000)
+        let s = CorpusStream(inputs: [path], read: ReadOptions(), lanes: 3, sharedQueue: true, batchBytes: 1024, readAhead: 16 << 10)
+        defer { s.stop() }
+        #expect(s.queues.count == 1)
+        s.settle()
+        // Three consumers of the one queue, one slow: the others take more, and nothing twice.
+        let c = Collector(s)
+        let taken = Locked([0, 0, 0])
+        let threads = (0..<3).map { k in
+            JoinableThread {
+                while c.take(0) {
+                    taken.withLock { $0[k] += 1 }
+                    if k == 0 { usleep(5_000) }
+                }
+            }
+        }
+        for t in threads { t.join() }
+        let docs = c.texts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        #expect(docs.count == 1000)
+        #expect(docs.enumerated().allSatisfy { $1.hasPrefix("document \($0) ") })
+        #expect(Set(c.texts.map(\.0)).count == c.texts.count)
+        let t = taken.withLock { $0 }
+        #expect(t[1] + t[2] > 4 * t[0])
     }
 }
 
