@@ -104,6 +104,24 @@ final class Statement {
     func bindBlob(_ i: Int32, _ b: UnsafeRawBufferPointer) {
         sqlite3_bind_blob(s, i, b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(b.count), transient)
     }
+    /// Binds a string's UTF-8 (`withUTF8`) up to its first NUL, as `bind(_:_: String)` does, in
+    /// place: the bytes must stay valid until `runInPlace` has run the statement.
+    @inline(__always) func bindInPlace(_ i: Int32, _ b: UnsafeBufferPointer<UInt8>) {
+        let n = b.firstIndex(of: 0) ?? b.count
+        guard let base = b.baseAddress, n > 0 else { sqlite3_bind_text(s, i, "", 0, transient); return }
+        sqlite3_bind_text(s, i, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(n), nil)
+    }
+
+    /// Runs to completion and resets, then unbinds `inPlace` (parameters bound by `bindInPlace`,
+    /// whose bytes may go away after this); the error, if any.
+    @inline(__always) func runInPlace(unbinding inPlace: ClosedRange<Int32>) -> StoreError? {
+        let rc = sqlite3_step(s)
+        let error = rc == SQLITE_DONE || rc == SQLITE_ROW ? nil : StoreError("\(db.path): \(db.lastError)")
+        sqlite3_reset(s)
+        for i in inPlace { sqlite3_bind_null(s, i) }
+        return error
+    }
+
     /// Binds bytes that stay valid and unchanged until the statement has run (no copy).
     @inline(__always) func bindTextNoCopy(_ i: Int32, _ b: UnsafeRawBufferPointer) {
         if let base = b.baseAddress, b.count > 0 {

@@ -152,23 +152,31 @@ public final class TargetedWriter {
         questionSt = try db.prepare("INSERT OR REPLACE INTO cooccur_questions(run, signature, docs, window_count) VALUES (?1, ?2, ?3, ?4)")
     }
 
+    // Rows are many (tens of thousands a run): their texts are bound in place, not copied.
+
     public func addTerm(_ term: String, n: Int, count: UInt64, df: UInt64) throws(StoreError) {
-        termSt.bind(1, run); termSt.bind(2, term); termSt.bind(3, Int64(n)); termSt.bind(4, count); termSt.bind(5, df)
-        try termSt.run()
+        termSt.bind(1, run); termSt.bind(3, Int64(n)); termSt.bind(4, count); termSt.bind(5, df)
+        var term = term
+        if let e = term.withUTF8({ t in termSt.bindInPlace(2, t); return termSt.runInPlace(unbinding: 2...2) }) { throw e }
     }
 
     /// One (question term, answer) pair, keyed by both alias lists (each `|`-separated, first
     /// spelling first); `question` and `answer` are the first spellings.
     public func addPair(question: String, answer: String, questionAliases: String, answerAliases: String,
                         docs: UInt64, window: UInt64) throws(StoreError) {
-        pairSt.bind(1, run); pairSt.bind(2, question); pairSt.bind(3, answer)
-        pairSt.bind(4, questionAliases); pairSt.bind(5, answerAliases); pairSt.bind(6, docs); pairSt.bind(7, window)
-        try pairSt.run()
+        pairSt.bind(1, run); pairSt.bind(6, docs); pairSt.bind(7, window)
+        var q = question, a = answer, qa = questionAliases, aa = answerAliases
+        let error = q.withUTF8 { qb in a.withUTF8 { ab in qa.withUTF8 { qab in aa.withUTF8 { aab in
+            pairSt.bindInPlace(2, qb); pairSt.bindInPlace(3, ab); pairSt.bindInPlace(4, qab); pairSt.bindInPlace(5, aab)
+            return pairSt.runInPlace(unbinding: 2...5)
+        } } } }
+        if let error { throw error }
     }
 
     public func addQuestion(signature: String, docs: UInt64, window: UInt64) throws(StoreError) {
-        questionSt.bind(1, run); questionSt.bind(2, signature); questionSt.bind(3, docs); questionSt.bind(4, window)
-        try questionSt.run()
+        questionSt.bind(1, run); questionSt.bind(3, docs); questionSt.bind(4, window)
+        var signature = signature
+        if let e = signature.withUTF8({ t in questionSt.bindInPlace(2, t); return questionSt.runInPlace(unbinding: 2...2) }) { throw e }
     }
 
     /// Records the run's totals and commits.

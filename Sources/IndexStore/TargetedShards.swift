@@ -76,21 +76,29 @@ public final class TargetedShardWriter: TargetedSink {
         try st.run()
     }
 
+    // As `TargetedWriter`'s: the texts are bound in place.
+
     public func addTerm(_ term: String, n: Int, count: UInt64, df: UInt64) throws(StoreError) {
-        termSt.bind(1, term); termSt.bind(2, Int64(n)); termSt.bind(3, count); termSt.bind(4, df)
-        try termSt.run()
+        termSt.bind(2, Int64(n)); termSt.bind(3, count); termSt.bind(4, df)
+        var term = term
+        if let e = term.withUTF8({ t in termSt.bindInPlace(1, t); return termSt.runInPlace(unbinding: 1...1) }) { throw e }
     }
 
     public func addPair(question: String, answer: String, questionAliases: String, answerAliases: String,
                         docs: UInt64, window: UInt64) throws(StoreError) {
-        pairSt.bind(1, question); pairSt.bind(2, answer); pairSt.bind(3, questionAliases); pairSt.bind(4, answerAliases)
         pairSt.bind(5, docs); pairSt.bind(6, window)
-        try pairSt.run()
+        var q = question, a = answer, qa = questionAliases, aa = answerAliases
+        let error = q.withUTF8 { qb in a.withUTF8 { ab in qa.withUTF8 { qab in aa.withUTF8 { aab in
+            pairSt.bindInPlace(1, qb); pairSt.bindInPlace(2, ab); pairSt.bindInPlace(3, qab); pairSt.bindInPlace(4, aab)
+            return pairSt.runInPlace(unbinding: 1...4)
+        } } } }
+        if let error { throw error }
     }
 
     public func addQuestion(signature: String, docs: UInt64, window: UInt64) throws(StoreError) {
-        questionSt.bind(1, signature); questionSt.bind(2, docs); questionSt.bind(3, window)
-        try questionSt.run()
+        questionSt.bind(2, docs); questionSt.bind(3, window)
+        var signature = signature
+        if let e = signature.withUTF8({ t in questionSt.bindInPlace(1, t); return questionSt.runInPlace(unbinding: 1...1) }) { throw e }
     }
 
     /// Records the totals, marks the shard complete and renames it into place.

@@ -53,6 +53,42 @@ import Counting
         #expect(try IndexReader(path: "\(d)/i.sqlite").cooccurQuestions(window: 3)["q1"]?.docs == 5)
     }
 
+    /// Targeted rows bind their texts in place: short (held in the string itself) and long, not
+    /// ASCII, empty, and cut at a NUL as a C string would be, every row its own texts.
+    @Test func targetedTextsBoundInPlaceReadBackAsWritten() throws {
+        let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
+        let w = try IndexWriter(path: "\(d)/i.sqlite", maxOrder: 1)
+        try w.setMeta([("max_order", "1")])
+        try w.writeVocabulary(Vocabulary())
+        try w.commit()
+        let texts = ["a", "a question term longer than fifteen bytes", "é多😀", "", "x\u{0}y", String(repeating: "z", count: 300)]
+        func stored(_ s: String) -> String { String(s.prefix { $0 != "\u{0}" }) }
+        let t = try TargetedWriter(path: "\(d)/i.sqlite", window: 5, questionTerms: "content", eval: "e", corpus: "c", createdAt: "now")
+        for (i, x) in texts.enumerated() {
+            let y = texts[(i + 1) % texts.count]
+            try t.addTerm(x + "\(i)", n: 1, count: UInt64(i), df: UInt64(i))
+            try t.addPair(question: x, answer: y, questionAliases: x + "|\(i)", answerAliases: y + "\t\(i)", docs: UInt64(i), window: 0)
+            try t.addQuestion(signature: y + "\(i)", docs: UInt64(i), window: 0)
+        }
+        try t.commit(docs: 1, tokens: 1, terms: texts.count, pairs: texts.count, questions: texts.count)
+        let db = try Database(path: "\(d)/i.sqlite", readOnly: true)
+        defer { db.close() }
+        // Each text with its length in bytes as stored (a NUL kept would be counted).
+        let columns = ["p.qterm", "p.answer", "p.qterm_aliases", "p.answer_aliases", "t.term", "q.signature"]
+        let st = try db.prepare("SELECT p.docs, " + columns.map { "\($0), length(CAST(\($0) AS BLOB))" }.joined(separator: ", ")
+                                + " FROM cooccur_pairs p JOIN targeted_terms t ON t.df = p.docs JOIN cooccur_questions q ON q.docs = p.docs ORDER BY p.docs")
+        var seen = 0
+        while try st.step() {
+            let i = Int(st.int(0)), x = texts[i], y = texts[(i + 1) % texts.count]
+            let want = [x, y, x + "|\(i)", y + "\t\(i)", x + "\(i)", y + "\(i)"].map(stored)
+            for (k, w) in want.enumerated() {
+                #expect(st.text(Int32(1 + 2 * k)) == w && st.int(Int32(2 + 2 * k)) == Int64(w.utf8.count), "\(columns[k]) of row \(i)")
+            }
+            seen += 1
+        }
+        #expect(seen == texts.count)
+    }
+
     @Test func readersRefuseUnfinishedAndForeignFiles() throws {
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
         // An index whose `complete` flag was never set (a copy of a half-written temp file).
