@@ -169,8 +169,9 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let vocab = Vocabulary()
     var patterns: [[UInt32]] = []
     var patternText: [String] = []
-    // Patterns are keyed by their text, the tokens joined by spaces (no token holds a space).
-    var patternIndex: [String: Int32] = [:]
+    // Patterns are keyed by their text, the tokens joined by spaces (no token holds a space), by
+    // its bytes: the corpus's tokens are bytes, and two spellings are two patterns.
+    var patternIndex: [ExactText: Int32] = [:]
     // A one-token pattern (most of them) is found by its token's id: one probe of the byte-keyed
     // vocabulary, not a hash of its text. Its text is its token (a text with a space is no token).
     var singleByToken: [Int32] = []
@@ -182,19 +183,19 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
             if id >= singleByToken.count { singleByToken += repeatElement(-1, count: id + 1 - singleByToken.count) }
             let p = Int32(patterns.count)
             patterns.append([UInt32(id)]); patternText.append(t)
-            patternIndex[t] = p
+            patternIndex[ExactText(t)] = p
             singleByToken[id] = p
             return p
         }
         let text = text ?? toks.joined(separator: " ")
-        if let p = patternIndex[text] { return p }
+        if let p = patternIndex[ExactText(text)] { return p }
         let ids = toks.map { t -> UInt32 in
             var t = t
             return t.withUTF8 { vocab.intern(UnsafeRawBufferPointer($0)) }
         }
         let p = Int32(patterns.count)
         patterns.append(ids); patternText.append(text)
-        patternIndex[text] = p
+        patternIndex[ExactText(text)] = p
         return p
     }
     var questions: [PassQuestion] = []
@@ -242,7 +243,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                     }
                 }
                 let t = rt.pointee.question[k]
-                if texts.count > 1 && texts.contains(where: { patternIndex[$0].map(ap.contains) ?? false }) { continue }
+                if texts.count > 1 && texts.contains(where: { patternIndex[ExactText($0)].map(ap.contains) ?? false }) { continue }
                 let tp = zip(t.aliases, texts).map { pattern($0, text: $1) }
                 if let id = pairIndex[tp, ap] { pids.append(id) } else {
                     let id = Int32(pairNames.count)

@@ -124,10 +124,24 @@ public final class Gazetteer: Sendable {
     }
 }
 
-/// `TermExtractor`'s content tokens seen before, by token: whether it is a stopword, and
-/// otherwise its own tokens.
+/// A text as a dictionary key by its UTF-8 bytes: spellings that differ in any byte are different
+/// keys (`String` equality merges canonically equivalent ones), as they are different tokens in
+/// the corpus.
+struct ExactText: Hashable {
+    let text: String
+    init(_ t: String) { text = t }
+    static func == (a: ExactText, b: ExactText) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+    func hash(into h: inout Hasher) {
+        var t = text
+        t.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// `TermExtractor`'s content tokens seen before, by their bytes: whether each is a stopword, and
+/// otherwise its own tokens. (By bytes, so that what a row gets does not depend on which
+/// spelling of a word the extractor saw first.)
 final class TokenMemo {
-    var tokens: [String: (stopword: Bool, tokens: [String])] = [:]
+    var tokens: [ExactText: (stopword: Bool, tokens: [String])] = [:]
 }
 
 /// Extracts terms from eval rows with the index's tokenizer settings.
@@ -166,13 +180,14 @@ public struct TermExtractor {
         /// lookup for a token seen before).
         func addToken(_ t: String) {
             let toks: [String]
-            if let k = retokenized.tokens[t] {
+            let key = ExactText(t)
+            if let k = retokenized.tokens[key] {
                 if k.stopword { return }
                 toks = k.tokens
             } else {
                 let stop = stopwords.contains(t)
                 toks = stop ? [] : tokenizer.tokens(of: t)
-                retokenized.tokens[t] = (stop, toks)
+                retokenized.tokens[key] = (stop, toks)
                 if stop { return }
             }
             guard !toks.isEmpty, firstSeen([toks]) else { return }

@@ -288,4 +288,24 @@ import TestSupport
         let both = TermExtractor(specs: [.content, .field("ents")], tokenizer: tok).terms(of: row)
         #expect(both.count == 3)
     }
+
+    /// Two spellings of a word that differ in their bytes but are equal as Swift strings (é as one
+    /// code point and as e with a combining accent) are different tokens in the corpus: a row's
+    /// terms are its own spelling's bytes, whichever spelling the extractor (one per thread) met
+    /// first.
+    @Test func termsKeepTheirSpellingsBytes() {
+        let tok = Tokenizer(config: TokenizerConfig(caseFold: true))
+        func row(_ q: String) -> EvalRow {
+            EvalRow(file: "f", line: 1, id: "1", key: "1", question: q, answers: ["x"], correct: 1, group: [], termFields: [:], extra: [:])
+        }
+        let composed = row("the caf\u{E9} opens"), decomposed = row("a cafe\u{301} closes")
+        #expect("caf\u{E9}" == "cafe\u{301}" && Array("caf\u{E9}".utf8) != Array("cafe\u{301}".utf8))
+        func bytes(_ ts: [Term]) -> [[[UInt8]]] { ts.map { $0.aliases.map { Array($0.joined(separator: " ").utf8) } } }
+        let shared = TermExtractor(specs: [.content], tokenizer: tok)
+        _ = shared.terms(of: composed)
+        let afterOther = bytes(shared.terms(of: decomposed))
+        let fresh = bytes(TermExtractor(specs: [.content], tokenizer: tok).terms(of: decomposed))
+        #expect(afterOther == fresh)
+        #expect(fresh.first == [Array("cafe\u{301}".utf8)])
+    }
 }
