@@ -1,4 +1,5 @@
 import CorpusIO
+import Counting
 import Tokenization
 
 /// Which terms of a question are counted.
@@ -137,11 +138,47 @@ struct ExactText: Hashable {
     }
 }
 
-/// `TermExtractor`'s content tokens seen before, by their bytes: whether each is a stopword, and
-/// otherwise its own tokens. (By bytes, so that what a row gets does not depend on which
-/// spelling of a word the extractor saw first.)
+/// `TermExtractor`'s content tokens seen before, by their bytes (so that what a row gets does not
+/// depend on which spelling of a word the extractor met first): whether each is a stopword, and
+/// otherwise its term (its own tokens, tokenized once more); and which one-token terms the
+/// current row has.
 final class TokenMemo {
-    var tokens: [ExactText: (stopword: Bool, tokens: [String])] = [:]
+    struct Entry {
+        var met = false
+        /// nil for a stopword or a token without tokens.
+        var term: Term? = nil
+        /// The id of the term's one token when its alias is one token (what a row's terms are
+        /// told apart by), else -1.
+        var key: Int32 = -1
+    }
+    /// Content tokens and the terms' one tokens -> ids; made at the first content token (an
+    /// extractor of numbers alone, one per row for `--pairs`, never needs it).
+    private(set) var ids: Vocabulary? = nil
+    var entries: [Entry] = []
+    /// Per id: the call of `terms(of:)` that last took the one-token term keyed by it.
+    var takenIn: [Int] = []
+    var call = 0
+    let buffer = TokenBuffer(bytes: 256)
+
+    func id(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if ids == nil { ids = Vocabulary() }
+        let id = Int(ids!.intern(bytes))
+        while entries.count <= id { entries.append(Entry()); takenIn.append(-1) }
+        return id
+    }
+
+    func id(_ text: String) -> Int {
+        var t = text
+        return t.withUTF8 { id(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Whether the current call took the one-token term of `text` (by its bytes).
+    func taken(_ text: String) -> Bool {
+        guard let ids else { return false }
+        var t = text
+        guard let id = t.withUTF8({ ids.lookup(UnsafeRawBufferPointer($0)) }) else { return false }
+        return takenIn[Int(id)] == call
+    }
 }
 
 /// Extracts terms from eval rows with the index's tokenizer settings.
@@ -151,10 +188,10 @@ public struct TermExtractor {
     public let stopwords: Set<String>
     public let gazetteer: Gazetteer?
 
-    /// Content tokens seen before: whether each is a stopword, and its tokens when tokenized once
-    /// more (a term's aliases are always its text's tokens). Questions share most of their words.
-    /// Like the tokenizer, one extractor per thread.
-    private let retokenized = TokenMemo()
+    /// Content tokens seen before, by their bytes: whether each is a stopword, and its term (a
+    /// term's aliases are always its text's tokens). Questions share most of their words. Like
+    /// the tokenizer, one extractor per thread.
+    private let memo = TokenMemo()
 
     public init(specs: [TermSpec], tokenizer: Tokenizer, stopwords: Set<String> = defaultStopwords, gazetteer: Gazetteer? = nil) {
         self.specs = specs
@@ -166,32 +203,42 @@ public struct TermExtractor {
     /// The distinct terms of a row, in order of first appearance.
     public func terms(of row: EvalRow) -> [Term] {
         var out: [Term] = []
-        // Terms seen, by their aliases' tokens; most are one token of one alias, kept apart.
-        var seen = Set<[[String]]>(), seenTokens = Set<String>()
+        memo.call += 1
+        // Terms seen, by their aliases' tokens. Most are one token of one alias, told apart by the
+        // token's bytes: content tokens by the memo's marks, other terms' in `seenTokens`.
+        var seen = Set<[[String]]>(), seenTokens = Set<ExactText>()
         func firstSeen(_ aliases: [[String]]) -> Bool {
-            aliases.count == 1 && aliases[0].count == 1 ? seenTokens.insert(aliases[0][0]).inserted : seen.insert(aliases).inserted
+            guard aliases.count == 1 && aliases[0].count == 1 else { return seen.insert(aliases).inserted }
+            return !memo.taken(aliases[0][0]) && seenTokens.insert(ExactText(aliases[0][0])).inserted
         }
         func add(_ text: String, _ aliasTexts: [String]) {
             let aliases = aliasTexts.map { tokenizer.tokens(of: $0) }.filter { !$0.isEmpty }
             guard !aliases.isEmpty, firstSeen(aliases) else { return }
             out.append(Term(text: text, aliases: aliases))
         }
-        /// `add(token, [token])` unless the token is a stopword; both remembered per token (one
-        /// lookup for a token seen before).
-        func addToken(_ t: String) {
-            let toks: [String]
-            let key = ExactText(t)
-            if let k = retokenized.tokens[key] {
-                if k.stopword { return }
-                toks = k.tokens
-            } else {
-                let stop = stopwords.contains(t)
-                toks = stop ? [] : tokenizer.tokens(of: t)
-                retokenized.tokens[key] = (stop, toks)
-                if stop { return }
+        /// The question's tokens that are not stopwords, each once, as terms of their own tokens;
+        /// a token met before is one probe of the memo (its bytes, no string).
+        func addContent() {
+            var q = row.question
+            q.withUTF8 { tokenizer.tokenize(UnsafeRawBufferPointer($0), into: memo.buffer) }
+            for i in 0..<memo.buffer.count {
+                let id = memo.id(memo.buffer.token(i))
+                if !memo.entries[id].met {
+                    let t = memo.buffer.string(i)
+                    let toks = stopwords.contains(t) ? [] : tokenizer.tokens(of: t)
+                    let key = toks.count == 1 ? Int32(memo.id(toks[0])) : -1
+                    memo.entries[id] = TokenMemo.Entry(met: true, term: toks.isEmpty ? nil : Term(text: t, aliases: [toks]), key: key)
+                }
+                guard let term = memo.entries[id].term else { continue }
+                let key = Int(memo.entries[id].key)
+                if key >= 0 {
+                    if memo.takenIn[key] == memo.call || (!seenTokens.isEmpty && seenTokens.contains(ExactText(term.aliases[0][0]))) { continue }
+                    memo.takenIn[key] = memo.call
+                } else if !seen.insert(term.aliases).inserted {
+                    continue
+                }
+                out.append(term)
             }
-            guard !toks.isEmpty, firstSeen([toks]) else { return }
-            out.append(Term(text: t, aliases: [toks]))
         }
         for spec in specs {
             switch spec {
@@ -200,7 +247,7 @@ public struct TermExtractor {
             case .answer:
                 if let first = row.answers.first { add(first, row.answers) }
             case .content:
-                for t in tokenizer.tokens(of: row.question) { addToken(t) }
+                addContent()
             case .entities:
                 guard let g = gazetteer else { continue }
                 for k in g.matches(tokenizer.tokens(of: row.question)) {

@@ -287,6 +287,11 @@ import TestSupport
         // Combined specs keep the first occurrence of a term only.
         let both = TermExtractor(specs: [.content, .field("ents")], tokenizer: tok).terms(of: row)
         #expect(both.count == 3)
+        // Either way round, and again with the same extractor (its memo of content tokens filled).
+        let reversed = TermExtractor(specs: [.field("ents"), .content], tokenizer: tok)
+        for _ in 0..<2 { #expect(reversed.terms(of: row).map(\.text) == ["France", "USA", "capital"]) }
+        let again = TermExtractor(specs: [.content, .field("ents")], tokenizer: tok)
+        for _ in 0..<2 { #expect(again.terms(of: row).map(\.text) == ["capital", "france", "USA"]) }
     }
 
     /// Two spellings of a word that differ in their bytes but are equal as Swift strings (é as one
