@@ -150,8 +150,9 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     }
     // The stream reads on its own thread; lanes (one per core, at most 4) take its batches from
     // one queue, whichever is free (no lane idles while another has batches waiting), and each
-    // tokenizes, matches and credits pairs with counts of its own (summed at the end). It starts now: while the eval files are read and the pass's tables
-    // built (a core's work for a fraction of a second), the reader queues up to 64 MiB of batches.
+    // tokenizes, matches and credits pairs with counts of its own (summed at the end). It starts
+    // now: while the eval files are read and the pass's tables built (a core's work for a
+    // fraction of a second), the reader queues up to 64 MiB of batches.
     var read = o.read
     read.onError = o.onError
     let laneCount = max(1, min(4, onlineCores()))
@@ -177,6 +178,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     var singleByToken: [Int32] = []
     func pattern(_ toks: [String], text: String? = nil) -> Int32 {
         if toks.count == 1 {
+            assert(text == nil || text! == toks[0], "a one-token pattern's text is its token")
             var t = toks[0]
             let id = Int(t.withUTF8 { vocab.intern(UnsafeRawBufferPointer($0)) })
             if id < singleByToken.count && singleByToken[id] >= 0 { return singleByToken[id] }

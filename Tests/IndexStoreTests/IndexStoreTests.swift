@@ -4,6 +4,14 @@ import Counting
 @testable import IndexStore
 
 @Suite struct IndexStoreTests {
+    /// An index of orders 1 with an empty vocabulary: what a targeted run is added to.
+    func emptyIndex(_ path: String) throws {
+        let w = try IndexWriter(path: path, maxOrder: 1)
+        try w.setMeta([("max_order", "1")])
+        try w.writeVocabulary(Vocabulary())
+        try w.commit()
+    }
+
     @Test func anAbandonedBuildLeavesNoFileAtTheDestination() throws {
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
         do {
@@ -18,10 +26,7 @@ import Counting
 
     @Test func aRerunWithTheSameSettingsReplacesItsTargetedRun() throws {
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
-        let w = try IndexWriter(path: "\(d)/i.sqlite", maxOrder: 1)
-        try w.setMeta([("max_order", "1")])
-        try w.writeVocabulary(Vocabulary())
-        try w.commit()
+        try emptyIndex("\(d)/i.sqlite")
         func store(window: Int, eval: String, docs: UInt64, abandon: Bool = false) throws {
             let t = try TargetedWriter(path: "\(d)/i.sqlite", window: window, questionTerms: "content", eval: eval,
                                        corpus: "c.jsonl", createdAt: "now")
@@ -57,10 +62,7 @@ import Counting
     /// ASCII, empty, and cut at a NUL as a C string would be, every row its own texts.
     @Test func targetedTextsBoundInPlaceReadBackAsWritten() throws {
         let d = TestSupport.tempDir(); defer { TestSupport.cleanup(d) }
-        let w = try IndexWriter(path: "\(d)/i.sqlite", maxOrder: 1)
-        try w.setMeta([("max_order", "1")])
-        try w.writeVocabulary(Vocabulary())
-        try w.commit()
+        try emptyIndex("\(d)/i.sqlite")
         let texts = ["a", "a question term longer than fifteen bytes", "é多😀", "", "x\u{0}y", String(repeating: "z", count: 300)]
         func stored(_ s: String) -> String { String(s.prefix { $0 != "\u{0}" }) }
         let t = try TargetedWriter(path: "\(d)/i.sqlite", window: 5, questionTerms: "content", eval: "e", corpus: "c", createdAt: "now")
