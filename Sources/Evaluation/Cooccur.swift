@@ -209,7 +209,6 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     // distinct rows are taken in order of first appearance, each row without an answer counted.
     patternIndex.reserveCapacity(rowTerms.count)
     bySignature.reserveCapacity(rowTerms.count)
-    pairIndex.reserveCapacity(rowTerms.indices.reduce(0) { $0 + rowTerms[$1].question.count })
     var rowsOf = [Int](repeating: 0, count: rowTerms.count)
     for u in rowSource { rowsOf[u] += 1 }
     // The rows' terms are read in place (a row's arrays are not copied or retained per step).
@@ -464,9 +463,6 @@ struct PairIndex {
     private var single = WordTable()
     private var general: [PairKey: Int32] = [:]
 
-    /// Room for `n` pairs of one alias a side without growing.
-    mutating func reserveCapacity(_ n: Int) { single.reserveCapacity(n) }
-
     /// The id of the pair of patterns `term` and `answer` (one alias a side); when there is none,
     /// it becomes `new`. One probe either way.
     mutating func single(term: Int32, answer: Int32, else new: Int32) -> Int32 {
@@ -489,15 +485,14 @@ struct PairIndex {
 }
 
 /// Word keys (never `UInt64.max`) -> non-negative ids: open addressing with linear probing and a
-/// multiplicative hash, at most half full (a dictionary would hash each word with SipHash).
+/// multiplicative hash, at most half full, each key beside its value (one cache line a probe; a
+/// dictionary would hash each word with SipHash).
 struct WordTable {
-    private var keys = [UInt64](repeating: .max, count: 16)
-    private var values = [Int32](repeating: -1, count: 16)
+    private struct Slot { var key: UInt64; var value: Int32 }
+    private var slots = [Slot](repeating: Slot(key: .max, value: -1), count: 16)
     private var count = 0
     /// 64 - log2(capacity): the slot is the product's top bits (where every bit of the key counts).
     private var shift: UInt64 = 60
-
-    mutating func reserveCapacity(_ n: Int) { while keys.count < 2 * n { grow() } }
 
     @inline(__always) private func slot(_ k: UInt64) -> Int {
         Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> shift)
@@ -506,16 +501,16 @@ struct WordTable {
     /// The slot holding `k`, or the empty slot where it would go.
     @inline(__always) private func find(_ k: UInt64) -> Int {
         var i = slot(k)
-        while keys[i] != k && keys[i] != .max { i = (i + 1) & (keys.count - 1) }
+        while slots[i].key != k && slots[i].key != .max { i = (i + 1) & (slots.count - 1) }
         return i
     }
 
     subscript(k: UInt64) -> Int32? {
-        get { let i = find(k); return keys[i] == k ? values[i] : nil }
+        get { let i = find(k); return slots[i].key == k ? slots[i].value : nil }
         set {
             precondition(k != .max && newValue != nil && newValue! >= 0)
             let i = find(k)
-            if keys[i] == k { values[i] = newValue!; return }
+            if slots[i].key == k { slots[i].value = newValue!; return }
             insert(k, newValue!, at: i)
         }
     }
@@ -523,27 +518,23 @@ struct WordTable {
     /// The value of `k`; when there is none, `new` becomes it.
     mutating func value(_ k: UInt64, else new: Int32) -> Int32 {
         let i = find(k)
-        if keys[i] == k { return values[i] }
+        if slots[i].key == k { return slots[i].value }
         precondition(k != .max && new >= 0)
         insert(k, new, at: i)
         return new
     }
 
     private mutating func insert(_ k: UInt64, _ v: Int32, at i: Int) {
-        keys[i] = k; values[i] = v
+        slots[i] = Slot(key: k, value: v)
         count += 1
-        if 2 * count > keys.count { grow() }
+        if 2 * count > slots.count { grow() }
     }
 
     private mutating func grow() {
-        let (oldKeys, oldValues) = (keys, values)
+        let old = slots
         shift -= 1
-        keys = [UInt64](repeating: .max, count: 2 * oldKeys.count)
-        values = [Int32](repeating: -1, count: 2 * oldKeys.count)
-        for (k, v) in zip(oldKeys, oldValues) where k != .max {
-            let i = find(k)
-            keys[i] = k; values[i] = v
-        }
+        slots = [Slot](repeating: Slot(key: .max, value: -1), count: 2 * old.count)
+        for s in old where s.key != .max { slots[find(s.key)] = s }
     }
 }
 
