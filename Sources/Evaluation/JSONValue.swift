@@ -66,7 +66,11 @@ struct JSONParser {
         while i < b.count, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 }
     }
 
-    mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
+    mutating func value(depth: Int) throws(JSONParseError) -> JSONValue { try element(depth: depth, build: true)! }
+
+    /// One value; with `build` false the text is checked the same way, step for step, but no tree
+    /// is made (nil): the lazy reader steps over the fields a row does not read.
+    mutating func element(depth: Int, build: Bool) throws(JSONParseError) -> JSONValue? {
         guard depth < 512 else { throw error("nesting deeper than 512") }
         guard i < b.count else { throw error("unexpected end of line") }
         switch b[i] {
@@ -74,38 +78,40 @@ struct JSONParser {
             i += 1
             var o: [String: JSONValue] = [:]
             skipSpace()
-            if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+            if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return build ? .object(o) : nil }
             while true {
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-                let k = try string()
+                let k = try string(build: build)
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 i += 1
                 skipSpace()
-                o[k] = try value(depth: depth + 1)
+                let v = try element(depth: depth + 1, build: build)
+                if build { o[k!] = v! }
                 skipSpace()
                 guard i < b.count else { throw error("unterminated object") }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+                if b[i] == UInt8(ascii: "}") { i += 1; return build ? .object(o) : nil }
                 throw error("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
             i += 1
             var a: [JSONValue] = []
             skipSpace()
-            if i < b.count && b[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+            if i < b.count && b[i] == UInt8(ascii: "]") { i += 1; return build ? .array(a) : nil }
             while true {
                 skipSpace()
-                a.append(try value(depth: depth + 1))
+                let v = try element(depth: depth + 1, build: build)
+                if build { a.append(v!) }
                 skipSpace()
                 guard i < b.count else { throw error("unterminated array") }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+                if b[i] == UInt8(ascii: "]") { i += 1; return build ? .array(a) : nil }
                 throw error("expected ',' or ']'")
             }
         case UInt8(ascii: "\""):
-            return .string(try string())
+            return try string(build: build).map(JSONValue.string)
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
@@ -151,34 +157,38 @@ struct JSONParser {
     }
 
     /// A string; invalid UTF-8 and lone surrogates become U+FFFD.
-    mutating func string() throws(JSONParseError) -> String {
+    mutating func string() throws(JSONParseError) -> String { try string(build: true)! }
+
+    /// A string, or with `build` false nil, its escapes checked all the same.
+    mutating func string(build: Bool) throws(JSONParseError) -> String? {
         i += 1
+        let base = b.baseAddress!.assumingMemoryBound(to: UInt8.self)
         // Most strings have no escape: they are decoded straight from the line's bytes.
-        let j = nextQuoteOrBackslash(b.baseAddress!.assumingMemoryBound(to: UInt8.self), from: i, end: b.count)
+        let j = nextQuoteOrBackslash(base, from: i, end: b.count)
         if j < b.count && b[j] == UInt8(ascii: "\"") {
-            let s = String(decoding: UnsafeRawBufferPointer(rebasing: b[i..<j]), as: UTF8.self)
+            let s = build ? String(decoding: UnsafeRawBufferPointer(rebasing: b[i..<j]), as: UTF8.self) : nil
             i = j + 1
             return s
         }
         var out: [UInt8] = []
         var runStart = i
         while true {
+            i = nextQuoteOrBackslash(base, from: i, end: b.count)
             guard i < b.count else { throw error("unterminated string") }
-            let c = b[i]
-            if c == UInt8(ascii: "\"") { break }
-            if c != UInt8(ascii: "\\") { i += 1; continue }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[runStart..<i]))
+            if b[i] == UInt8(ascii: "\"") { break }
+            if build { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[runStart..<i])) }
             i += 1
             guard i < b.count else { throw error("unterminated escape") }
             let e = b[i]
             i += 1
+            let unescaped: UInt8
             switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): unescaped = e
+            case UInt8(ascii: "b"): unescaped = 0x08
+            case UInt8(ascii: "f"): unescaped = 0x0C
+            case UInt8(ascii: "n"): unescaped = 0x0A
+            case UInt8(ascii: "r"): unescaped = 0x0D
+            case UInt8(ascii: "t"): unescaped = 0x09
             case UInt8(ascii: "u"):
                 var cp = try hex4()
                 if cp >= 0xD800 && cp < 0xDC00, i + 6 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") {
@@ -187,15 +197,17 @@ struct JSONParser {
                     let lo = try hex4()
                     if lo >= 0xDC00 && lo < 0xE000 { cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00) } else { i = save }
                 }
-                let scalar = Unicode.Scalar(cp) ?? "\u{FFFD}"
-                out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                if build { out.append(contentsOf: Array(String(Character(Unicode.Scalar(cp) ?? "\u{FFFD}")).utf8)) }
+                runStart = i
+                continue
             default: throw error("invalid escape")
             }
+            if build { out.append(unescaped) }
             runStart = i
         }
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[runStart..<i]))
+        if build { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[runStart..<i])) }
         i += 1
-        return String(decoding: out, as: UTF8.self)
+        return build ? String(decoding: out, as: UTF8.self) : nil
     }
 }
 
@@ -203,9 +215,9 @@ struct JSONParser {
 /// trees only when read: a row reads a few fields of lines that may hold many (model outputs,
 /// prompts, log-probabilities).
 ///
-/// It accepts no text that `JSONValue.parse` rejects: its checks follow the parser's grammar
-/// step for step, and any text it does not accept (`init` returns nil) is for the parser to
-/// parse or reject with its message. Reading a field parses that field's bytes with the parser,
+/// It accepts no text that `JSONValue.parse` rejects: its values are checked by the parser itself
+/// (`element(depth:build:)` without building), and any text it does not accept (`init` returns
+/// nil) is for the parser to parse or reject with its message. Reading a field parses that field's bytes with the parser,
 /// so every value read is the one the parser's tree holds, the last of repeated keys included.
 struct LazyJSONObject {
     /// The object's text; it must outlive the object.
@@ -231,7 +243,7 @@ struct LazyJSONObject {
                 p.i += 1
                 p.skipSpace()
                 let start = p.i
-                guard p.skipValue(depth: 1) else { return nil }
+                do { _ = try p.element(depth: 1, build: false) } catch { return nil }
                 fields.append((k, start, p.i))
                 p.skipSpace()
                 guard p.i < b.count else { return nil }
@@ -263,81 +275,5 @@ struct LazyJSONObject {
         var o: [String: JSONValue] = [:]
         for f in fields { o[f.key] = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[f.start..<f.end])) }
         return .object(o)
-    }
-}
-
-extension JSONParser {
-    /// Steps over one value as `value(depth:)` reads it, building nothing; false where `value`
-    /// would throw (and, being no stricter than needed, nowhere else the parser accepts).
-    mutating func skipValue(depth: Int) -> Bool {
-        guard depth < 512, i < b.count else { return false }
-        switch b[i] {
-        case UInt8(ascii: "{"):
-            i += 1
-            skipSpace()
-            if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return true }
-            while true {
-                skipSpace()
-                guard i < b.count, b[i] == UInt8(ascii: "\""), skipString() else { return false }
-                skipSpace()
-                guard i < b.count, b[i] == UInt8(ascii: ":") else { return false }
-                i += 1
-                skipSpace()
-                guard skipValue(depth: depth + 1) else { return false }
-                skipSpace()
-                guard i < b.count else { return false }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "}") { i += 1; return true }
-                return false
-            }
-        case UInt8(ascii: "["):
-            i += 1
-            skipSpace()
-            if i < b.count && b[i] == UInt8(ascii: "]") { i += 1; return true }
-            while true {
-                skipSpace()
-                guard skipValue(depth: depth + 1) else { return false }
-                skipSpace()
-                guard i < b.count else { return false }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "]") { i += 1; return true }
-                return false
-            }
-        case UInt8(ascii: "\""): return skipString()
-        case UInt8(ascii: "t"): return (try? literal("true")) != nil
-        case UInt8(ascii: "f"): return (try? literal("false")) != nil
-        case UInt8(ascii: "n"): return (try? literal("null")) != nil
-        case UInt8(ascii: "N"): return (try? literal("NaN")) != nil
-        default: return (try? number()) != nil
-        }
-    }
-
-    /// Steps over a string as `string()` reads it: its escapes are checked the same way.
-    mutating func skipString() -> Bool {
-        i += 1
-        let base = b.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        while true {
-            i = nextQuoteOrBackslash(base, from: i, end: b.count)
-            guard i < b.count else { return false }
-            if b[i] == UInt8(ascii: "\"") { i += 1; return true }
-            i += 1
-            guard i < b.count else { return false }
-            let e = b[i]
-            i += 1
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                 UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                continue
-            case UInt8(ascii: "u"):
-                guard let cp = try? hex4() else { return false }
-                if cp >= 0xD800 && cp < 0xDC00, i + 6 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") {
-                    let save = i
-                    i += 2
-                    guard let lo = try? hex4() else { return false }
-                    if !(lo >= 0xDC00 && lo < 0xE000) { i = save }
-                }
-            default: return false
-            }
-        }
     }
 }

@@ -105,11 +105,9 @@ final class Statement {
         sqlite3_bind_blob(s, i, b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(b.count), transient)
     }
     /// Binds a string's UTF-8 (`withUTF8`) up to its first NUL, as `bind(_:_: String)` does, in
-    /// place: the bytes must stay valid until `runInPlace` has run the statement.
+    /// place (`bindTextNoCopy`): the bytes must stay valid until `runInPlace` has run the statement.
     @inline(__always) func bindInPlace(_ i: Int32, _ b: UnsafeBufferPointer<UInt8>) {
-        let n = b.firstIndex(of: 0) ?? b.count
-        guard let base = b.baseAddress, n > 0 else { sqlite3_bind_text(s, i, "", 0, transient); return }
-        sqlite3_bind_text(s, i, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(n), nil)
+        bindTextNoCopy(i, UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[..<(b.firstIndex(of: 0) ?? b.count)])))
     }
 
     /// Runs to completion and resets, then unbinds `inPlace` (parameters bound by `bindInPlace`,
