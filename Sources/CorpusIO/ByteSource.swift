@@ -76,9 +76,9 @@ public struct FileChecksum: Sendable, Equatable, CustomStringConvertible {
         return String(repeating: "0", count: 8 - s.count) + s
     }
 
-    /// Reads the whole file once; returns nil if `cancelled()` turns true (checked every MiB).
-    /// - Complexity: O(file size), about 1 GB/s.
-    public static func of(path: String, cancelled: () -> Bool) throws(InputError) -> FileChecksum? {
+    /// Reads the whole file once. Before each MiB, `proceed` is told the bytes read so far; the
+    /// checksum stops (nil) when it returns false. - Complexity: O(file size), about 1 GB/s.
+    public static func of(path: String, proceed: (Int64) -> Bool) throws(InputError) -> FileChecksum? {
         let src = try FileSource(path: path)
         let bufSize = 1 << 20
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: bufSize, alignment: 16)
@@ -87,7 +87,7 @@ public struct FileChecksum: Sendable, Equatable, CustomStringConvertible {
         var a = CZlib.adler32(0, nil, 0)
         var size: Int64 = 0
         while true {
-            if cancelled() { return nil }
+            if !proceed(size) { return nil }
             let n = try src.read(into: buf)
             if n == 0 { break }
             let p = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -100,7 +100,7 @@ public struct FileChecksum: Sendable, Equatable, CustomStringConvertible {
 
     /// Reads the whole file once. - Complexity: O(file size), about 1 GB/s.
     public static func of(path: String) throws(InputError) -> FileChecksum {
-        try of(path: path, cancelled: { false })!
+        try of(path: path, proceed: { _ in true })!
     }
 }
 
@@ -111,14 +111,28 @@ public final class ChecksumTask: @unchecked Sendable {
     private let box: ChecksumBox
 
     /// With `skipUnreadable`, a file that cannot be read gets no checksum (nil) instead of
-    /// failing the run.
-    public init(paths: [String], skipUnreadable: Bool) {
+    /// failing the run. With `allowance`, the thread reads no further into the files (their
+    /// bytes counted in order, over all of them) than the allowance says: before each MiB it
+    /// waits, looking again every few milliseconds, until the allowance reaches that MiB's start.
+    /// An allowance of `Int64.max` lets it read to the end.
+    public init(paths: [String], skipUnreadable: Bool, allowance: (@Sendable () -> Int64)? = nil) {
         let box = ChecksumBox()
         thread = JoinableThread {
+            var before: Int64 = 0
+            func proceed(_ offset: Int64) -> Bool {
+                if let allowance {
+                    while allowance() <= before + offset {
+                        if box.cancelled.load(ordering: .relaxed) { return false }
+                        usleep(5_000)
+                    }
+                }
+                return !box.cancelled.load(ordering: .relaxed)
+            }
             for p in paths {
                 do throws(InputError) {
-                    guard let c = try FileChecksum.of(path: p, cancelled: { box.cancelled.load(ordering: .relaxed) }) else { return }
+                    guard let c = try FileChecksum.of(path: p, proceed: proceed) else { return }
                     box.results.append(c)
+                    before += c.size
                 } catch {
                     if skipUnreadable && error.kind == .unreadable {
                         box.results.append(nil)
@@ -132,13 +146,15 @@ public final class ChecksumTask: @unchecked Sendable {
         self.box = box
     }
 
-    /// A run that fails or is interrupted stops the thread within a MiB of reading.
+    /// A run that fails or is interrupted stops the thread within a MiB of reading (or a few
+    /// milliseconds of waiting for its allowance).
     deinit {
         box.cancelled.store(true, ordering: .relaxed)
         thread.join()
     }
 
-    /// Waits for the thread; throws the first file's error.
+    /// Waits for the thread (its allowance must come to let it finish); throws the first file's
+    /// error.
     public func wait() throws -> [FileChecksum?] {
         thread.join()
         if let e = box.failure { throw e }

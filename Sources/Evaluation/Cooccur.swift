@@ -109,9 +109,8 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     // A shard by file reads only its own files, and checks only theirs (each file is checked by
     // the shard that reads it, as `index --shard` does): N shards read the corpus once, not N times.
     let checked = o.shard.files(of: files).map { files[$0] }
-    let checksums = ChecksumTask(paths: checked, skipUnreadable: false)
     /// Waits for the checksums; throws when a file is not a source; counts the sources not given.
-    func checkChecksums() throws {
+    func checkChecksums(_ checksums: ChecksumTask) throws {
         var seen = Set<String>()
         for (f, c) in zip(checked, try checksums.wait()) {
             let c = c!.description
@@ -140,7 +139,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     // A rerun of an array job skips a shard whose output is already complete for this run.
     if let out = o.shardOutput, let done = try? TargetedShard(path: out), done.spec == spec,
        done.shard == o.shard.index, done.shards == o.shard.count {
-        try checkChecksums()
+        try checkChecksums(ChecksumTask(paths: checked, skipUnreadable: false))
         log("\(out): shard \(o.shard.index)/\(o.shard.count) is already complete for these settings and inputs; skipped")
         report.docs = done.docs
         report.tokens = done.tokens
@@ -158,6 +157,9 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let laneCount = max(1, min(4, onlineCores()))
     let producer = CorpusStream(inputs: allFiles, read: read, shard: o.shard, lanes: laneCount, sharedQueue: true, readAhead: 64 << 20)
     defer { producer.stop() }
+    // The checksums are read on a helper thread that trails the reader (`ChecksumTrail`).
+    let trail = ChecksumTrail(producer.progress)
+    let checksums = ChecksumTask(paths: checked, skipUnreadable: false, allowance: { trail.allowance })
     // Questions, terms and patterns.
     var fields = o.fields
     fields.needAnswer = true
@@ -276,6 +278,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     }
     report.questions = questions.count
     report.patterns = patterns.count
+    trail.start(rowsToStore: patterns.count + pairNames.count + questions.count)
     let automaton = TokenAutomaton(patterns: patterns)
     let patternLength = patterns.map { Int32($0.count) }
 
@@ -315,10 +318,10 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let pairDocs = totals.pairDocs, pairWindow = totals.pairWindow
     let questionDocs = totals.questionDocs, questionWindow = totals.questionWindow
     report.passSeconds = now() - tPass
+    trail.release()
 
-    try checkChecksums()
-
-    // Store, all or nothing.
+    // Store, all or nothing: the checksums must show the corpus to be the index's before the
+    // rows are committed.
     let tStore = now()
     let writer: TargetedSink
     if let out = o.shardOutput {
@@ -353,6 +356,7 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
                                docs: pairDocs[i], window: pairWindow[i])
         }
         for (i, q) in questions.enumerated() { try writer.addQuestion(signature: q.signature, docs: questionDocs[i], window: questionWindow[i]) }
+        try checkChecksums(checksums)
         try checkInterrupt()
         try writer.commit(docs: doc, tokens: report.tokens, terms: patterns.count, pairs: stored, questions: questions.count)
         report.pairs = stored
@@ -366,6 +370,29 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     report.topPairs = top.map { (pairNames[$0].0, pairNames[$0].1, pairDocs[$0], pairWindow[$0]) }
     report.seconds = now() - t0
     return report
+}
+
+/// How far `cooccur`'s checksum thread may read into the corpus: it trails the stream's reader
+/// by a KiB for each row the run will store. A KiB takes about 1 µs to checksum and a row 1.5-3
+/// µs to store, so the last part of the checksums is read while the store runs (one core's work:
+/// another core would otherwise idle) instead of during the pass, which keeps every core busy.
+/// Trailing the reader, the thread reads bytes the reader read moments before (from the page
+/// cache, not from disk a second time). It reads nothing before the rows are known, and reads
+/// to the end once released.
+private final class ChecksumTrail: Sendable {
+    private let progress: ReadProgress
+    /// Bytes behind the reader; `Int64.max` before `start`, `Int64.min` once released.
+    private let lag = Atomic<Int64>(Int64.max)
+
+    init(_ progress: ReadProgress) { self.progress = progress }
+
+    func start(rowsToStore rows: Int) { lag.store(Int64(rows) << 10, ordering: .relaxed) }
+    func release() { lag.store(Int64.min, ordering: .relaxed) }
+
+    var allowance: Int64 {
+        let l = lag.load(ordering: .relaxed)
+        return l == Int64.min ? Int64.max : progress.compressed.load(ordering: .relaxed) &- l
+    }
 }
 
 /// The `limit` pairs with the most documents, then window hits, then names (the pair first in

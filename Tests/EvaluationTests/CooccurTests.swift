@@ -530,6 +530,37 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         }
     }
 
+    /// A corpus file changed since it was indexed, keeping its size, is found out by its checksum
+    /// (read while the rows are written, before they are committed): the run fails, the index is
+    /// as it was and no shard file is left.
+    @Test func aCorpusFileChangedInPlaceIsRefusedAndNothingIsStored() throws {
+        let dir = TestSupport.tempDir(); defer { TestSupport.cleanup(dir) }
+        let index = try buildTestIndex(dir, docs: (0..<3000).map { "paris is the capital of france number \($0)" }, orders: 1)
+        let eval = dir + "/qa.jsonl"
+        TestSupport.write(eval, "{\"question\": \"capital of france?\", \"answer\": \"paris\"}\n")
+        let corpus = dir + "/corpus.jsonl"
+        var bytes = TestSupport.read(corpus)
+        let at = bytes.count - 5
+        bytes[at] = bytes[at] == UInt8(ascii: "9") ? UInt8(ascii: "8") : UInt8(ascii: "9")
+        TestSupport.write(corpus, bytes: bytes)
+        let before = TestSupport.read(index)
+        let shardFile = dir + "/s.sqlite"
+        for shard in [false, true] {
+            var o = CooccurOptions(index: index, evals: [eval], corpus: [corpus])
+            if shard { o.shardOutput = shardFile }
+            do {
+                _ = try cooccur(o) { _ in }
+                Issue.record("no error")
+            } catch {
+                #expect("\(error)".contains("corpus.jsonl is not a source"))
+            }
+            let unchanged = TestSupport.read(index) == before
+            #expect(unchanged)
+            #expect(!FileManager.default.fileExists(atPath: shardFile))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["corpus.jsonl", "i.sqlite", "qa.jsonl"])
+    }
+
     /// The corpus is read from the start, while the eval files are read: a bad eval file still
     /// stops the run with its error, the reader stopped and the index unchanged.
     @Test func aBadEvalFileStopsTheRunThatStartedReading() throws {
