@@ -94,7 +94,8 @@ final class PairTables: @unchecked Sendable {
         Int(truncatingIfNeeded: (k &* 0xC2B2_AE3D_27D4_EB4F) >> shift)
     }
 
-    @inline(__always) static func partnerBit(_ p: Int32) -> UInt64 { 1 << ((UInt64(UInt32(p)) &* 0x9E37_79B9_7F4A_7C15) >> 58) }
+    @inline(__always) static func partnerShift(_ p: Int32) -> UInt64 { (UInt64(UInt32(p)) &* 0x9E37_79B9_7F4A_7C15) >> 58 }
+    @inline(__always) static func partnerBit(_ p: Int32) -> UInt64 { 1 << partnerShift(p) }
 
     init(patternLength lengths: [Int32], pairTerm pt: [[Int32]], pairAnswer pa: [[Int32]], questionPairs: [[Int32]]) {
         patterns = lengths.count
@@ -243,8 +244,10 @@ final class PairPass {
     var termCount = 0, answerCount = 0
     /// Room in each of them (at least one document's matches).
     var occCapacity = 1024
-    /// The window scan's combinations waiting for their probe (a ring of 16).
-    let pending: UnsafeMutablePointer<UInt64>
+    /// The window scan's combinations that pass the filters, probed in a second loop (whose
+    /// branches are predictable) with each slot fetched a few combinations ahead.
+    let passed: UnsafeMutablePointer<UInt64>
+    static let passedCapacity = 4096
     /// Documents are marked in blocks of 64: a pattern's `bits` say which documents of the block
     /// hold it (one word in the pattern's own record, set per occurrence). The pair aliases seen
     /// in the block:
@@ -312,14 +315,14 @@ final class PairPass {
         questionRows = .allocate(capacity: max(1, t.questions) * words)
         termOcc = .allocate(capacity: occCapacity); answerOcc = .allocate(capacity: occCapacity)
         blockTouched = .allocate(capacity: t.patterns + 1)
-        pending = .allocate(capacity: 16)
+        passed = .allocate(capacity: Self.passedCapacity)
         pairBits = .allocate(capacity: words); sideBits = .allocate(capacity: words); otherBits = .allocate(capacity: words)
     }
 
     deinit {
         pattern.deallocate(); pairState.deallocate(); questionState.deallocate(); cross.deallocate()
         rowState.deallocate(); rows.deallocate(); questionRows.deallocate()
-        termOcc.deallocate(); answerOcc.deallocate(); blockTouched.deallocate(); pending.deallocate()
+        termOcc.deallocate(); answerOcc.deallocate(); blockTouched.deallocate(); passed.deallocate()
         pairBits.deallocate(); sideBits.deallocate(); otherBits.deallocate()
     }
 
@@ -430,8 +433,8 @@ final class PairPass {
         sortByStart(t); sortByStart(a)
         let window = self.window
         let anchors = anchorsAreAnswers ? a : t, others = anchorsAreAnswers ? t : a
-        let pending = self.pending
-        var head = 0, tail = 0
+        let passed = self.passed, capacity = Self.passedCapacity
+        var n = 0
         var first = 0
         for x in anchors {
             let pa = Int32(truncatingIfNeeded: x & 0xFFFF_FFFF)
@@ -446,21 +449,33 @@ final class PairPass {
                 if so > sa + window { break }
                 j += 1
                 let po = Int32(truncatingIfNeeded: y & 0xFFFF_FFFF)
-                // Spans that overlap are no hit (an occurrence is never its own partner).
-                if so + patternLength[Int(po)] > sa && so < ea { continue }
-                if mask & PairTables.partnerBit(po) == 0 { continue }
                 let (ta, aa) = anchorsAreAnswers ? (po, pa) : (pa, po)
                 let k = UInt64(UInt32(ta)) << 32 | UInt64(UInt32(aa))
+                // Kept when the spans do not overlap (an occurrence is never its own partner), the
+                // anchor's partner bits have the other's and the filter has the combination: all
+                // three tests are computed and combined without a branch (on the arithmetic file
+                // the filter lets through two in five of the combinations a window meets, at
+                // random as far as a branch predictor can tell).
+                let apart: UInt64 = so + patternLength[Int(po)] <= sa || so >= ea ? 1 : 0
+                let partner = mask >> PairTables.partnerShift(po) & 1
                 let b = PairTables.filterBit(k, filterShift)
-                if crossFilter[b >> 6] & (1 << UInt64(b & 63)) == 0 { continue }
-                // Probed a few combinations later, its slot fetched now.
-                ts_prefetch(cross.baseAddress! + PairTables.slot(k, crossMask))
-                pending[tail & 15] = k
-                tail &+= 1
-                if tail - head > 8 { probe(pending[head & 15]); head &+= 1 }
+                let filtered = crossFilter[b >> 6] >> UInt64(b & 63) & 1
+                passed[n] = k
+                n &+= Int(truncatingIfNeeded: apart & partner & filtered)
+                if n == capacity { probeAll(n); n = 0 }
             }
         }
-        while head < tail { probe(pending[head & 15]); head &+= 1 }
+        probeAll(n)
+    }
+
+    /// Probes the first `n` combinations of `passed`, each slot fetched eight probes ahead.
+    @inline(__always) private func probeAll(_ n: Int) {
+        let passed = self.passed
+        for i in 0..<min(8, n) { ts_prefetch(cross.baseAddress! + PairTables.slot(passed[i], crossMask)) }
+        for i in 0..<n {
+            if i + 8 < n { ts_prefetch(cross.baseAddress! + PairTables.slot(passed[i + 8], crossMask)) }
+            probe(passed[i])
+        }
     }
 
     @inline(__always) private func probe(_ k: UInt64) {

@@ -401,6 +401,37 @@ func starts(_ doc: [String], _ phrase: [String]) -> [Int] {
         }
     }
 
+    /// A document with more window hits than the pass probes at once (its combinations are
+    /// probed in rounds of a few thousand): every hit is counted.
+    @Test func aDocumentDenseWithWindowHitsCountsThemAll() {
+        // Pattern 0 (a question term, two tokens) and 1 (the answer, one token) in turn, then a
+        // pattern of no pair; pair (0, 1) and pair (2, 1).
+        let lengths: [Int32] = [2, 1, 1]
+        let tables = PairTables(patternLength: lengths, pairTerm: [[0], [2]], pairAnswer: [[1], [1]], questionPairs: [[0, 1]])
+        let window = 5
+        var starts: [[Int32]] = [[], [], []]
+        var pos: Int32 = 0
+        for k in 0..<4000 {
+            starts[0].append(pos); pos += 2
+            starts[1].append(pos); pos += 1
+            if k % 7 == 0 { starts[2].append(pos); pos += 1 }
+        }
+        var matches: [(Int32, Int32)] = []
+        for p in 0..<3 { for s in starts[p] { matches.append((Int32(p), s + lengths[p] - 1)) } }
+        matches.sort { $0.1 < $1.1 }
+        let pass = PairPass(tables, window: window)
+        pass.add(MatchBatch(patterns: matches.map(\.0), ends: matches.map(\.1), docEnds: [matches.count]))
+        func hits(_ t: Int, _ a: Int) -> UInt64 {
+            var h: UInt64 = 0
+            for s in starts[t] { for u in starts[a] where abs(s - u) <= Int32(window) && !(s < u + lengths[a] && u < s + lengths[t]) { h += 1 } }
+            return h
+        }
+        let got = PairTotals([pass])
+        #expect(got.pairWindow == [hits(0, 1), hits(2, 1)])
+        #expect(got.pairWindow[0] > UInt64(PairPass.passedCapacity) * 2)
+        #expect(got.questionWindow == [hits(0, 1) + hits(2, 1)])
+    }
+
     @Test func pairPassMatchesBruteForce() {
         var rng = Xoshiro256(seed: 11)
         func r(_ n: Int) -> Int { Int(rng.next(upperBound: UInt64(n))) }
