@@ -79,6 +79,8 @@ final class PairTables: @unchecked Sendable {
     let filterShift: UInt64
     /// Per pattern: 1 when it is a question-term alias of some pair, 2 when an answer alias (or both).
     let role: UnsafeMutableBufferPointer<UInt8>
+    /// Per pattern: its length << 2 | its role (one load in the per-match loop).
+    let lengthRole: UnsafeMutableBufferPointer<UInt32>
     /// Per pattern: bit `partnerBit(q)` is set for every pattern q it forms a (term alias, answer
     /// alias) key with, either way round; the window scan skips most neighbours that are no
     /// partner without probing the key hash.
@@ -165,6 +167,9 @@ final class PairTables: @unchecked Sendable {
         }
         role = filledBuffer(patterns, 0)
         for p in 0..<patterns { role[p] = (termToPairs.count(p) == 0 ? 0 : 1) | (answerToPairs.count(p) == 0 ? 0 : 2) }
+        lengthRole = filledBuffer(patterns, 0)
+        precondition(lengths.allSatisfy { $0 > 0 && $0 < 1 << 29 }, "a pattern of no tokens or of 2^29 or more")
+        for p in 0..<patterns { lengthRole[p] = UInt32(lengths[p]) << 2 | UInt32(role[p]) }
         partners = filledBuffer(patterns, 0)
         for k in keys {
             let t = Int32(truncatingIfNeeded: k >> 32), a = Int32(truncatingIfNeeded: k & 0xFFFF_FFFF)
@@ -176,7 +181,7 @@ final class PairTables: @unchecked Sendable {
     deinit {
         patternLength.deallocate(); termSideOther.deallocate(); answerSideOther.deallocate()
         for c in [termToPairs, answerToPairs, pairTerm, pairAnswer, pairQuestions, crossPairs] { c.deallocate() }
-        crossKeys.deallocate(); crossRow.deallocate(); role.deallocate(); partners.deallocate(); crossFilter.deallocate()
+        crossKeys.deallocate(); crossRow.deallocate(); role.deallocate(); lengthRole.deallocate(); partners.deallocate(); crossFilter.deallocate()
     }
 }
 
@@ -214,6 +219,7 @@ final class PairPass {
     let crossFilter: UnsafeMutableBufferPointer<UInt64>
     let filterShift: UInt64
     let role: UnsafeMutableBufferPointer<UInt8>
+    let lengthRole: UnsafeMutableBufferPointer<UInt32>
     let partners: UnsafeMutableBufferPointer<UInt64>
 
     // Results.
@@ -300,6 +306,7 @@ final class PairPass {
         cross = .allocate(capacity: t.crossMask + 1)
         for i in 0...t.crossMask { cross[i] = CrossSlot(key: t.crossKeys[i], hits: 0) }
         role = t.role
+        lengthRole = t.lengthRole
         partners = t.partners
         pattern = filledBuffer(t.patterns, PatternState())
         pairState = filledBuffer(t.pairs, PairState()); questionState = filledBuffer(t.questions, QuestionState())
@@ -385,17 +392,22 @@ final class PairPass {
             termOcc.deallocate(); answerOcc.deallocate()
             termOcc = .allocate(capacity: occCapacity); answerOcc = .allocate(capacity: occCapacity)
         }
+        // Locals, so that the loop keeps them in registers (its stores through the records'
+        // pointers could otherwise alias the object's fields, which it would then load again).
         let termOcc = self.termOcc, answerOcc = self.answerOcc
         let touched = blockTouched
+        let records = pattern.baseAddress!, lengthRole = self.lengthRole
+        let blockStart = self.blockStart, doc = self.doc, windowed = window >= 0
         var nt = 0, na = 0, nb = blockTouchedCount
         for k in 0..<n {
             // The records are scattered over a table that outgrows the L2 cache for large eval
             // sets: fetch the one a few matches ahead.
-            if k + 8 < n { ts_prefetch(pattern.baseAddress! + Int(matchPattern[k + 8])) }
+            if k + 8 < n { ts_prefetch(records + Int(matchPattern[k + 8])) }
             let p = matchPattern[k]
-            let s = pattern.baseAddress! + Int(p)
+            let s = records + Int(p)
             s.pointee.count &+= 1
-            let r = role[Int(p)]
+            let lr = lengthRole[Int(p)]
+            let r = lr & 3
             // Without a branch on whether this is the pattern's first occurrence in the
             // document or in the block (the bits of an earlier block are dropped).
             let last = s.pointee.lastDoc
@@ -404,9 +416,9 @@ final class PairPass {
             s.pointee.df &+= last != doc ? 1 : 0
             s.pointee.lastDoc = doc
             touched[nb] = p; nb &+= newBlock && r != 0 ? 1 : 0
-            if window >= 0 && r != 0 {
-                let start = matchEnd[k] - patternLength[Int(p)] + 1
-                let x = UInt64(UInt32(start)) << 32 | UInt64(UInt32(p))
+            if windowed && r != 0 {
+                let start = matchEnd[k] &- Int32(bitPattern: lr >> 2) &+ 1
+                let x = UInt64(UInt32(bitPattern: start)) << 32 | UInt64(UInt32(bitPattern: p))
                 termOcc[nt] = x; nt &+= Int(r & 1)
                 answerOcc[na] = x; na &+= Int(r >> 1)
             }
