@@ -446,6 +446,9 @@ final class PairPass {
         let window = self.window
         let anchors = anchorsAreAnswers ? a : t, others = anchorsAreAnswers ? t : a
         let passed = self.passed, capacity = Self.passedCapacity
+        // Locals, so that the loop keeps them in registers (see `add`).
+        let patternLength = self.patternLength, partners = self.partners
+        let crossFilter = self.crossFilter, filterShift = self.filterShift
         var n = 0
         var first = 0
         for x in anchors {
@@ -482,17 +485,20 @@ final class PairPass {
 
     /// Probes the first `n` combinations of `passed`, each slot fetched eight probes ahead.
     @inline(__always) private func probeAll(_ n: Int) {
-        let passed = self.passed
-        for i in 0..<min(8, n) { ts_prefetch(cross.baseAddress! + PairTables.slot(passed[i], crossMask)) }
+        let passed = self.passed, cross = self.cross.baseAddress!, mask = crossMask
+        for i in 0..<min(8, n) { ts_prefetch(cross + PairTables.slot(passed[i], mask)) }
         for i in 0..<n {
-            if i + 8 < n { ts_prefetch(cross.baseAddress! + PairTables.slot(passed[i + 8], crossMask)) }
-            probe(passed[i])
+            if i + 8 < n { ts_prefetch(cross + PairTables.slot(passed[i + 8], mask)) }
+            // The key's slot, or none (the filter lets a few combinations of no pair through).
+            let k = passed[i]
+            var j = PairTables.slot(k, mask)
+            while true {
+                let kk = cross[j].key
+                if kk == k { cross[j].hits &+= 1; break }
+                if kk == UInt64.max { break }
+                j = (j + 1) & mask
+            }
         }
-    }
-
-    @inline(__always) private func probe(_ k: UInt64) {
-        let i = crossSlot(key: k)
-        if i >= 0 { cross[i].hits += 1 }
     }
 
     /// Matches arrive by end position, so starts are almost sorted: insertion sort.
@@ -509,16 +515,20 @@ final class PairPass {
     private func sealBlock() {
         let w = words
         let touched = blockTouchedCount
+        // Locals, so that the loop keeps them in registers (see `add`).
+        let blockTouched = self.blockTouched, records = pattern.baseAddress!, rowState = self.rowState.baseAddress!
+        let rows = self.rows, superblock = self.superblock, sub = self.sub
+        var rowSlots = self.rowSlots
         for j in 0..<touched {
             // Both records are scattered over tables larger than the L2 cache: fetch those of
             // the alias a few steps ahead.
             if j + 8 < touched {
                 let q = Int(blockTouched[j + 8])
-                ts_prefetch(pattern.baseAddress! + q); ts_prefetch(rowState.baseAddress! + q)
+                ts_prefetch(records + q); ts_prefetch(rowState + q)
             }
             let p = blockTouched[j]
-            let b = pattern[Int(p)].bits
-            let r = rowState.baseAddress! + Int(p)
+            let b = records[Int(p)].bits
+            let r = rowState + Int(p)
             if r.pointee.superblock != superblock {
                 let slot = rowSlots
                 rowSlots += 1
@@ -530,11 +540,12 @@ final class PairPass {
             }
             rows[Int(r.pointee.slot) * w + sub] = b
         }
+        self.rowSlots = rowSlots
         blockDocs = 0
         blockTouchedCount = 0
         blockStart = doc
-        sub += 1
-        if sub == w { flushSuperblock() }
+        self.sub += 1
+        if self.sub == w { flushSuperblock() }
     }
 
     /// The row of pattern p in this superblock and the range of its words that may be nonzero;
