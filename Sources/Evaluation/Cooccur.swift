@@ -288,10 +288,12 @@ public func cooccur(_ o: CooccurOptions, log: (String) -> Void) throws -> Cooccu
     let pairCount = pairNames.count
     let tPass = now()
     report.setupSeconds = tPass - t0
+    // The lanes' matchers share one set of tables (built once).
+    let matcher = TokenMatcher(automaton, vocabulary: vocab)
     let lanes = (0..<laneCount).map { k in
         CooccurLane(queue: producer.queue, recycle: { [unowned producer] in producer.recycle($0) },
                     tokenizer: Tokenizer(config: settings.tokenizer),
-                    matcher: TokenMatcher(automaton, vocabulary: vocab), pass: PairPass(tables, window: o.window))
+                    matcher: k == 0 ? matcher : TokenMatcher(sharingTablesOf: matcher), pass: PairPass(tables, window: o.window))
     }
     releaseInBackground((rows, rowTerms, rowSource, bySignature))
     producer.settle()

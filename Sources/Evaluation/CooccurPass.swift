@@ -113,7 +113,10 @@ final class PairTables: @unchecked Sendable {
         for pid in 0..<pairs {
             for t in pts[pid] { for a in pas[pid] { keyed.append((UInt64(UInt32(t)) << 32 | UInt64(UInt32(a)), Int32(pid))) } }
         }
-        keyed.sort { $0.key != $1.key ? $0.key < $1.key : $0.pid < $1.pid }
+        // By key, then pair: two stable counting sorts (by answer alias, then by term alias) of
+        // entries made in pair order.
+        keyed = stableCountingSort(stableCountingSort(keyed, buckets: lengths.count) { Int(truncatingIfNeeded: $0 & 0xFFFF_FFFF) },
+                                   buckets: lengths.count) { Int(truncatingIfNeeded: $0 >> 32) }
         pairTerm = CSR(pts); pairAnswer = CSR(pas)
         /// Per pattern, the pairs it is an alias of on one side (ascending; ~pid when the pair has
         /// several aliases on that side), and parallel to them the pair's only alias on the other
@@ -182,6 +185,22 @@ final class PairTables: @unchecked Sendable {
         patternLength.deallocate(); termSideOther.deallocate(); answerSideOther.deallocate()
         for c in [termToPairs, answerToPairs, pairTerm, pairAnswer, pairQuestions, crossPairs] { c.deallocate() }
         crossKeys.deallocate(); crossRow.deallocate(); role.deallocate(); lengthRole.deallocate(); partners.deallocate(); crossFilter.deallocate()
+    }
+}
+
+/// `x` ordered by `bucket(key)` (in `0 ..< buckets`), entries of one bucket in their order in `x`.
+private func stableCountingSort(_ x: [(key: UInt64, pid: Int32)], buckets: Int,
+                                _ bucket: (UInt64) -> Int) -> [(key: UInt64, pid: Int32)] {
+    var start = [Int](repeating: 0, count: buckets + 1)
+    for e in x { start[bucket(e.key) + 1] += 1 }
+    for b in 0..<buckets { start[b + 1] += start[b] }
+    return [(key: UInt64, pid: Int32)](unsafeUninitializedCapacity: x.count) { out, n in
+        for e in x {
+            let b = bucket(e.key)
+            (out.baseAddress! + start[b]).initialize(to: e)
+            start[b] += 1
+        }
+        n = x.count
     }
 }
 

@@ -91,6 +91,32 @@ package final class TokenMatcher {
     /// Lookups staged ahead (`match(_:)`): a ring of 2 * `ahead`.
     private let probes: UnsafeMutablePointer<TokenTable.Probe>
     private static let ahead = 16
+    /// The read-only buffers above (all but the matches and the probes), freed with the last
+    /// matcher that shares them.
+    private let shared: SharedBuffers
+
+    private final class SharedBuffers {
+        let pointers: [UnsafeMutableRawPointer]
+        let table: TokenTable?
+        init(_ pointers: [UnsafeMutableRawPointer], _ table: TokenTable?) { self.pointers = pointers; self.table = table }
+        deinit {
+            table?.deallocate()
+            for p in pointers { p.deallocate() }
+        }
+    }
+
+    /// A matcher of its own (its matches, its staged lookups) that reads `other`'s tables: the
+    /// workers of a pass build the tables once.
+    package init(sharingTablesOf other: TokenMatcher) {
+        rootNext = other.rootNext; keys = other.keys; values = other.values
+        nodes = other.nodes; chainBits = other.chainBits; outList = other.outList
+        mask = other.mask; maxOutputs = other.maxOutputs
+        table = other.table
+        shared = other.shared
+        patterns = .allocate(capacity: capacity)
+        ends = .allocate(capacity: capacity)
+        probes = .allocate(capacity: 2 * Self.ahead)
+    }
 
     /// A matcher of tokenized text: `vocabulary` holds every token of the patterns (their ids).
     package convenience init(_ a: TokenAutomaton, vocabulary v: Vocabulary) {
@@ -150,14 +176,13 @@ package final class TokenMatcher {
         } else {
             table = nil
         }
+        shared = SharedBuffers([UnsafeMutableRawPointer(rootNext.baseAddress!), UnsafeMutableRawPointer(keys.baseAddress!),
+                                UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(nodes.baseAddress!),
+                                UnsafeMutableRawPointer(outList.baseAddress!), UnsafeMutableRawPointer(chainBits.baseAddress!)], table)
     }
 
     deinit {
-        table?.deallocate()
         probes.deallocate()
-        for p in [UnsafeMutableRawPointer(rootNext.baseAddress!), UnsafeMutableRawPointer(keys.baseAddress!),
-                  UnsafeMutableRawPointer(values.baseAddress!), UnsafeMutableRawPointer(nodes.baseAddress!),
-                  UnsafeMutableRawPointer(outList.baseAddress!), UnsafeMutableRawPointer(chainBits.baseAddress!)] { p.deallocate() }
         patterns.deallocate()
         ends.deallocate()
     }

@@ -116,6 +116,18 @@ import Tokenization
             let ids1 = zip(byIds.matchEnd, byIds.matchPattern).map { "\($0):\($1)" }
             #expect(text1.sorted() == expected.sorted(), "trial \(trial)")
             #expect(ids1.sorted() == expected.sorted(), "trial \(trial)")
+            // A matcher sharing another's tables matches the same, after that one is gone, and
+            // its matches are its own (the source's stay as they were).
+            var source: TokenMatcher? = TokenMatcher(automaton, vocabulary: vocab)
+            let sharing = TokenMatcher(sharingTablesOf: source!)
+            source!.match(TokenBuffer())
+            sharing.match(tokens)
+            #expect(source!.matchPattern.isEmpty)
+            source = nil
+            let again = TokenBuffer()
+            Array(text.joined(separator: " ").utf8).withUnsafeBytes { tokenizer.tokenize($0, into: again) }
+            sharing.match(again)
+            #expect(zip(sharing.matchEnd, sharing.matchPattern).map { "\($0):\($1)" }.sorted() == expected.sorted(), "trial \(trial)")
         }
     }
 }
