@@ -637,6 +637,16 @@ final class PairPass {
         let others = fromTerms ? touchedAnswers : touchedTerms
         let index = fromTerms ? termToPairs : answerToPairs
         let onlyOther = fromTerms ? termSideOther : answerSideOther
+        // Locals, so that the loop keeps them in registers (see `add`).
+        let rowState = self.rowState.baseAddress!, pairState = self.pairState.baseAddress!
+        let rows = self.rows, words = self.words, superblock = self.superblock, stamp = self.stamp
+        let pairBits = self.pairBits
+        /// `bits(_:)` from the locals.
+        @inline(__always) func row(_ p: Int32) -> (UnsafeMutablePointer<UInt64>, Int, Int)? {
+            let r = rowState[Int(p)]
+            guard r.superblock == superblock else { return nil }
+            return (rows + Int(r.slot) * words, Int(r.lo), Int(r.hi))
+        }
         for p in side {
             if index.count(Int(p)) > others.count {
                 for q in others {
@@ -644,16 +654,16 @@ final class PairPass {
                 }
                 continue
             }
-            let (mine, mlo, mhi) = bits(p)!
+            let (mine, mlo, mhi) = row(p)!
             let range = index.bounds(Int(p))
             for k in range {
                 // The pairs' records are scattered over a table too large for the caches: fetch
                 // the one a few steps ahead.
                 if k + 8 < range.upperBound {
                     let ahead = index.list[k + 8]
-                    ts_prefetch(pairState.baseAddress! + Int(ahead < 0 ? ~ahead : ahead))
+                    ts_prefetch(pairState + Int(ahead < 0 ? ~ahead : ahead))
                     let other = onlyOther[k + 8]
-                    if other >= 0 { ts_prefetch(rowState.baseAddress! + Int(other)) }
+                    if other >= 0 { ts_prefetch(rowState + Int(other)) }
                 }
                 // Four steps ahead that alias's record is at hand: fetch its row.
                 if k + 4 < range.upperBound {
@@ -668,11 +678,16 @@ final class PairPass {
                 if o >= 0 {
                     // One alias on the other side: the pair's documents are known here, unless it
                     // has several aliases on this side (then `credit` ORs them all, once).
-                    guard let (theirs, olo, ohi) = bits(o) else { continue }
+                    guard let (theirs, olo, ohi) = row(o) else { continue }
                     if e >= 0 {
                         let lo = max(mlo, olo), hi = min(mhi, ohi)
                         if lo > hi { continue }
-                        let n = intersect(mine, theirs, lo, hi)
+                        var n = 0
+                        for i in lo...hi {
+                            let x = mine[i] & theirs[i]
+                            pairBits[i] = x
+                            n &+= x.nonzeroBitCount
+                        }
                         if n == 0 { continue }
                         pairState[Int(e)].stamp = stamp
                         record(Int(e), n, lo, hi)
