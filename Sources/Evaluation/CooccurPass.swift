@@ -593,13 +593,15 @@ final class PairPass {
         return (lo, hi)
     }
 
-    /// `pairBits[lo...hi]` = a AND b over those words; returns the documents in it.
-    @inline(__always) private func intersect(_ a: UnsafeMutablePointer<UInt64>, _ b: UnsafeMutablePointer<UInt64>, _ lo: Int, _ hi: Int) -> Int {
+    /// `out[lo...hi]` = a AND b over those words; returns the documents in it. (Static, so that a
+    /// caller's loop passes its local `pairBits` instead of loading the field after each store.)
+    @inline(__always) private static func intersect(_ a: UnsafeMutablePointer<UInt64>, _ b: UnsafeMutablePointer<UInt64>,
+                                                    into out: UnsafeMutablePointer<UInt64>, _ lo: Int, _ hi: Int) -> Int {
         var n = 0
         for i in lo...hi {
             let x = a[i] & b[i]
-            pairBits[i] = x
-            n += x.nonzeroBitCount
+            out[i] = x
+            n &+= x.nonzeroBitCount
         }
         return n
     }
@@ -682,12 +684,7 @@ final class PairPass {
                     if e >= 0 {
                         let lo = max(mlo, olo), hi = min(mhi, ohi)
                         if lo > hi { continue }
-                        var n = 0
-                        for i in lo...hi {
-                            let x = mine[i] & theirs[i]
-                            pairBits[i] = x
-                            n &+= x.nonzeroBitCount
-                        }
+                        let n = Self.intersect(mine, theirs, into: pairBits, lo, hi)
                         if n == 0 { continue }
                         pairState[Int(e)].stamp = stamp
                         record(Int(e), n, lo, hi)
@@ -717,7 +714,7 @@ final class PairPass {
         let (alo, ahi) = gather(pairAnswer, pid, into: otherBits)
         let lo = max(tlo, alo), hi = min(thi, ahi)
         if lo > hi { return }
-        let n = intersect(sideBits, otherBits, lo, hi)
+        let n = Self.intersect(sideBits, otherBits, into: pairBits, lo, hi)
         if n == 0 { return }
         record(pid, n, lo, hi)
     }
