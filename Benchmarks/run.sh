@@ -10,6 +10,9 @@
 #
 # Usage: Benchmarks/run.sh [CORPUS]   (default: ../shared/datasets/corpora/enwiki-2015-wikiextractor-30k.jsonl.zst)
 #   BENCH_SKIP_PYTHON=1  skip the Python baseline (it needs ~10 GB of RAM and minutes on the full file)
+#   BENCH_ROUNDS=N       interleaved rounds of `index --orders 1` and the two `cooccur` runs for the
+#                        cooccur/index ratios (default 3; 0 skips them): one run of each is too noisy
+#                        for a verdict within a few percent
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-../shared/datasets/corpora/enwiki-2015-wikiextractor-30k.jsonl.zst}
@@ -78,6 +81,44 @@ for c in "NQ dev:cooccur NQ:nq" "62k pairs:cooccur zero:zs"; do
       "$(echo "$o1 / $co" | bc -l)" "$(echo "$o1 / $pass" | bc -l)"
   fi
 done
+# The same ratios over interleaved rounds: each round runs `index --orders 1` twice (first and last)
+# and each `cooccur` once between them, each `cooccur` on a fresh copy of the orders 1 index (so no
+# earlier run is replaced); a run's ratio is against the mean of its round's two index runs. Wall
+# clock to the millisecond.
+rounds=${BENCH_ROUNDS:-3}
+if [ "$rounds" -gt 0 ] && [ -f "$evals/nq_open/NQ-open.dev.jsonl" ] && [ -f "$evals/zero_shot_cot_text-davinci-002_per_question.jsonl" ]; then
+  : > "$out/rounds"
+  timed() {  # label, command...: appends "label seconds" to $out/rounds
+    local label=$1; shift
+    local t0; t0=$(date +%s.%N)
+    "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
+    echo "$label $(echo "$(date +%s.%N) - $t0" | bc -l)" >> "$out/rounds"
+  }
+  index_o1() { rm -f "$out/r1.sqlite"; sync; timed "o1 $1" "$bin" index "$corpus" --orders 1 -o "$out/r1.sqlite" --no-progress; }
+  co() {  # round, name, eval args...
+    local r=$1 name=$2; shift 2
+    cp "$out/o1.sqlite" "$out/co.sqlite"; sync
+    timed "$name $r" "$bin" cooccur --index "$out/co.sqlite" --corpus "$corpus" --window 5 "$@"
+  }
+  for r in $(seq "$rounds"); do
+    index_o1 "$r"
+    co "$r" nq --eval "$evals/nq_open/NQ-open.dev.jsonl"
+    co "$r" zs --eval "$evals/zero_shot_cot_text-davinci-002_per_question.jsonl" --answer-field gold
+    index_o1 "$r"
+  done
+  python3 - "$out/rounds" <<'PY'
+import collections, statistics, sys
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, r, secs = line.split()
+    runs[(name, int(r))].append(float(secs))
+rounds = sorted({r for _, r in runs})
+for name, label in (("nq", "NQ dev"), ("zs", "62k pairs")):
+    ratios = [statistics.mean(runs[("o1", r)]) / runs[(name, r)][0] for r in rounds]
+    print(f"cooccur ({label}) vs orders 1 over {len(rounds)} interleaved rounds: median {statistics.median(ratios):.2f}x "
+          f"the speed (rounds {min(ratios):.2f}-{max(ratios):.2f}x; target >= 1, issue 17)")
+PY
+fi
 for p in "prune dedup+decontaminate" "prune near-dup 0.8"; do
   if grep -q "^$p " "$out/results"; then
     secs=$(grep "^$p " "$out/results" | awk '{print $(NF-1)}')
