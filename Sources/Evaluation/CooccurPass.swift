@@ -570,6 +570,12 @@ final class PairPass {
     /// The row of pattern p in this superblock and the range of its words that may be nonzero;
     /// nil when no document of the superblock holds p.
     @inline(__always) private func bits(_ p: Int32) -> (UnsafeMutablePointer<UInt64>, Int, Int)? {
+        Self.bits(p, rowState.baseAddress!, rows, words, superblock)
+    }
+
+    /// `bits(_:)` from the given fields (static, so that a loop can pass its locals).
+    @inline(__always) private static func bits(_ p: Int32, _ rowState: UnsafeMutablePointer<RowState>, _ rows: UnsafeMutablePointer<UInt64>,
+                                               _ words: Int, _ superblock: Int64) -> (UnsafeMutablePointer<UInt64>, Int, Int)? {
         let r = rowState[Int(p)]
         guard r.superblock == superblock else { return nil }
         return (rows + Int(r.slot) * words, Int(r.lo), Int(r.hi))
@@ -643,12 +649,7 @@ final class PairPass {
         let rowState = self.rowState.baseAddress!, pairState = self.pairState.baseAddress!
         let rows = self.rows, words = self.words, superblock = self.superblock, stamp = self.stamp
         let pairBits = self.pairBits
-        /// `bits(_:)` from the locals.
-        @inline(__always) func row(_ p: Int32) -> (UnsafeMutablePointer<UInt64>, Int, Int)? {
-            let r = rowState[Int(p)]
-            guard r.superblock == superblock else { return nil }
-            return (rows + Int(r.slot) * words, Int(r.lo), Int(r.hi))
-        }
+        @inline(__always) func row(_ p: Int32) -> (UnsafeMutablePointer<UInt64>, Int, Int)? { Self.bits(p, rowState, rows, words, superblock) }
         for p in side {
             if index.count(Int(p)) > others.count {
                 for q in others {
